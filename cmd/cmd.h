@@ -1,0 +1,103 @@
+/*
+ * cmd/cmd.h: the CLI's shared parts.
+ *
+ * Adding a subcommand:
+ *   1. cmd/<name>.c with int cmd_<name>(int argc, char **argv); argv[0] is
+ *      the subcommand's name. Read top-down: usage, options, run, report.
+ *   2. Its options in a static table of struct cmd_option, so --help and
+ *      "imgbatch help <name>" print from the same rows that getopt reads.
+ *   3. A row in commands[] in cmd/main.c, the file in cmd/CMakeLists.txt.
+ *   4. A test in tests/cli/ that runs it through the built binary.
+ *
+ * Libraries never print or exit; cmd/ does. Per-item results go to the
+ * --report file as JSON Lines; progress and the human summary to stderr.
+ */
+#ifndef IB_CMD_H
+#define IB_CMD_H
+
+#include <stdio.h>
+#include <stdint.h>
+
+enum {
+    EXIT_ALL_OK = 0,
+    EXIT_SOME_FAILED = 1,
+    EXIT_USAGE = 2,
+    EXIT_FATAL = 3,
+    EXIT_SIGINT = 130,
+    EXIT_SIGTERM = 143,
+};
+
+int cmd_fetch(int argc, char **argv);
+int cmd_transform(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* One option: its getopt_long row and its help line. */
+struct cmd_option {
+    const char *name;   /* long name without "--" */
+    int has_arg;        /* no_argument / required_argument */
+    int val;            /* short letter or a code >= 256 */
+    const char *arg;    /* "N", "DIR"...; NULL for flags */
+    const char *help;
+};
+
+/* Prints "usage: ...", then the option table, to f. */
+void cmd_print_help(FILE *f, const char *usage, const char *about,
+                    const struct cmd_option *opts);
+/*
+ * getopt_long over the table. Unknown options and missing values print
+ * "imgbatch CMD: <what>" plus a hint to stderr and return '?'.
+ */
+int cmd_getopt(int argc, char **argv, const struct cmd_option *opts,
+               const char **optarg_out);
+
+/* "imgbatch CMD: <msg>" + hint to stderr; returns EXIT_USAGE. */
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Strict number parsing for option values: 0 ok, -1 bad or out of range. */
+int cmd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int cmd_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
+int cmd_parse_double(const char *s, double min, double max, double *out);
+
+/* Milliseconds on a monotonic clock. */
+double cmd_now_ms(void);
+
+/*
+ * The JSON Lines report. cmd_report_open(NULL) gives a report that
+ * discards everything, so callers never test for --report.
+ * Objects are built with the json_* helpers on a cmd_json buffer and
+ * written whole, one line each, then flushed.
+ */
+struct cmd_json {
+    char *buf;   /* owned */
+    size_t len, cap;
+    int first;
+};
+void cmd_json_begin(struct cmd_json *j);
+void cmd_json_str(struct cmd_json *j, const char *key, const char *val);
+void cmd_json_int(struct cmd_json *j, const char *key, long long val);
+void cmd_json_num(struct cmd_json *j, const char *key, double val);
+void cmd_json_null(struct cmd_json *j, const char *key);
+void cmd_json_end(struct cmd_json *j);   /* closes the object, adds "\n" */
+void cmd_json_release(struct cmd_json *j);
+
+struct cmd_report {
+    FILE *f;     /* NULL: no --report */
+    char *path;  /* owned */
+};
+/* 0, or -1 with a message printed when the file cannot be opened. */
+int cmd_report_open(struct cmd_report *r, const char *cmd, const char *path);
+void cmd_report_write(struct cmd_report *r, const struct cmd_json *j);
+/* 0, or -1 (message printed) if writing or closing failed. */
+int cmd_report_close(struct cmd_report *r, const char *cmd);
+
+/*
+ * SIGINT/SIGTERM: the handler stores the signal number in cmd_stop; the
+ * running loop checks it, stops handing out work, tidies up and exits
+ * 128 + signal.
+ */
+extern volatile int cmd_stop;
+void cmd_catch_signals(void);
+
+#endif

@@ -1,0 +1,275 @@
+/* cmd/common.c: option parsing, the JSON Lines report, signals. */
+#include "cmd/cmd.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+volatile int cmd_stop;
+
+void cmd_print_help(FILE *f, const char *usage, const char *about,
+                    const struct cmd_option *opts)
+{
+    fprintf(f, "usage: %s\n\n%s\n", usage, about);
+    if (opts && opts[0].name)
+        fprintf(f, "\noptions:\n");
+    for (const struct cmd_option *o = opts; o && o->name; o++) {
+        char left[64];
+        if (o->val > 0 && o->val < 128)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", o->val, o->name,
+                     o->arg ? " " : "", o->arg ? o->arg : "");
+        else
+            snprintf(left, sizeof left, "    --%s%s%s", o->name,
+                     o->arg ? " " : "", o->arg ? o->arg : "");
+        fprintf(f, "  %-26s %s\n", left, o->help);
+    }
+}
+
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "imgbatch %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\nhint: see 'imgbatch help %s'\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cmd_getopt(int argc, char **argv, const struct cmd_option *opts,
+               const char **optarg_out)
+{
+    struct option lo[64];
+    char so[128];
+    size_t n = 0, s = 0;
+
+    so[s++] = ':';   /* report a missing value as ':' */
+    for (const struct cmd_option *o = opts; o->name && n < 63; o++, n++) {
+        lo[n] = (struct option){o->name, o->has_arg, NULL, o->val};
+        if (o->val > 0 && o->val < 128 && s + 3 < sizeof so) {
+            so[s++] = (char)o->val;
+            if (o->has_arg == required_argument)
+                so[s++] = ':';
+        }
+    }
+    lo[n] = (struct option){0, 0, 0, 0};
+    so[s] = '\0';
+
+    opterr = 0;
+    int prev = optind;
+    int c = getopt_long(argc, argv, so, lo, NULL);
+    *optarg_out = optarg;
+    if (c == '?' || c == ':') {
+        const char *what = prev < argc ? argv[prev] : "?";
+        if (c == ':')
+            cmd_usage_error(argv[0], "option '%s' needs a value", what);
+        else if (optopt && optopt < 128 && what[1] != '-')
+            cmd_usage_error(argv[0], "unknown option '-%c'", optopt);
+        else
+            cmd_usage_error(argv[0], "unknown option '%s'", what);
+        return '?';
+    }
+    return c;
+}
+
+int cmd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-' || *s == '+')
+        return -1;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int cmd_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
+{
+    uint64_t v;
+    if (cmd_parse_u64(s, min, max, &v))
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+int cmd_parse_double(const char *s, double min, double max, double *out)
+{
+    char *end;
+    if (!s || !*s)
+        return -1;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < min || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+double cmd_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void json_grow(struct cmd_json *j, size_t more)
+{
+    if (j->len + more + 1 <= j->cap)
+        return;
+    size_t cap = j->cap ? j->cap : 256;
+    while (cap < j->len + more + 1)
+        cap *= 2;
+    char *b = realloc(j->buf, cap);
+    if (!b)
+        abort();   /* a report line is tiny: out of memory here is fatal */
+    j->buf = b;
+    j->cap = cap;
+}
+
+static void json_raw(struct cmd_json *j, const char *s, size_t n)
+{
+    json_grow(j, n);
+    memcpy(j->buf + j->len, s, n);
+    j->len += n;
+    j->buf[j->len] = '\0';
+}
+
+static void json_quoted(struct cmd_json *j, const char *s)
+{
+    json_raw(j, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        char esc[8];
+        if (*p == '"' || *p == '\\') {
+            esc[0] = '\\';
+            esc[1] = (char)*p;
+            json_raw(j, esc, 2);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            json_raw(j, esc, 6);
+        } else {
+            json_raw(j, (const char *)p, 1);
+        }
+    }
+    json_raw(j, "\"", 1);
+}
+
+static void json_key(struct cmd_json *j, const char *key)
+{
+    if (!j->first)
+        json_raw(j, ",", 1);
+    j->first = 0;
+    json_quoted(j, key);
+    json_raw(j, ":", 1);
+}
+
+void cmd_json_begin(struct cmd_json *j)
+{
+    j->len = 0;
+    j->first = 1;
+    json_raw(j, "{", 1);
+}
+
+void cmd_json_str(struct cmd_json *j, const char *key, const char *val)
+{
+    json_key(j, key);
+    if (val)
+        json_quoted(j, val);
+    else
+        json_raw(j, "null", 4);
+}
+
+void cmd_json_int(struct cmd_json *j, const char *key, long long val)
+{
+    char b[32];
+    int n = snprintf(b, sizeof b, "%lld", val);
+    json_key(j, key);
+    json_raw(j, b, (size_t)n);
+}
+
+void cmd_json_num(struct cmd_json *j, const char *key, double val)
+{
+    char b[32];
+    int n = snprintf(b, sizeof b, "%.3f", isfinite(val) ? val : 0.0);
+    json_key(j, key);
+    json_raw(j, b, (size_t)n);
+}
+
+void cmd_json_null(struct cmd_json *j, const char *key)
+{
+    json_key(j, key);
+    json_raw(j, "null", 4);
+}
+
+void cmd_json_end(struct cmd_json *j)
+{
+    json_raw(j, "}\n", 2);
+}
+
+void cmd_json_release(struct cmd_json *j)
+{
+    free(j->buf);
+    j->buf = NULL;
+    j->len = j->cap = 0;
+}
+
+int cmd_report_open(struct cmd_report *r, const char *cmd, const char *path)
+{
+    r->f = NULL;
+    r->path = NULL;
+    if (!path)
+        return 0;
+    r->f = fopen(path, "w");
+    if (!r->f) {
+        fprintf(stderr, "imgbatch %s: cannot open report '%s': %s\n", cmd,
+                path, strerror(errno));
+        return -1;
+    }
+    r->path = strdup(path);
+    return 0;
+}
+
+void cmd_report_write(struct cmd_report *r, const struct cmd_json *j)
+{
+    if (!r->f)
+        return;
+    fwrite(j->buf, 1, j->len, r->f);
+    fflush(r->f);   /* a killed run keeps every line written so far */
+}
+
+int cmd_report_close(struct cmd_report *r, const char *cmd)
+{
+    int rc = 0;
+    if (r->f) {
+        if (ferror(r->f) | fclose(r->f)) {
+            fprintf(stderr, "imgbatch %s: cannot write report '%s'\n", cmd,
+                    r->path);
+            rc = -1;
+        }
+    }
+    free(r->path);
+    r->f = NULL;
+    r->path = NULL;
+    return rc;
+}
+
+static void on_signal(int sig)
+{
+    cmd_stop = sig;
+}
+
+void cmd_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}

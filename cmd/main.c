@@ -1,0 +1,97 @@
+/* cmd/main.c: the subcommand table and process-wide set-up. */
+#include "cmd/cmd.h"
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <string.h>
+
+#ifndef IMGBATCH_VERSION
+#define IMGBATCH_VERSION "unknown"
+#endif
+
+struct cmd {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+};
+
+static const struct cmd commands[] = {   /* "imgbatch help" prints it */
+    {"transform", cmd_transform, "transform images on every core"},
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: imgbatch <command> [options] [args]\n"
+               "       imgbatch help <command> | --help | --version\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nexit: 0 all items ok, 1 some items failed, 2 usage error, "
+               "3 cannot run, 130/143 interrupted\n");
+}
+
+static const struct cmd *find(const char *name)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!strcmp(commands[i].name, name))
+            return &commands[i];
+    return NULL;
+}
+
+static int run_builtin(const struct cmd *c, int argc, char **argv)
+{
+    int rc = c->fn(argc, argv);
+    /* a full disk or closed pipe on stdout is an error, not a success */
+    if (fflush(stdout) || ferror(stdout)) {
+        fprintf(stderr, "imgbatch %s: cannot write to stdout\n", c->name);
+        if (rc == EXIT_ALL_OK)
+            rc = EXIT_FATAL;
+    }
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *arg = argv[1];
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+        usage(stdout);
+        return EXIT_ALL_OK;
+    }
+    if (!strcmp(arg, "--version")) {
+        printf("imgbatch %s (%s)\n", IMGBATCH_VERSION, curl_version());
+        return EXIT_ALL_OK;
+    }
+    if (!strcmp(arg, "help")) {
+        if (argc < 3) {
+            usage(stdout);
+            return EXIT_ALL_OK;
+        }
+        const struct cmd *c = find(argv[2]);
+        if (!c) {
+            fprintf(stderr, "imgbatch: unknown command '%s'\n"
+                            "hint: see 'imgbatch --help'\n", argv[2]);
+            return EXIT_USAGE;
+        }
+        char *hargv[] = {(char *)c->name, "--help", NULL};
+        return run_builtin(c, 2, hargv);
+    }
+    const struct cmd *c = find(arg);
+    if (!c) {
+        fprintf(stderr, "imgbatch: unknown command '%s'\n"
+                        "hint: see 'imgbatch --help'\n", arg);
+        return EXIT_USAGE;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+        fprintf(stderr, "imgbatch: cannot initialise libcurl\n");
+        return EXIT_FATAL;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    int rc = run_builtin(c, argc - 1, argv + 1);
+    curl_global_cleanup();
+    return rc;
+}

@@ -1,0 +1,87 @@
+/*
+ * pool/pool.h: runs tasks 0..ntasks-1 through a callback and knows nothing
+ * about them (git run-command.h). Three backends behind one call:
+ *
+ *   IB_POOL_SERIAL  in this process, in index order: the reference output
+ *   IB_POOL_FORK    N workers forked once, fed indices over pipes as they
+ *                   become free; a worker that dies fails only its task and
+ *                   is replaced; a task past the timeout is killed
+ *   IB_POOL_OPENMP  an OpenMP parallel for, schedule(dynamic)
+ *
+ * The task writes its files itself; only a small result record (status,
+ * message, timing) comes back to the parent, which fills results[index].
+ * The library never prints or exits.
+ */
+#ifndef IB_POOL_H
+#define IB_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    IB_POOL_OK = 0,
+    IB_POOL_EINVAL = -1,   /* bad options */
+    IB_POOL_ESYS = -2,     /* fork/pipe/poll failed: cannot run at all */
+    IB_POOL_EINTR = -3,    /* stopped by *opts->stop; unstarted tasks left */
+};
+const char *ib_pool_strerror(int code);
+
+enum ib_pool_backend { IB_POOL_SERIAL, IB_POOL_FORK, IB_POOL_OPENMP };
+
+/* Result message capacity, including the NUL (fits one pipe record). */
+#define IB_POOL_MSGLEN 256
+
+/*
+ * A task returns 0 on success or a task-defined nonzero status, writing a
+ * one-line reason to msg on failure. It runs in a worker (FORK), a thread
+ * (OPENMP) or the caller (SERIAL); it must not print and must be reentrant.
+ */
+typedef int ib_pool_task_fn(void *ctx, size_t index, char *msg,
+                            size_t msglen);
+
+enum ib_pool_state {
+    IB_POOL_NOT_RUN = 0,  /* never started (stopped before it) */
+    IB_POOL_DONE,         /* the task returned; see status */
+    IB_POOL_CRASHED,      /* the worker died: signal or exit */
+    IB_POOL_TIMEOUT,      /* killed after timeout_ms */
+};
+
+struct ib_pool_result {
+    enum ib_pool_state state;
+    int status;                /* the task's return value when DONE */
+    char msg[IB_POOL_MSGLEN];  /* task message, or "worker crashed: SIGSEGV" */
+    double start_ms, end_ms;   /* since ib_pool_run began */
+    int worker;                /* which worker ran it (0-based) */
+};
+
+/* Called in the parent as each result arrives (any backend); may be NULL. */
+typedef void ib_pool_done_fn(void *ctx, size_t index,
+                             const struct ib_pool_result *r);
+
+struct ib_pool_opts {
+    enum ib_pool_backend backend;
+    unsigned workers;            /* 0: one per online CPU */
+    size_t ntasks;
+    ib_pool_task_fn *task;
+    void *ctx;                   /* read-only while the pool runs */
+    struct ib_pool_result *results; /* ntasks slots, owned by the caller */
+    ib_pool_done_fn *done;       /* optional progress/report hook */
+    void *done_ctx;
+    unsigned timeout_ms;         /* FORK: kill a task past this; 0 = none */
+    uint64_t worker_mem;         /* FORK: RLIMIT_AS bytes per worker; 0 none */
+    /*
+     * Set asynchronously (a signal handler) to stop handing out work:
+     * in-flight tasks get grace_ms to finish, then their workers are killed
+     * and those tasks fail; unstarted tasks stay IB_POOL_NOT_RUN.
+     */
+    volatile int *stop;
+    unsigned grace_ms;
+};
+
+/* Fails only if it cannot run at all; each task carries its own result. */
+int ib_pool_run(const struct ib_pool_opts *opts);
+
+/* Online CPUs, at least 1. */
+unsigned ib_pool_cpus(void);
+
+#endif

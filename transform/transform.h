@@ -1,0 +1,151 @@
+/*
+ * transform/transform.h: bytes -> image -> ops -> bytes.
+ *
+ * An image is 8-bit, interleaved, top row first, 1 to 4 channels:
+ * 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA. Alpha is never premultiplied in a
+ * struct ib_image; ops that mix pixels premultiply internally.
+ *
+ * The library knows nothing about processes or the network, never prints,
+ * never exits. Fallible functions return 0 or a negative IB_TRANSFORM_E*
+ * and, on failure only, write a one-line reason to msg (msglen bytes).
+ * Everything is reentrant: no globals, codec state per call.
+ */
+#ifndef IB_TRANSFORM_H
+#define IB_TRANSFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    IB_TRANSFORM_OK = 0,
+    IB_TRANSFORM_EINVAL = -1,  /* bad argument or op value */
+    IB_TRANSFORM_ENOMEM = -2,
+    IB_TRANSFORM_EFORMAT = -3, /* not a JPEG or PNG */
+    IB_TRANSFORM_ECORRUPT = -4, /* corrupt or truncated data */
+    IB_TRANSFORM_ELIMIT = -5,  /* over --max-pixels or the scan limit */
+    IB_TRANSFORM_EIO = -6,     /* reading or writing a file */
+};
+const char *ib_transform_strerror(int code);
+
+/* Default --max-pixels: 268 MP, as sharp; a 16384 x 16384 RGBA is 1 GiB. */
+#define IB_DEFAULT_MAX_PIXELS ((uint64_t)268402689)
+/* A progressive JPEG needs ~10 scans; thousands are an attack. */
+#define IB_DEFAULT_MAX_SCANS 1000u
+
+struct ib_image {
+    uint32_t width, height, channels;
+    size_t stride;      /* bytes per row, >= width * channels */
+    unsigned char *px;  /* owned: height * stride bytes */
+};
+
+/* NULL if w * h * channels overflows or memory is short; pixels zeroed. */
+struct ib_image *ib_image_new(uint32_t w, uint32_t h, uint32_t channels);
+void ib_image_free(struct ib_image *img);
+
+enum ib_format { IB_FORMAT_UNKNOWN = 0, IB_FORMAT_JPEG, IB_FORMAT_PNG };
+
+/* From magic bytes only, never a file name. */
+enum ib_format ib_format_sniff(const unsigned char *buf, size_t len);
+const char *ib_format_name(enum ib_format f);  /* "jpeg", "png", "unknown" */
+const char *ib_format_ext(enum ib_format f);   /* ".jpg", ".png", "" */
+
+struct ib_decode_opts {
+    uint64_t max_pixels;  /* header w*h above this fails before allocating */
+    unsigned max_scans;   /* progressive JPEG scan cap */
+    int auto_orient;      /* apply EXIF orientation (JPEG) */
+    int keep_icc;         /* return the ICC profile in meta */
+    /*
+     * Shrink-on-load: a JPEG may be decoded at a DCT scale of 1/2, 1/4 or
+     * 1/8 as long as the result stays at least min_width x min_height
+     * (in stored orientation). 0 x 0 decodes at full size.
+     */
+    uint32_t min_width, min_height;
+};
+void ib_decode_opts_init(struct ib_decode_opts *o);  /* the defaults above */
+
+struct ib_meta {
+    enum ib_format format;
+    uint32_t width, height;   /* as declared in the file's header */
+    int orientation;          /* EXIF 1..8, 1 when absent */
+    unsigned scale_denom;     /* 1, 2, 4 or 8: the DCT scale used */
+    unsigned char *icc;       /* owned, NULL if none or !keep_icc */
+    size_t icc_len;
+};
+void ib_meta_release(struct ib_meta *m);
+
+/*
+ * Decodes buf to *out (8-bit, 1..4 channels, upright when auto_orient).
+ * *out and *meta are set only on success; meta may be NULL.
+ */
+int ib_image_decode(const unsigned char *buf, size_t len,
+                    const struct ib_decode_opts *opts, struct ib_image **out,
+                    struct ib_meta *meta, char *msg, size_t msglen);
+
+struct ib_encode_opts {
+    enum ib_format format;     /* JPEG or PNG */
+    int quality;               /* JPEG 1..100 */
+    int progressive;           /* JPEG */
+    int png_level;             /* zlib 0..9 */
+    const unsigned char *icc;  /* borrowed, may be NULL */
+    size_t icc_len;
+};
+void ib_encode_opts_init(struct ib_encode_opts *o);  /* JPEG q85, PNG 6 */
+
+/* Encodes img to a malloc'd *buf of *len bytes; set only on success. */
+int ib_image_encode(const struct ib_image *img,
+                    const struct ib_encode_opts *opts, unsigned char **buf,
+                    size_t *len, char *msg, size_t msglen);
+
+/* EXIF orientation 1..8 applied to img: a new upright image. */
+int ib_image_orient(const struct ib_image *img, int orientation,
+                    struct ib_image **out, char *msg, size_t msglen);
+
+/*
+ * The op pipeline: a list of ops, parsed and validated up front, applied in
+ * order. Each op makes a new image; the pipeline frees intermediates.
+ */
+struct ib_pipeline;
+struct ib_pipeline *ib_pipeline_new(void);
+void ib_pipeline_free(struct ib_pipeline *p);
+/* Appends op `name` ("resize", "blur", ...) with its argument (may be NULL
+ * for flag ops). Unknown name or bad value: IB_TRANSFORM_EINVAL + msg. */
+int ib_pipeline_add(struct ib_pipeline *p, const char *name, const char *arg,
+                    char *msg, size_t msglen);
+/* Settings that modify ops rather than being ops themselves. */
+int ib_pipeline_set_filter(struct ib_pipeline *p, const char *filter,
+                           char *msg, size_t msglen);
+void ib_pipeline_set_upscale(struct ib_pipeline *p, int upscale);
+size_t ib_pipeline_len(const struct ib_pipeline *p);
+/* Replaces *img with the result; on failure *img is untouched. */
+int ib_pipeline_apply(const struct ib_pipeline *p, struct ib_image **img,
+                      char *msg, size_t msglen);
+/*
+ * For shrink-on-load: the smallest size (in upright orientation) an input
+ * of w x h may be decoded at without changing the result beyond the
+ * resampler's own, i.e. at least 2x the first op's target; w x h itself
+ * when the first op does not shrink.
+ */
+void ib_pipeline_min_input(const struct ib_pipeline *p, uint32_t w,
+                           uint32_t h, uint32_t *min_w, uint32_t *min_h);
+
+/* One op's name and help, for "imgbatch help transform"; NULL past the end */
+const char *ib_op_name(size_t i);
+const char *ib_op_help(size_t i);
+
+/*
+ * One whole item, file to file: read in_path, decode under dopts, apply p,
+ * encode with eopts, write to a temp name beside out_path, rename.
+ * Fills *res. Never leaves a partial file under out_path.
+ */
+struct ib_transform_result {
+    uint32_t in_w, in_h, out_w, out_h;
+    enum ib_format in_format, out_format;
+};
+int ib_transform_file(const char *in_path, const char *out_path,
+                      const struct ib_decode_opts *dopts,
+                      const struct ib_pipeline *p,
+                      const struct ib_encode_opts *eopts,
+                      struct ib_transform_result *res, char *msg,
+                      size_t msglen);
+
+#endif
