@@ -128,9 +128,10 @@ int ib_pipeline_apply(const struct ib_pipeline *p, struct ib_image **img,
 void ib_pipeline_min_input(const struct ib_pipeline *p, uint32_t w,
                            uint32_t h, uint32_t *min_w, uint32_t *min_h);
 
-/* One op's name and help, for "imgbatch help transform"; NULL past the end */
-const char *ib_op_name(size_t i);
-const char *ib_op_help(size_t i);
+/* Op i's name, argument ("WxH", NULL for a flag) and help, for the CLI's
+ * option table and "imgbatch help transform"; 0, or -1 past the end. */
+int ib_op_info(size_t i, const char **name, const char **arg,
+               const char **help);
 
 /*
  * One whole item, file to file: read in_path, decode under dopts, apply p,

@@ -4,6 +4,7 @@
 
 #include "transform/transform.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 
 /* Writes a formatted reason to msg (if any) and returns code. */
@@ -68,6 +69,9 @@ struct ib_op_def {
 
 /* Each op file exports its row; ops.c lists them all. */
 extern const struct ib_op_def ib_op_resize;
+
+const struct ib_op_def *ib_op_find(const char *name);  /* NULL if none */
+const struct ib_op_def *ib_op_at(size_t i);            /* NULL past end */
 
 /* Resampling to exactly w x h with a filter (op_resize.c); alpha is
  * premultiplied while resampling. Shared by resize and other ops. */
