@@ -61,11 +61,12 @@ int cmd_getopt(int argc, char **argv, const struct cmd_option *opts,
     so[s] = '\0';
 
     opterr = 0;
-    int prev = optind;
     int c = getopt_long(argc, argv, so, lo, NULL);
     *optarg_out = optarg;
     if (c == '?' || c == ':') {
-        const char *what = prev < argc ? argv[prev] : "?";
+        /* getopt permutes argv: the culprit is the element just read */
+        const char *what = optind > 0 && optind <= argc ? argv[optind - 1]
+                                                        : "?";
         if (c == ':')
             cmd_usage_error(argv[0], "option '%s' needs a value", what);
         else if (optopt && optopt < 128 && what[1] != '-')

@@ -81,6 +81,53 @@ struct ib_pool_opts {
 /* Fails only if it cannot run at all; each task carries its own result. */
 int ib_pool_run(const struct ib_pool_opts *opts);
 
+/*
+ * Streaming form of the FORK backend, for work that becomes known while the
+ * pool runs (imgbatch run: a file lands, its index is submitted). Workers
+ * are forked by ib_pool_new, before the caller opens any connection, and
+ * are reused; only a worker that dies or times out is replaced by a new fork.
+ *
+ *     struct ib_pool *p = ib_pool_new(&opts, msg, sizeof msg);
+ *     ... as each item is ready:  ib_pool_submit(p, index);
+ *     ... in the caller's loop:   ib_pool_poll(p, 0);
+ *     ib_pool_wait(p);            every submitted index has its result
+ *     ib_pool_free(p);
+ *
+ * opts.backend must be IB_POOL_FORK; opts.ntasks is the number of indices
+ * (results slots), not all of which need be submitted. opts is copied, but
+ * ctx, results, done_ctx and *stop are borrowed until ib_pool_free. done runs
+ * inside submit/poll/wait/free, in the caller's thread. One pool at a time:
+ * a second pool's workers would inherit the first pool's pipes.
+ */
+struct ib_pool;
+
+/* Forks the workers; NULL on bad options or when none can be forked. */
+struct ib_pool *ib_pool_new(const struct ib_pool_opts *opts, char *msg,
+                            size_t msglen);
+
+/*
+ * Queues index (< ntasks, each at most once) and hands it to a free worker
+ * if there is one. IB_POOL_EINTR once stopping: the task stays NOT_RUN.
+ */
+int ib_pool_submit(struct ib_pool *p, size_t index);
+
+/*
+ * Hands out queued work and handles results, deaths, timeouts and stop,
+ * waiting up to timeout_ms (-1: until something happens). Returns how many
+ * submitted tasks have no result yet, or IB_POOL_ESYS / IB_POOL_EINTR when
+ * the pool cannot go on (stopped, in-flight tasks settled).
+ */
+int ib_pool_poll(struct ib_pool *p, int timeout_ms);
+
+/* Until every submitted task has a result: as ib_pool_run returns. */
+int ib_pool_wait(struct ib_pool *p);
+
+/*
+ * Ends and reaps every worker; tasks still in flight are killed and fail
+ * as "interrupted". ib_pool_free(NULL) does nothing.
+ */
+void ib_pool_free(struct ib_pool *p);
+
 /* Online CPUs, at least 1. */
 unsigned ib_pool_cpus(void);
 

@@ -34,6 +34,14 @@ int ib_png_encode(const struct ib_image *img,
                   const struct ib_encode_opts *opts, unsigned char **buf,
                   size_t *len, char *msg, size_t msglen);
 
+/*
+ * Lossless remap: output = source maybe transposed (swap), then mirrored in
+ * x and/or y. Serves EXIF orientation, --rotate, --flip and --flop.
+ */
+int ib_image_geom(const struct ib_image *in, int swap, int mirror_x,
+                  int mirror_y, struct ib_image **out, char *msg,
+                  size_t msglen);
+
 /* EXIF orientation from an APP1 payload ("Exif\0\0" + TIFF); 1 if none. */
 int ib_exif_orientation(const unsigned char *app1, size_t len);
 

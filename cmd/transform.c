@@ -1,0 +1,486 @@
+/*
+ * cmd/transform.c: imgbatch transform [OPTIONS] INPUT...
+ *
+ * Reads top-down: options and the op pipeline are parsed and validated
+ * before any file is touched; inputs are walked into a sorted item list;
+ * items whose output exists are skipped (unless --force); the rest run on
+ * the pool; the parent writes one report line per item as results arrive,
+ * then the summary, and picks the exit code.
+ */
+#include "cmd/cmd.h"
+#include "cmd/walk.h"
+#include "pool/pool.h"
+#include "transform/transform.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define NAME "transform"
+
+enum {
+    OPT_ENGINE = 256, OPT_PROCS, OPT_THREADS, OPT_FORMAT, OPT_QUALITY,
+    OPT_PNG_LEVEL, OPT_PROGRESSIVE, OPT_FILTER, OPT_UPSCALE, OPT_AUTO_ORIENT,
+    OPT_NO_AUTO_ORIENT, OPT_STRIP, OPT_MAX_PIXELS, OPT_REPORT, OPT_FORCE,
+    OPT_PROGRESS, OPT_JOB_TIMEOUT, OPT_WORKER_MEM,
+    OPT_OP = 512,   /* OPT_OP + i: op i of the transform library */
+};
+
+static const struct cmd_option fixed_options[] = {
+    {"out", required_argument, 'o', "DIR", "output folder (required)"},
+    {"engine", required_argument, OPT_ENGINE, "E",
+     "procs (default), omp or serial"},
+    {"procs", required_argument, OPT_PROCS, "N",
+     "worker processes (default: online CPUs)"},
+    {"threads", required_argument, OPT_THREADS, "N",
+     "OpenMP threads for --engine omp (default: online CPUs)"},
+    {"format", required_argument, OPT_FORMAT, "F",
+     "jpeg, png or same (default: same as the input)"},
+    {"quality", required_argument, OPT_QUALITY, "Q", "JPEG quality 1..100 "
+     "(default 85)"},
+    {"png-level", required_argument, OPT_PNG_LEVEL, "N",
+     "PNG zlib level 0..9 (default 6)"},
+    {"progressive", no_argument, OPT_PROGRESSIVE, NULL,
+     "write progressive JPEGs"},
+    {"filter", required_argument, OPT_FILTER, "F",
+     "resampling: lanczos3 (default), mitchell, bilinear, box"},
+    {"upscale", no_argument, OPT_UPSCALE, NULL, "let --resize enlarge"},
+    {"auto-orient", no_argument, OPT_AUTO_ORIENT, NULL,
+     "apply EXIF orientation (the default)"},
+    {"no-auto-orient", no_argument, OPT_NO_AUTO_ORIENT, NULL,
+     "keep pixels as stored"},
+    {"strip", no_argument, OPT_STRIP, NULL,
+     "drop the ICC profile (kept by default)"},
+    {"max-pixels", required_argument, OPT_MAX_PIXELS, "N",
+     "refuse images whose header declares more (default 268402689)"},
+    {"job-timeout", required_argument, OPT_JOB_TIMEOUT, "SECONDS",
+     "kill and fail an image taking longer (procs engine)"},
+    {"worker-mem", required_argument, OPT_WORKER_MEM, "MB",
+     "address-space cap per worker (procs engine)"},
+    {"report", required_argument, OPT_REPORT, "FILE",
+     "JSON Lines: one object per item, then a summary"},
+    {"force", no_argument, OPT_FORCE, NULL, "redo items whose output exists"},
+    {"quiet", no_argument, 'q', NULL, "errors only"},
+    {"verbose", no_argument, 'v', NULL, "a line per item"},
+    {"progress", required_argument, OPT_PROGRESS, "WHEN",
+     "auto (default), always or never"},
+    {"help", no_argument, 'h', NULL, "this help"},
+};
+#define NFIXED (sizeof fixed_options / sizeof fixed_options[0])
+#define MAXOPTS 64
+
+static const char usage_line[] = "imgbatch transform [OPTIONS] INPUT...";
+static const char about[] =
+    "Transforms JPEG and PNG files (format from content, never the name).\n"
+    "INPUTs are files or folders (recursed). Each output goes to OUT with\n"
+    "the input's path relative to its root, its extension set by --format;\n"
+    "it is written to a temp name and renamed when complete. Operations run\n"
+    "in the order given.";
+
+/* The fixed options followed by one per op of the transform library. */
+static void build_options(struct cmd_option *opts)
+{
+    size_t n = 0;
+    const char *name, *arg, *help;
+    for (size_t i = 0; i < NFIXED; i++)
+        opts[n++] = fixed_options[i];
+    for (size_t i = 0; n < MAXOPTS - 1 && !ib_op_info(i, &name, &arg, &help);
+         i++)
+        opts[n++] = (struct cmd_option){name, arg ? required_argument
+                                                  : no_argument,
+                                        OPT_OP + (int)i, arg, help};
+    opts[n] = (struct cmd_option){0};
+}
+
+struct settings {
+    const char *out;
+    enum ib_pool_backend backend;
+    unsigned workers;
+    struct ib_decode_opts dopts;
+    struct ib_encode_opts eopts;
+    struct ib_pipeline *pipeline;
+    const char *report;
+    int force, quiet, verbose, progress;
+    unsigned job_timeout_s;
+    uint64_t worker_mem;
+};
+
+/* What a task needs; read-only while the pool runs. */
+struct ctx {
+    const struct settings *s;
+    struct walk_item *items;
+    size_t *todo;   /* pool task index -> item index */
+    const char *fault;   /* test-only: IMGBATCH_TEST_FAULT */
+    struct cmd_report *report;
+    size_t ok, failed;
+};
+
+/*
+ * Test-only fault injection so the crash and timeout handling can be
+ * exercised through the CLI: IMGBATCH_TEST_FAULT=crash:SUBSTR or
+ * hang:SUBSTR makes the item whose input path contains SUBSTR crash or
+ * hang in its worker.
+ */
+static void inject_fault(const char *fault, const char *path)
+{
+    if (!fault)
+        return;
+    const char *colon = strchr(fault, ':');
+    if (!colon || !strstr(path, colon + 1))
+        return;
+    if (!strncmp(fault, "crash:", 6))
+        raise(SIGSEGV);
+    if (!strncmp(fault, "hang:", 5))
+        for (;;)
+            pause();
+}
+
+/* Runs in a worker: one item. On success msg carries the sizes. */
+static int task(void *vctx, size_t index, char *msg, size_t msglen)
+{
+    const struct ctx *c = vctx;
+    const struct walk_item *it = &c->items[c->todo[index]];
+    struct ib_transform_result r;
+
+    inject_fault(c->fault, it->path);
+    int rc = ib_transform_file(it->path, it->out, &c->s->dopts,
+                               c->s->pipeline, &c->s->eopts, &r, msg, msglen);
+    if (rc)
+        return 1;
+    snprintf(msg, msglen, "%" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32,
+             r.in_w, r.in_h, r.out_w, r.out_h);
+    return 0;
+}
+
+static void report_item(struct cmd_report *rep, const struct walk_item *it,
+                        const char *status, const char *error,
+                        const uint32_t dims[4], double ms)
+{
+    struct cmd_json j = {0};
+    cmd_json_begin(&j);
+    cmd_json_str(&j, "input", it->path);
+    cmd_json_str(&j, "output", it->out);
+    cmd_json_str(&j, "status", status);
+    cmd_json_str(&j, "error", error);
+    if (dims) {
+        cmd_json_int(&j, "width_in", dims[0]);
+        cmd_json_int(&j, "height_in", dims[1]);
+        cmd_json_int(&j, "width_out", dims[2]);
+        cmd_json_int(&j, "height_out", dims[3]);
+    }
+    cmd_json_num(&j, "ms", ms);
+    cmd_json_end(&j);
+    cmd_report_write(rep, &j);
+    cmd_json_release(&j);
+}
+
+/* In the parent, as each result arrives. */
+static void done(void *vctx, size_t index, const struct ib_pool_result *r)
+{
+    struct ctx *c = vctx;
+    struct walk_item *it = &c->items[c->todo[index]];
+    double ms = r->end_ms - r->start_ms;
+    uint32_t d[4];
+
+    if (r->state == IB_POOL_DONE && r->status == 0 &&
+        sscanf(r->msg, "%" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32,
+               &d[0], &d[1], &d[2], &d[3]) == 4) {
+        c->ok++;
+        report_item(c->report, it, "ok", NULL, d, ms);
+        if (c->s->verbose)
+            fprintf(stderr, "ok '%s' -> '%s' (%" PRIu32 "x%" PRIu32 ")\n",
+                    it->path, it->out, d[2], d[3]);
+        return;
+    }
+    const char *why = r->msg[0] ? r->msg : "failed";
+    c->failed++;
+    report_item(c->report, it, "failed", why, NULL, ms);
+    fprintf(stderr, "imgbatch transform: cannot transform '%s': %s\n",
+            it->path, why);
+}
+
+static int parse_engine(const char *v, enum ib_pool_backend *b)
+{
+    if (!strcmp(v, "procs"))
+        *b = IB_POOL_FORK;
+    else if (!strcmp(v, "omp"))
+        *b = IB_POOL_OPENMP;
+    else if (!strcmp(v, "serial"))
+        *b = IB_POOL_SERIAL;
+    else
+        return -1;
+    return 0;
+}
+
+static int parse_format(const char *v, enum ib_format *f)
+{
+    if (!strcmp(v, "jpeg") || !strcmp(v, "jpg"))
+        *f = IB_FORMAT_JPEG;
+    else if (!strcmp(v, "png"))
+        *f = IB_FORMAT_PNG;
+    else if (!strcmp(v, "same"))
+        *f = IB_FORMAT_UNKNOWN;
+    else
+        return -1;
+    return 0;
+}
+
+/* Returns -1 to go on, or an exit code. */
+static int parse_args(int argc, char **argv, struct settings *s)
+{
+    struct cmd_option opts[MAXOPTS];
+    const char *v;
+    char msg[256];
+    unsigned u;
+    uint64_t u64;
+    int c, threads_set = 0, procs_set = 0;
+
+    build_options(opts);
+    while ((c = cmd_getopt(argc, argv, opts, &v)) != -1) {
+        switch (c) {
+        case 'o': s->out = v; break;
+        case 'h':
+            cmd_print_help(stdout, usage_line, about, opts);
+            return EXIT_ALL_OK;
+        case OPT_ENGINE:
+            if (parse_engine(v, &s->backend))
+                return cmd_usage_error(NAME, "invalid --engine '%s' (procs, "
+                                       "omp or serial)", v);
+            break;
+        case OPT_PROCS:
+        case OPT_THREADS:
+            if (cmd_parse_uint(v, 1, 1024, &s->workers))
+                return cmd_usage_error(NAME, "invalid --%s '%s' (1..1024)",
+                                       c == OPT_PROCS ? "procs" : "threads",
+                                       v);
+            procs_set |= c == OPT_PROCS;
+            threads_set |= c == OPT_THREADS;
+            break;
+        case OPT_FORMAT:
+            if (parse_format(v, &s->eopts.format))
+                return cmd_usage_error(NAME, "invalid --format '%s' (jpeg, "
+                                       "png or same)", v);
+            break;
+        case OPT_QUALITY:
+            if (cmd_parse_uint(v, 1, 100, &u))
+                return cmd_usage_error(NAME, "invalid --quality '%s' "
+                                       "(1..100)", v);
+            s->eopts.quality = (int)u;
+            break;
+        case OPT_PNG_LEVEL:
+            if (cmd_parse_uint(v, 0, 9, &u))
+                return cmd_usage_error(NAME, "invalid --png-level '%s' "
+                                       "(0..9)", v);
+            s->eopts.png_level = (int)u;
+            break;
+        case OPT_PROGRESSIVE: s->eopts.progressive = 1; break;
+        case OPT_FILTER:
+            if (ib_pipeline_set_filter(s->pipeline, v, msg, sizeof msg))
+                return cmd_usage_error(NAME, "%s", msg);
+            break;
+        case OPT_UPSCALE: ib_pipeline_set_upscale(s->pipeline, 1); break;
+        case OPT_AUTO_ORIENT: s->dopts.auto_orient = 1; break;
+        case OPT_NO_AUTO_ORIENT: s->dopts.auto_orient = 0; break;
+        case OPT_STRIP: s->dopts.keep_icc = 0; break;
+        case OPT_MAX_PIXELS:
+            if (cmd_parse_u64(v, 1, UINT64_MAX, &s->dopts.max_pixels))
+                return cmd_usage_error(NAME, "invalid --max-pixels '%s'", v);
+            break;
+        case OPT_JOB_TIMEOUT:
+            if (cmd_parse_uint(v, 1, 86400, &s->job_timeout_s))
+                return cmd_usage_error(NAME, "invalid --job-timeout '%s' "
+                                       "(1..86400 seconds)", v);
+            break;
+        case OPT_WORKER_MEM:
+            if (cmd_parse_u64(v, 16, UINT64_MAX >> 20, &u64))
+                return cmd_usage_error(NAME, "invalid --worker-mem '%s' "
+                                       "(MB, at least 16)", v);
+            s->worker_mem = u64 << 20;
+            break;
+        case OPT_REPORT: s->report = v; break;
+        case OPT_FORCE: s->force = 1; break;
+        case 'q': s->quiet = 1; break;
+        case 'v': s->verbose = 1; break;
+        case OPT_PROGRESS:
+            if (!strcmp(v, "auto"))
+                s->progress = -1;
+            else if (!strcmp(v, "always"))
+                s->progress = 1;
+            else if (!strcmp(v, "never"))
+                s->progress = 0;
+            else
+                return cmd_usage_error(NAME, "invalid --progress '%s' "
+                                       "(auto, always or never)", v);
+            break;
+        case '?':
+            return EXIT_USAGE;
+        default: {
+            const char *op, *oparg, *ophelp;
+            if (c < OPT_OP ||
+                ib_op_info((size_t)(c - OPT_OP), &op, &oparg, &ophelp))
+                return cmd_usage_error(NAME, "unhandled option");
+            if (ib_pipeline_add(s->pipeline, op, v, msg, sizeof msg))
+                return cmd_usage_error(NAME, "%s", msg);
+            break;
+        }
+        }
+    }
+    if (!s->out)
+        return cmd_usage_error(NAME, "missing -o/--out DIR");
+    if (optind >= argc)
+        return cmd_usage_error(NAME, "no INPUT given");
+    if (threads_set && s->backend != IB_POOL_OPENMP)
+        return cmd_usage_error(NAME, "--threads needs --engine omp");
+    if (procs_set && s->backend != IB_POOL_FORK)
+        return cmd_usage_error(NAME, "--procs needs --engine procs");
+    if (s->backend == IB_POOL_SERIAL)
+        s->workers = 1;
+    return -1;
+}
+
+static void print_summary(const struct settings *s, const struct ctx *c,
+                          size_t skipped, size_t not_images, double ms,
+                          int interrupted)
+{
+    double ips = ms > 0 ? (double)c->ok * 1000.0 / ms : 0.0;
+    struct cmd_json j = {0};
+
+    cmd_json_begin(&j);
+    cmd_json_int(&j, "summary", 1);
+    cmd_json_int(&j, "ok", (long long)c->ok);
+    cmd_json_int(&j, "failed", (long long)c->failed);
+    cmd_json_int(&j, "skipped", (long long)skipped);
+    cmd_json_int(&j, "not_images", (long long)not_images);
+    cmd_json_int(&j, "interrupted", interrupted);
+    cmd_json_num(&j, "ms", ms);
+    cmd_json_num(&j, "images_per_s", ips);
+    cmd_json_end(&j);
+    cmd_report_write(c->report, &j);
+    cmd_json_release(&j);
+    if (!s->quiet || c->failed)
+        fprintf(stderr, "transform: %zu ok, %zu failed, %zu skipped, "
+                "%zu not images, in %.2f s (%.1f images/s)%s\n", c->ok,
+                c->failed, skipped, not_images, ms / 1000.0, ips,
+                interrupted ? ", interrupted" : "");
+}
+
+int cmd_transform(int argc, char **argv)
+{
+    struct settings s;
+    struct walk w;
+    struct cmd_report report;
+    struct ctx c;
+    int rc;
+
+    memset(&s, 0, sizeof s);
+    s.backend = IB_POOL_FORK;
+    s.progress = -1;
+    ib_decode_opts_init(&s.dopts);
+    ib_encode_opts_init(&s.eopts);
+    s.eopts.format = IB_FORMAT_UNKNOWN;
+    s.pipeline = ib_pipeline_new();
+    if (!s.pipeline)
+        return EXIT_FATAL;
+    rc = parse_args(argc, argv, &s);
+    if (rc >= 0) {
+        ib_pipeline_free(s.pipeline);
+        return rc;
+    }
+
+    double t0 = cmd_now_ms();
+    if (walk_make_dir(s.out)) {
+        fprintf(stderr, "imgbatch transform: cannot create '%s': %s\n",
+                s.out, strerror(errno));
+        ib_pipeline_free(s.pipeline);
+        return EXIT_FATAL;
+    }
+    if (cmd_report_open(&report, NAME, s.report)) {
+        ib_pipeline_free(s.pipeline);
+        return EXIT_FATAL;
+    }
+    walk_init(&w, s.out, s.eopts.format == IB_FORMAT_UNKNOWN
+                             ? NULL
+                             : ib_format_ext(s.eopts.format));
+    for (int i = optind; i < argc; i++)
+        walk_add(&w, argv[i]);
+
+    memset(&c, 0, sizeof c);
+    c.s = &s;
+    c.items = w.items;
+    c.report = &report;
+    c.fault = getenv("IMGBATCH_TEST_FAULT");
+    c.todo = malloc((w.n ? w.n : 1) * sizeof *c.todo);
+    if (!c.todo) {
+        fprintf(stderr, "imgbatch transform: out of memory\n");
+        walk_release(&w);
+        ib_pipeline_free(s.pipeline);
+        cmd_report_close(&report, NAME);
+        return EXIT_FATAL;
+    }
+
+    /* Items that failed while walking, or whose output exists, are
+     * reported now; the rest become pool tasks. */
+    size_t ntodo = 0, skipped = 0;
+    struct stat st;
+    for (size_t i = 0; i < w.n; i++) {
+        struct walk_item *it = &w.items[i];
+        if (it->error) {
+            c.failed++;
+            report_item(&report, it, "failed", it->error, NULL, 0.0);
+            fprintf(stderr, "imgbatch transform: cannot transform '%s': %s\n",
+                    it->path, it->error);
+        } else if (!s.force && !stat(it->out, &st)) {
+            skipped++;
+            report_item(&report, it, "skipped", NULL, NULL, 0.0);
+            if (s.verbose)
+                fprintf(stderr, "skipped '%s': '%s' exists\n", it->path,
+                        it->out);
+        } else {
+            c.todo[ntodo++] = i;
+        }
+    }
+
+    struct ib_pool_result *results = calloc(ntodo ? ntodo : 1,
+                                            sizeof *results);
+    struct ib_pool_opts po = {
+        .backend = s.backend,
+        .workers = s.workers,
+        .ntasks = ntodo,
+        .task = task,
+        .ctx = &c,
+        .results = results,
+        .done = done,
+        .done_ctx = &c,
+        .timeout_ms = s.job_timeout_s * 1000u,
+        .worker_mem = s.worker_mem,
+        .stop = &cmd_stop,
+        .grace_ms = 5000,
+    };
+    cmd_catch_signals();
+    int prc = results ? ib_pool_run(&po) : IB_POOL_ESYS;
+    int interrupted = cmd_stop != 0 || prc == IB_POOL_EINTR;
+    if (prc && prc != IB_POOL_EINTR)
+        fprintf(stderr, "imgbatch transform: %s\n", ib_pool_strerror(prc));
+
+    print_summary(&s, &c, skipped, w.not_images, cmd_now_ms() - t0,
+                  interrupted);
+    if (cmd_report_close(&report, NAME) && !prc)
+        prc = IB_POOL_ESYS;
+
+    if (interrupted)
+        rc = cmd_stop == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+    else if (prc)
+        rc = EXIT_FATAL;
+    else
+        rc = c.failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+    free(results);
+    free(c.todo);
+    walk_release(&w);
+    ib_pipeline_free(s.pipeline);
+    return rc;
+}

@@ -1,0 +1,41 @@
+/* pool/pool_omp.c: the OpenMP backend, a parallel for over task indices. */
+#include "pool/pool.h"
+#include "pool/pool_int.h"
+
+#include <omp.h>
+
+int ib_pool_run_omp(const struct ib_pool_opts *o)
+{
+    if (o->ntasks == 0)
+        return IB_POOL_OK;
+    unsigned workers = o->workers ? o->workers : ib_pool_cpus();
+    if (workers > o->ntasks)
+        workers = (unsigned)o->ntasks;
+    double t0 = ib_pool_now_ms();
+    int skipped = 0;
+
+#pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
+    for (size_t i = 0; i < o->ntasks; i++) {
+        int stop = 0;
+        if (o->stop) {
+#pragma omp atomic read
+            stop = *o->stop;
+        }
+        if (stop) {
+#pragma omp atomic write
+            skipped = 1;
+            continue;
+        }
+        struct ib_pool_result *r = &o->results[i];
+        r->start_ms = ib_pool_now_ms() - t0;
+        r->status = o->task(o->ctx, i, r->msg, sizeof r->msg);
+        r->end_ms = ib_pool_now_ms() - t0;
+        r->state = IB_POOL_DONE;
+        r->worker = omp_get_thread_num();
+        if (o->done) {
+#pragma omp critical(ib_pool_done)
+            o->done(o->done_ctx, i, r);
+        }
+    }
+    return skipped ? IB_POOL_EINTR : IB_POOL_OK;
+}

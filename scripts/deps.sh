@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what imgbatch needs to build and test, from Debian 12 packages.
+# Runs apt-get (after apt-get update) only when something is missing.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config        # build
+    libpng-dev libjpeg62-turbo-dev libcurl4-openssl-dev   # libraries
+    libcmocka-dev                           # unit tests
+    python3                                 # loopback HTTP test server
+    imagemagick                             # independent decoder, test oracle
+    nginx-light                             # a real server for fetch tests
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' ||
+        missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "installing: ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi

@@ -1,0 +1,1130 @@
+/*
+ * tests/unit/test_transform.c: the codecs against ib-gen's images.
+ *
+ * The group setup runs ib-gen (path in $IB_GEN) into a fresh temporary
+ * directory; every expected pixel comes from testdata/pattern.h, never
+ * from a stored file, so a wrong decoder cannot agree with itself.
+ *
+ * JPEG tolerances: the generator and the round trips use quality 92.
+ * libjpeg-turbo 2.1 decodes these 37x23 pictures with a mean absolute
+ * error of about 1 level and at most 8 (4:2:0: chroma is halved and the
+ * darker marker block's soft edge rings a little); 4:4:4, grey and CMYK
+ * stay within 6. The bounds below are twice that, so an encoder or
+ * decoder change does not break them, yet a mirrored, rotated, channel-
+ * swapped or uninverted-CMYK decode misses them by far: its mean error
+ * is tens of levels (test_jpeg_exif_orientation checks that it does).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testdata/pattern.h"
+#include "transform/transform.h"
+#include "transform/transform_int.h"
+
+#define JPEG_MEAN_TOL 2.0
+#define JPEG_MAX_TOL 16
+
+extern char **environ;
+
+static char gen_dir[] = "/tmp/ib-test-transform-XXXXXX";
+
+/* ---- fixtures ----------------------------------------------------- */
+
+static int group_setup(void **state)
+{
+    const char *gen = getenv("IB_GEN");
+    char *argv[3];
+    pid_t pid;
+    int status;
+
+    (void)state;
+    if (!gen || !*gen) {
+        fprintf(stderr, "IB_GEN is not set: run under ctest\n");
+        return -1;
+    }
+    if (!mkdtemp(gen_dir)) {
+        perror("mkdtemp");
+        return -1;
+    }
+    argv[0] = (char *)gen;
+    argv[1] = gen_dir;
+    argv[2] = NULL;
+    if (posix_spawn(&pid, gen, NULL, NULL, argv, environ) != 0 ||
+        waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+        WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "'%s %s' failed\n", gen, gen_dir);
+        return -1;
+    }
+    return 0;
+}
+
+static int group_teardown(void **state)
+{
+    DIR *d = opendir(gen_dir);
+    struct dirent *e;
+    char path[512];
+
+    (void)state;
+    if (!d)
+        return 0;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(path, sizeof path, "%s/%s", gen_dir, e->d_name);
+        unlink(path);
+    }
+    closedir(d);
+    return rmdir(gen_dir);
+}
+
+static unsigned char *load(const char *name, size_t *len)
+{
+    char path[512];
+    FILE *f;
+    long n;
+    unsigned char *p;
+
+    snprintf(path, sizeof path, "%s/%s", gen_dir, name);
+    f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open '%s'", path);
+    assert_int_equal(fseek(f, 0, SEEK_END), 0);
+    n = ftell(f);
+    assert_true(n >= 0);
+    rewind(f);
+    p = malloc(n ? (size_t)n : 1);
+    assert_non_null(p);
+    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return p;
+}
+
+static void assert_one_line(const char *msg)
+{
+    assert_true(msg[0] != '\0');
+    assert_null(strchr(msg, '\n'));
+}
+
+/* Decodes a generated file; asserts success and returns the image. */
+static struct ib_image *decode_ok(const char *name,
+                                  const struct ib_decode_opts *opts,
+                                  struct ib_meta *meta)
+{
+    struct ib_image *img = NULL;
+    char msg[256] = "";
+    size_t len;
+    unsigned char *buf = load(name, &len);
+    int rc = ib_image_decode(buf, len, opts, &img, meta, msg, sizeof msg);
+
+    free(buf);
+    if (rc != 0)
+        fail_msg("%s: %s (%d)", name, msg, rc);
+    assert_non_null(img);
+    return img;
+}
+
+static struct ib_decode_opts opts_default(void)
+{
+    struct ib_decode_opts o;
+    ib_decode_opts_init(&o);
+    return o;
+}
+
+static unsigned px(const struct ib_image *img, uint32_t x, uint32_t y,
+                   unsigned c)
+{
+    return img->px[(size_t)y * img->stride + (size_t)x * img->channels + c];
+}
+
+/* Expected RGB (or grey) of the upright pattern at (x, y). */
+typedef unsigned expect_fn(uint32_t w, uint32_t h, uint32_t x, uint32_t y,
+                           unsigned c);
+
+static unsigned expect_rgb(uint32_t w, uint32_t h, uint32_t x, uint32_t y,
+                           unsigned c)
+{
+    return pat_rgba(w, h, x, y, c);
+}
+
+static unsigned expect_grey(uint32_t w, uint32_t h, uint32_t x, uint32_t y,
+                            unsigned c)
+{
+    (void)c;
+    return pat_grey(w, h, x, y);
+}
+
+/* Mean and maximum absolute difference of img from expect. */
+static double mean_error(const struct ib_image *img, expect_fn *expect,
+                         int *max)
+{
+    uint64_t sum = 0;
+    int worst = 0;
+    size_t n = 0;
+
+    for (uint32_t y = 0; y < img->height; y++) {
+        for (uint32_t x = 0; x < img->width; x++) {
+            for (unsigned c = 0; c < img->channels; c++, n++) {
+                int d = (int)px(img, x, y, c) -
+                        (int)expect(img->width, img->height, x, y, c);
+                d = d < 0 ? -d : d;
+                sum += (uint64_t)d;
+                worst = d > worst ? d : worst;
+            }
+        }
+    }
+    *max = worst;
+    return (double)sum / (double)n;
+}
+
+/* Asserts img is within the JPEG tolerance of the pattern. */
+static void assert_near(const char *what, const struct ib_image *img,
+                        expect_fn *expect, double mean_tol, int max_tol)
+{
+    int worst;
+    double mean = mean_error(img, expect, &worst);
+
+    if (mean > mean_tol || worst > max_tol)
+        fail_msg("%s: mean error %.2f (limit %.1f), max %d (limit %d)", what,
+                 mean, mean_tol, worst, max_tol);
+}
+
+/* ---- PNG decode: every colour type and depth ---------------------- */
+
+/* What libpng documents for widening to 8 bits: bit replication for
+ * 1/2/4-bit grey, rounding (not truncation) from 16. */
+static unsigned widen(unsigned s, unsigned depth)
+{
+    if (depth == 16)
+        return (s * 255u + 32767u) / 65535u;
+    if (depth < 8)
+        return s * 255u / ((1u << depth) - 1u);
+    return s;
+}
+
+static unsigned file_channels(int type)
+{
+    return type == PAT_RGB ? 3 : type == PAT_RGBA ? 4
+           : type == PAT_GREY_ALPHA ? 2 : 1;
+}
+
+/* The decoded value of channel c at (x, y) of png-<type><depth>[-trns]. */
+static unsigned png_expect(int type, unsigned depth, int trns, uint32_t x,
+                           uint32_t y, unsigned c)
+{
+    uint32_t w = PAT_W, h = PAT_H;
+
+    if (type == PAT_PALETTE) {
+        unsigned i = pat_index(x, y, depth);
+        if (c < 3)
+            return pat_palette(i, c);
+        return i < pat_ntrans(depth) ? pat_palette_alpha(i) : 255;
+    }
+    unsigned colour = type == PAT_GREY || type == PAT_GREY_ALPHA ? 1 : 3;
+    if (trns && c == colour) {
+        for (unsigned k = 0; k < colour; k++)
+            if (pat_sample(type, depth, w, h, x, y, k) !=
+                pat_trns(type, depth, w, h, k))
+                return 255;
+        return 0;
+    }
+    return widen(pat_sample(type, depth, w, h, x, y, c), depth);
+}
+
+static void check_png(int type, const char *tag, unsigned depth, int trns,
+                      int il)
+{
+    struct ib_decode_opts o = opts_default();
+    struct ib_meta meta;
+    struct ib_image *img;
+    char name[64];
+    unsigned want_ch = type == PAT_PALETTE ? 3 : file_channels(type);
+
+    if (trns)
+        want_ch++;
+    snprintf(name, sizeof name, "png-%s%u%s%s.png", tag, depth,
+             trns ? "-trns" : "", il ? "-i" : "");
+    img = decode_ok(name, &o, &meta);
+    assert_int_equal(meta.format, IB_FORMAT_PNG);
+    assert_int_equal(meta.width, PAT_W);
+    assert_int_equal(meta.height, PAT_H);
+    assert_int_equal(meta.orientation, 1);
+    assert_int_equal(img->width, PAT_W);
+    assert_int_equal(img->height, PAT_H);
+    if (img->channels != want_ch)
+        fail_msg("%s: %u channels, want %u", name, img->channels, want_ch);
+    for (uint32_t y = 0; y < PAT_H; y++)
+        for (uint32_t x = 0; x < PAT_W; x++)
+            for (unsigned c = 0; c < want_ch; c++) {
+                unsigned want = png_expect(type, depth, trns, x, y, c);
+                if (px(img, x, y, c) != want)
+                    fail_msg("%s: (%u,%u) channel %u is %u, want %u", name,
+                             x, y, c, px(img, x, y, c), want);
+            }
+    ib_image_free(img);
+    ib_meta_release(&meta);
+}
+
+static void test_png_every_type_and_depth(void **state)
+{
+    static const struct {
+        const char *tag;
+        int type;
+        unsigned depths[5];
+        int trns;
+    } kinds[] = {
+        {"g", PAT_GREY, {1, 2, 4, 8, 16}, 1},
+        {"rgb", PAT_RGB, {8, 16}, 1},
+        {"p", PAT_PALETTE, {1, 2, 4, 8}, 1},
+        {"ga", PAT_GREY_ALPHA, {8, 16}, 0},
+        {"rgba", PAT_RGBA, {8, 16}, 0},
+    };
+    int files = 0;
+
+    (void)state;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++)
+        for (size_t d = 0; d < 5 && kinds[k].depths[d]; d++)
+            for (int trns = 0; trns <= kinds[k].trns; trns++)
+                for (int il = 0; il <= 1; il++, files++)
+                    check_png(kinds[k].type, kinds[k].tag,
+                              kinds[k].depths[d], trns, il);
+    assert_int_equal(files, 52);
+}
+
+/* A palette image with tRNS must have both transparent and opaque pixels,
+ * else the tRNS test above proves little. */
+static void test_png_trns_is_exercised(void **state)
+{
+    struct ib_decode_opts o = opts_default();
+    const char *names[] = {"png-p2-trns.png", "png-g8-trns.png",
+                           "png-rgb16-trns.png"};
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        struct ib_image *img = decode_ok(names[i], &o, NULL);
+        unsigned a = img->channels - 1, zero = 0, full = 0;
+        for (uint32_t y = 0; y < img->height; y++)
+            for (uint32_t x = 0; x < img->width; x++) {
+                zero += px(img, x, y, a) == 0;
+                full += px(img, x, y, a) == 255;
+            }
+        if (!zero || !full)
+            fail_msg("%s: %u transparent, %u opaque", names[i], zero, full);
+        ib_image_free(img);
+    }
+}
+
+/* ---- JPEG decode -------------------------------------------------- */
+
+static void test_jpeg_variants(void **state)
+{
+    static const struct {
+        const char *name;
+        unsigned channels;
+        int max_tol;
+    } cases[] = {
+        {"jpeg-420.jpg", 3, JPEG_MAX_TOL},
+        {"jpeg-444.jpg", 3, JPEG_MAX_TOL / 2},
+        {"jpeg-prog.jpg", 3, JPEG_MAX_TOL},
+        {"jpeg-arith.jpg", 3, JPEG_MAX_TOL},
+        {"jpeg-icc.jpg", 3, JPEG_MAX_TOL},
+        {"jpeg-grey.jpg", 1, JPEG_MAX_TOL / 2},
+        {"jpeg-cmyk.jpg", 3, JPEG_MAX_TOL / 2},
+        {"jpeg-ycck.jpg", 3, JPEG_MAX_TOL},
+    };
+    struct ib_decode_opts o = opts_default();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ib_meta meta;
+        struct ib_image *img = decode_ok(cases[i].name, &o, &meta);
+
+        assert_int_equal(meta.format, IB_FORMAT_JPEG);
+        assert_int_equal(meta.width, PAT_W);
+        assert_int_equal(meta.height, PAT_H);
+        assert_int_equal(meta.scale_denom, 1);
+        assert_int_equal(meta.orientation, 1);
+        assert_int_equal(img->width, PAT_W);
+        assert_int_equal(img->height, PAT_H);
+        assert_int_equal(img->channels, cases[i].channels);
+        assert_near(cases[i].name, img,
+                    cases[i].channels == 1 ? expect_grey : expect_rgb,
+                    JPEG_MEAN_TOL, cases[i].max_tol);
+        ib_image_free(img);
+        ib_meta_release(&meta);
+    }
+}
+
+/* The orientation of file orient-<o>.jpg, for assert_near. */
+static int cur_orient;
+
+static unsigned expect_stored(uint32_t w, uint32_t h, uint32_t x, uint32_t y,
+                              unsigned c)
+{
+    uint32_t ux, uy;
+
+    (void)w;
+    (void)h;
+    pat_orient_src(cur_orient, PAT_W, PAT_H, x, y, &ux, &uy);
+    return pat_rgba(PAT_W, PAT_H, ux, uy, c);
+}
+
+static void test_jpeg_exif_orientation(void **state)
+{
+    (void)state;
+    for (int o = 1; o <= 8; o++) {
+        struct ib_decode_opts opts = opts_default();
+        struct ib_meta meta;
+        struct ib_image *img;
+        char name[32];
+        uint32_t sw = o >= 5 ? PAT_H : PAT_W, sh = o >= 5 ? PAT_W : PAT_H;
+
+        snprintf(name, sizeof name, "orient-%d.jpg", o);
+        cur_orient = o;
+
+        opts.auto_orient = 1;
+        img = decode_ok(name, &opts, &meta);
+        assert_int_equal(meta.orientation, o);
+        assert_int_equal(meta.width, sw);
+        assert_int_equal(meta.height, sh);
+        assert_int_equal(img->width, PAT_W);
+        assert_int_equal(img->height, PAT_H);
+        assert_near(name, img, expect_rgb, JPEG_MEAN_TOL, JPEG_MAX_TOL);
+        ib_image_free(img);
+        ib_meta_release(&meta);
+
+        opts.auto_orient = 0;
+        img = decode_ok(name, &opts, &meta);
+        assert_int_equal(meta.orientation, o);
+        assert_int_equal(img->width, sw);
+        assert_int_equal(img->height, sh);
+        assert_near(name, img, expect_stored, JPEG_MEAN_TOL, JPEG_MAX_TOL);
+        if (o >= 2 && o <= 4) {
+            /* the tolerance tells orientations apart */
+            int worst;
+            double mean = mean_error(img, expect_rgb, &worst);
+            if (mean < 10 * JPEG_MEAN_TOL)
+                fail_msg("%s unrotated is only %.2f from upright", name,
+                         mean);
+        }
+        ib_image_free(img);
+        ib_meta_release(&meta);
+    }
+}
+
+/* ---- broken files and limits -------------------------------------- */
+
+static void test_broken_files(void **state)
+{
+    static const struct {
+        const char *name;
+        int code;
+    } cases[] = {
+        {"truncated.png", IB_TRANSFORM_ECORRUPT},
+        {"truncated.jpg", IB_TRANSFORM_ECORRUPT},
+        {"bad-crc.png", IB_TRANSFORM_ECORRUPT},
+        {"garbage.jpg", IB_TRANSFORM_ECORRUPT},
+        {"wrong-magic.png", IB_TRANSFORM_EFORMAT},
+        {"empty.png", IB_TRANSFORM_EFORMAT},
+        {"notes.txt", IB_TRANSFORM_EFORMAT},
+        {"huge-dims.png", IB_TRANSFORM_ELIMIT},
+        {"huge-dims.jpg", IB_TRANSFORM_ELIMIT},
+        {"many-scans.jpg", IB_TRANSFORM_ELIMIT},
+    };
+    struct ib_decode_opts o = opts_default();
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ib_image *img = NULL;
+        struct ib_meta meta = {.icc = NULL};
+        char msg[256] = "";
+        size_t len;
+        unsigned char *buf = load(cases[i].name, &len);
+        int rc = ib_image_decode(buf, len, &o, &img, &meta, msg, sizeof msg);
+
+        if (rc != cases[i].code)
+            fail_msg("%s: got %d (%s), want %d", cases[i].name, rc, msg,
+                     cases[i].code);
+        assert_null(img);
+        assert_null(meta.icc);
+        assert_one_line(msg);
+        free(buf);
+    }
+}
+
+static void expect_fail(const char *name, const struct ib_decode_opts *o,
+                        int code, const char *needle)
+{
+    struct ib_image *img = NULL;
+    char msg[256] = "";
+    size_t len;
+    unsigned char *buf = load(name, &len);
+    int rc = ib_image_decode(buf, len, o, &img, NULL, msg, sizeof msg);
+
+    free(buf);
+    if (rc != code || (needle && !strstr(msg, needle)))
+        fail_msg("%s: got %d '%s', want %d '%s'", name, rc, msg, code,
+                 needle ? needle : "");
+    assert_null(img);
+    assert_one_line(msg);
+}
+
+static void test_messages_name_the_defect(void **state)
+{
+    struct ib_decode_opts o = opts_default();
+
+    (void)state;
+    expect_fail("truncated.jpg", &o, IB_TRANSFORM_ECORRUPT, "truncated");
+    expect_fail("truncated.png", &o, IB_TRANSFORM_ECORRUPT, "truncated");
+    expect_fail("bad-crc.png", &o, IB_TRANSFORM_ECORRUPT, "CRC");
+    expect_fail("huge-dims.png", &o, IB_TRANSFORM_ELIMIT, "100000x100000");
+    expect_fail("huge-dims.jpg", &o, IB_TRANSFORM_ELIMIT, "60000x60000");
+}
+
+static void test_max_pixels(void **state)
+{
+    const char *names[] = {"png-rgb8.png", "jpeg-420.jpg", "png-g1-i.png"};
+
+    (void)state;
+    for (size_t i = 0; i < 3; i++) {
+        struct ib_decode_opts o = opts_default();
+        struct ib_image *img;
+
+        o.max_pixels = 100;
+        expect_fail(names[i], &o, IB_TRANSFORM_ELIMIT, "pixel limit");
+        o.max_pixels = PAT_W * PAT_H - 1;
+        expect_fail(names[i], &o, IB_TRANSFORM_ELIMIT, "pixel limit");
+        o.max_pixels = PAT_W * PAT_H;  /* the limit itself is allowed */
+        img = decode_ok(names[i], &o, NULL);
+        ib_image_free(img);
+    }
+}
+
+static void test_progressive_scan_cap(void **state)
+{
+    struct ib_decode_opts o = opts_default();
+    struct ib_image *img;
+
+    (void)state;
+    expect_fail("many-scans.jpg", &o, IB_TRANSFORM_ELIMIT,
+                "progressive JPEG with more than 1000 scans");
+    o.max_scans = 5;
+    expect_fail("jpeg-prog.jpg", &o, IB_TRANSFORM_ELIMIT, "more than 5 scans");
+    /* the file has exactly 1 + 3 * 63 * 7 scans (testdata/gen.c) */
+    o.max_scans = 1323;
+    expect_fail("many-scans.jpg", &o, IB_TRANSFORM_ELIMIT,
+                "more than 1323 scans");
+    o.max_scans = 1324;
+    img = decode_ok("many-scans.jpg", &o, NULL);
+    ib_image_free(img);
+    o.max_scans = 100000;
+    img = decode_ok("many-scans.jpg", &o, NULL);
+    assert_int_equal(img->width, 16);
+    assert_int_equal(img->height, 16);
+    ib_image_free(img);
+    /* an ordinary progressive file is far under the default */
+    o.max_scans = IB_DEFAULT_MAX_SCANS;
+    img = decode_ok("jpeg-prog.jpg", &o, NULL);
+    ib_image_free(img);
+}
+
+/* ---- shrink-on-load ----------------------------------------------- */
+
+/* The mean of the RGB pattern over the d x d block at (bx, by). */
+static unsigned block_mean(uint32_t bx, uint32_t by, unsigned d, unsigned c)
+{
+    unsigned sum = 0, n = 0;
+
+    for (uint32_t y = by * d; y < (by + 1) * d && y < PAT_H; y++)
+        for (uint32_t x = bx * d; x < (bx + 1) * d && x < PAT_W; x++, n++)
+            sum += pat_rgba(PAT_W, PAT_H, x, y, c);
+    return (sum + n / 2) / n;
+}
+
+static unsigned shrink_denom;
+
+static unsigned expect_shrunk(uint32_t w, uint32_t h, uint32_t x, uint32_t y,
+                              unsigned c)
+{
+    (void)w;
+    (void)h;
+    return block_mean(x, y, shrink_denom, c);
+}
+
+static void test_shrink_on_load(void **state)
+{
+    static const struct {
+        uint32_t min_w, min_h;
+        unsigned denom;
+        uint32_t w, h;
+    } cases[] = {
+        {0, 0, 1, 37, 23},    /* off */
+        {1, 1, 8, 5, 3},      /* ceil(37/8) x ceil(23/8) */
+        {5, 3, 8, 5, 3},      /* exactly the 1/8 size */
+        {6, 1, 4, 10, 6},
+        {1, 4, 4, 10, 6},
+        {10, 6, 4, 10, 6},
+        {11, 1, 2, 19, 12},
+        {19, 12, 2, 19, 12},
+        {20, 1, 1, 37, 23},
+        {1, 13, 1, 37, 23},
+        {1000, 1000, 1, 37, 23},  /* never upscales */
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct ib_decode_opts o = opts_default();
+        struct ib_meta meta;
+        struct ib_image *img;
+        char what[64];
+
+        o.min_width = cases[i].min_w;
+        o.min_height = cases[i].min_h;
+        img = decode_ok("jpeg-444.jpg", &o, &meta);
+        snprintf(what, sizeof what, "min %ux%u", cases[i].min_w,
+                 cases[i].min_h);
+        if (meta.scale_denom != cases[i].denom || img->width != cases[i].w ||
+            img->height != cases[i].h)
+            fail_msg("%s: 1/%u %ux%u, want 1/%u %ux%u", what,
+                     meta.scale_denom, img->width, img->height,
+                     cases[i].denom, cases[i].w, cases[i].h);
+        assert_int_equal(meta.width, PAT_W);   /* the header's size */
+        assert_int_equal(meta.height, PAT_H);
+        /* the reduced image is the pattern averaged, not garbage */
+        shrink_denom = cases[i].denom;
+        assert_near(what, img, expect_shrunk, JPEG_MEAN_TOL, JPEG_MAX_TOL);
+        ib_image_free(img);
+        ib_meta_release(&meta);
+    }
+}
+
+/* PNG has no DCT scaling: the request is ignored. */
+static void test_shrink_ignored_for_png(void **state)
+{
+    struct ib_decode_opts o = opts_default();
+    struct ib_meta meta;
+    struct ib_image *img;
+
+    (void)state;
+    o.min_width = o.min_height = 1;
+    img = decode_ok("png-rgb8.png", &o, &meta);
+    assert_int_equal(meta.scale_denom, 1);
+    assert_int_equal(img->width, PAT_W);
+    ib_image_free(img);
+    ib_meta_release(&meta);
+}
+
+/* ---- encode ------------------------------------------------------- */
+
+/* A PAT_W x PAT_H image of the pattern with 1..4 channels. */
+static struct ib_image *pattern_image(unsigned channels)
+{
+    struct ib_image *img = ib_image_new(PAT_W, PAT_H, channels);
+
+    assert_non_null(img);
+    for (uint32_t y = 0; y < PAT_H; y++)
+        for (uint32_t x = 0; x < PAT_W; x++)
+            for (unsigned c = 0; c < channels; c++) {
+                unsigned v;
+                if (channels <= 2)
+                    v = c == 0 ? pat_grey(PAT_W, PAT_H, x, y)
+                               : pat_rgba(PAT_W, PAT_H, x, y, 3);
+                else
+                    v = pat_rgba(PAT_W, PAT_H, x, y, c);
+                img->px[y * img->stride + x * channels + c] =
+                    (unsigned char)v;
+            }
+    return img;
+}
+
+static void encode_ok(const struct ib_image *img,
+                      const struct ib_encode_opts *eo, unsigned char **buf,
+                      size_t *len)
+{
+    char msg[256] = "";
+    int rc = ib_image_encode(img, eo, buf, len, msg, sizeof msg);
+
+    if (rc != 0)
+        fail_msg("encode failed: %s (%d)", msg, rc);
+    assert_non_null(*buf);
+    assert_true(*len > 0);
+}
+
+static struct ib_image *decode_mem(const unsigned char *buf, size_t len,
+                                   struct ib_meta *meta)
+{
+    struct ib_decode_opts o = opts_default();
+    struct ib_image *img = NULL;
+    char msg[256] = "";
+    int rc = ib_image_decode(buf, len, &o, &img, meta, msg, sizeof msg);
+
+    if (rc != 0)
+        fail_msg("decode of encoded data failed: %s (%d)", msg, rc);
+    return img;
+}
+
+static void test_png_roundtrip_exact(void **state)
+{
+    (void)state;
+    for (unsigned ch = 1; ch <= 4; ch++) {
+        for (int level = 0; level <= 9; level += 9) {
+            struct ib_encode_opts eo;
+            struct ib_image *img = pattern_image(ch), *back;
+            unsigned char *buf = NULL;
+            size_t len = 0;
+
+            ib_encode_opts_init(&eo);
+            eo.format = IB_FORMAT_PNG;
+            eo.png_level = level;
+            encode_ok(img, &eo, &buf, &len);
+            assert_int_equal(ib_format_sniff(buf, len), IB_FORMAT_PNG);
+            back = decode_mem(buf, len, NULL);
+            assert_int_equal(back->width, PAT_W);
+            assert_int_equal(back->height, PAT_H);
+            assert_int_equal(back->channels, ch);
+            for (uint32_t y = 0; y < PAT_H; y++)
+                assert_memory_equal(back->px + y * back->stride,
+                                    img->px + y * img->stride,
+                                    (size_t)PAT_W * ch);
+            ib_image_free(back);
+            ib_image_free(img);
+            free(buf);
+        }
+    }
+}
+
+/* JPEG has no alpha: grey+alpha and RGBA come back composited on white. */
+static unsigned over_white(unsigned v, unsigned a)
+{
+    return (v * a + 255 * (255 - a) + 127) / 255;
+}
+
+static unsigned expect_flat_grey(uint32_t w, uint32_t h, uint32_t x,
+                                 uint32_t y, unsigned c)
+{
+    (void)c;
+    return over_white(pat_grey(w, h, x, y), pat_rgba(w, h, x, y, 3));
+}
+
+static unsigned expect_flat_rgb(uint32_t w, uint32_t h, uint32_t x,
+                                uint32_t y, unsigned c)
+{
+    return over_white(pat_rgba(w, h, x, y, c), pat_rgba(w, h, x, y, 3));
+}
+
+static void test_jpeg_roundtrip(void **state)
+{
+    static expect_fn *const expect[5] = {NULL, expect_grey, expect_flat_grey,
+                                         expect_rgb, expect_flat_rgb};
+
+    (void)state;
+    for (unsigned ch = 1; ch <= 4; ch++) {
+        for (int prog = 0; prog <= 1; prog++) {
+            struct ib_encode_opts eo;
+            struct ib_image *img = pattern_image(ch), *back;
+            struct ib_meta meta;
+            unsigned char *buf = NULL;
+            size_t len = 0;
+            char what[32];
+
+            ib_encode_opts_init(&eo);
+            eo.quality = 92;
+            eo.progressive = prog;
+            encode_ok(img, &eo, &buf, &len);
+            assert_int_equal(ib_format_sniff(buf, len), IB_FORMAT_JPEG);
+            back = decode_mem(buf, len, &meta);
+            assert_int_equal(back->width, PAT_W);
+            assert_int_equal(back->height, PAT_H);
+            assert_int_equal(back->channels, ch <= 2 ? 1 : 3);
+            assert_null(meta.icc);
+            snprintf(what, sizeof what, "%u channels%s", ch,
+                     prog ? " progressive" : "");
+            assert_near(what, back, expect[ch], JPEG_MEAN_TOL, JPEG_MAX_TOL);
+            ib_image_free(back);
+            ib_image_free(img);
+            free(buf);
+        }
+    }
+}
+
+/* The SOFn marker of a JPEG: 0xc0 baseline, 0xc2 progressive; 0 if none. */
+static int jpeg_sof(const unsigned char *p, size_t len)
+{
+    size_t i = 2;
+
+    while (i + 4 <= len && p[i] == 0xff) {
+        int m = p[i + 1];
+        if (m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc)
+            return m;
+        i += 2 + ((size_t)p[i + 2] << 8 | p[i + 3]);
+    }
+    return 0;
+}
+
+static void test_jpeg_progressive_and_quality(void **state)
+{
+    struct ib_image *img = pattern_image(3), *back;
+    struct ib_encode_opts eo;
+    unsigned char *base = NULL, *prog = NULL, *q30 = NULL, *q95 = NULL;
+    size_t base_len, prog_len, q30_len, q95_len;
+
+    (void)state;
+    ib_encode_opts_init(&eo);
+    encode_ok(img, &eo, &base, &base_len);
+    assert_int_equal(jpeg_sof(base, base_len), 0xc0);
+    eo.progressive = 1;
+    encode_ok(img, &eo, &prog, &prog_len);
+    assert_int_equal(jpeg_sof(prog, prog_len), 0xc2);
+    back = decode_mem(prog, prog_len, NULL);
+    assert_near("progressive", back, expect_rgb, JPEG_MEAN_TOL, JPEG_MAX_TOL);
+    ib_image_free(back);
+
+    eo.progressive = 0;
+    eo.quality = 30;
+    encode_ok(img, &eo, &q30, &q30_len);
+    eo.quality = 95;
+    encode_ok(img, &eo, &q95, &q95_len);
+    if (q95_len <= q30_len)
+        fail_msg("q95 is %zu bytes, q30 %zu", q95_len, q30_len);
+    free(base);
+    free(prog);
+    free(q30);
+    free(q95);
+    ib_image_free(img);
+}
+
+static void test_encode_rejects_bad_options(void **state)
+{
+    struct ib_image *img = pattern_image(3);
+    struct ib_encode_opts eo;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    char msg[128] = "";
+
+    (void)state;
+    ib_encode_opts_init(&eo);
+    eo.quality = 0;
+    assert_int_equal(ib_image_encode(img, &eo, &buf, &len, msg, sizeof msg),
+                     IB_TRANSFORM_EINVAL);
+    assert_one_line(msg);
+    eo.quality = 101;
+    assert_int_equal(ib_image_encode(img, &eo, &buf, &len, msg, sizeof msg),
+                     IB_TRANSFORM_EINVAL);
+    eo.format = IB_FORMAT_PNG;
+    eo.png_level = 10;
+    msg[0] = '\0';
+    assert_int_equal(ib_image_encode(img, &eo, &buf, &len, msg, sizeof msg),
+                     IB_TRANSFORM_EINVAL);
+    assert_one_line(msg);
+    assert_null(buf);
+    ib_image_free(img);
+}
+
+/* ---- ICC profiles ------------------------------------------------- */
+
+static unsigned char *make_icc(uint32_t ncurve, size_t *len)
+{
+    unsigned char *p;
+
+    *len = pat_icc(NULL, 0, ncurve);
+    p = malloc(*len);
+    assert_non_null(p);
+    assert_int_equal(pat_icc(p, *len, ncurve), *len);
+    return p;
+}
+
+/* Encodes img with icc in format f, decodes, and compares the profile. */
+static void check_icc_roundtrip(enum ib_format f, const unsigned char *icc,
+                                size_t icc_len)
+{
+    struct ib_image *img = pattern_image(3), *back;
+    struct ib_encode_opts eo;
+    struct ib_meta meta;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+
+    ib_encode_opts_init(&eo);
+    eo.format = f;
+    eo.icc = icc;
+    eo.icc_len = icc_len;
+    encode_ok(img, &eo, &buf, &len);
+    back = decode_mem(buf, len, &meta);
+    if (meta.icc_len != icc_len)
+        fail_msg("%s: ICC of %zu bytes came back as %zu", ib_format_name(f),
+                 icc_len, meta.icc_len);
+    assert_memory_equal(meta.icc, icc, icc_len);
+    ib_meta_release(&meta);
+    ib_image_free(back);
+    ib_image_free(img);
+    free(buf);
+}
+
+static void test_icc_carried(void **state)
+{
+    const char *files[] = {"jpeg-icc.jpg", "png-icc.png"};
+    size_t want_len, big_len;
+    unsigned char *want = make_icc(1, &want_len);
+    unsigned char *big = make_icc(40000, &big_len);
+
+    (void)state;
+    for (size_t i = 0; i < 2; i++) {
+        struct ib_decode_opts o = opts_default();
+        struct ib_meta meta;
+        struct ib_image *img;
+        unsigned char *icc;
+        size_t icc_len;
+
+        img = decode_ok(files[i], &o, &meta);
+        if (meta.icc_len != want_len)
+            fail_msg("%s: ICC of %zu bytes, want %zu", files[i],
+                     meta.icc_len, want_len);
+        assert_memory_equal(meta.icc, want, want_len);
+        icc = meta.icc;
+        icc_len = meta.icc_len;
+        /* re-encode with the decoded profile, in both formats */
+        check_icc_roundtrip(IB_FORMAT_JPEG, icc, icc_len);
+        check_icc_roundtrip(IB_FORMAT_PNG, icc, icc_len);
+        ib_meta_release(&meta);
+        ib_image_free(img);
+
+        o.keep_icc = 0;
+        img = decode_ok(files[i], &o, &meta);
+        assert_null(meta.icc);
+        assert_int_equal(meta.icc_len, 0);
+        ib_image_free(img);
+    }
+    /* more than one 64 KB APP2 marker in JPEG */
+    assert_true(big_len > 65535);
+    check_icc_roundtrip(IB_FORMAT_JPEG, big, big_len);
+    check_icc_roundtrip(IB_FORMAT_PNG, big, big_len);
+    free(want);
+    free(big);
+}
+
+/* ---- hostile input ------------------------------------------------ */
+
+/*
+ * Every prefix of a valid file: never a crash (ASan watches), never a
+ * success, always a one-line reason. A prefix lacks at least the end
+ * marker, and both decoders read to it.
+ */
+static void check_prefixes(const char *name)
+{
+    struct ib_decode_opts o = opts_default();
+    size_t len;
+    unsigned char *buf = load(name, &len);
+
+    for (size_t n = 0; n < len; n++) {
+        /* a copy of exactly n bytes, so ASan sees any over-read */
+        unsigned char *cut = malloc(n ? n : 1);
+        struct ib_image *img = NULL;
+        char msg[256] = "";
+        int rc;
+
+        assert_non_null(cut);
+        memcpy(cut, buf, n);
+        rc = ib_image_decode(cut, n, &o, &img, NULL, msg, sizeof msg);
+        if (rc == 0)
+            fail_msg("%s cut to %zu of %zu bytes decoded", name, n, len);
+        if (rc != IB_TRANSFORM_ECORRUPT && rc != IB_TRANSFORM_EFORMAT)
+            fail_msg("%s cut to %zu bytes: code %d (%s)", name, n, rc, msg);
+        assert_null(img);
+        assert_one_line(msg);
+        free(cut);
+    }
+    free(buf);
+}
+
+static void test_truncated_at_every_offset(void **state)
+{
+    (void)state;
+    check_prefixes("png-rgb8.png");
+    check_prefixes("png-p4-trns-i.png");
+    check_prefixes("png-g16-i.png");
+    check_prefixes("png-icc.png");
+    check_prefixes("jpeg-420.jpg");
+    check_prefixes("jpeg-prog.jpg");
+    check_prefixes("jpeg-arith.jpg");
+    check_prefixes("jpeg-ycck.jpg");
+    check_prefixes("jpeg-icc.jpg");
+}
+
+/*
+ * One corrupt byte anywhere (three different corruptions per offset):
+ * a clean failure or a decode, never a crash or a leak (ASan).
+ */
+static void test_corrupt_bytes(void **state)
+{
+    static const unsigned char flips[] = {0xa5, 0x01, 0xff};
+    const char *names[] = {"png-rgba8.png", "png-p2-trns-i.png",
+                           "jpeg-420.jpg", "jpeg-prog.jpg", "jpeg-arith.jpg",
+                           "jpeg-cmyk.jpg", "orient-6.jpg"};
+    int failed = 0;
+
+    (void)state;
+    for (size_t f = 0; f < sizeof names / sizeof names[0]; f++) {
+        struct ib_decode_opts o = opts_default();
+        size_t len;
+        unsigned char *buf = load(names[f], &len);
+
+        for (size_t i = 0; i < len * 3; i++) {
+            unsigned char saved = buf[i / 3];
+            struct ib_image *img = NULL;
+            struct ib_meta meta;
+            char msg[256] = "";
+            int rc;
+
+            buf[i / 3] ^= flips[i % 3];
+            rc = ib_image_decode(buf, len, &o, &img, &meta, msg, sizeof msg);
+            if (rc == 0) {
+                assert_non_null(img);
+                ib_image_free(img);
+                ib_meta_release(&meta);
+            } else {
+                assert_true(rc < 0);
+                assert_null(img);
+                assert_one_line(msg);
+                failed++;
+            }
+            buf[i / 3] = saved;
+        }
+        free(buf);
+    }
+    /* most corruptions are caught (CRCs, Huffman codes, markers) */
+    assert_true(failed > 1000);
+}
+
+/* An APP1 payload with IFD0 = entries; big-endian when be. */
+static size_t exif(unsigned char *p, int be, unsigned tag, unsigned type,
+                   uint32_t count, unsigned value)
+{
+    memcpy(p, "Exif\0\0", 6);
+    unsigned char *t = p + 6;
+    if (be) {
+        memcpy(t, "MM\0\x2a\0\0\0\x08\0\x01", 10);
+        t[10] = (unsigned char)(tag >> 8);
+        t[11] = (unsigned char)tag;
+        t[12] = 0;
+        t[13] = (unsigned char)type;
+        pat_put32(t + 14, count);
+        t[18] = (unsigned char)(value >> 8);
+        t[19] = (unsigned char)value;
+        t[20] = t[21] = 0;
+    } else {
+        memcpy(t, "II\x2a\0\x08\0\0\0\x01\0", 10);
+        t[10] = (unsigned char)tag;
+        t[11] = (unsigned char)(tag >> 8);
+        t[12] = (unsigned char)type;
+        t[13] = 0;
+        for (int k = 0; k < 4; k++)
+            t[14 + k] = (unsigned char)(count >> (8 * k));
+        t[18] = (unsigned char)value;
+        t[19] = (unsigned char)(value >> 8);
+        t[20] = t[21] = 0;
+    }
+    memset(t + 22, 0, 4);  /* next IFD */
+    return 6 + 26;
+}
+
+static void test_exif_parser(void **state)
+{
+    unsigned char b[64];
+    size_t n;
+
+    (void)state;
+    for (int be = 0; be <= 1; be++) {
+        for (unsigned v = 1; v <= 8; v++) {
+            n = exif(b, be, 0x0112, 3, 1, v);
+            assert_int_equal(ib_exif_orientation(b, n), (int)v);
+            /*
+             * cut short anywhere: never a read past k (ASan); 1 until
+             * the whole entry is there (the next-IFD link is not needed)
+             */
+            for (size_t k = 0; k < n; k++) {
+                unsigned char *cut = malloc(k ? k : 1);
+                assert_non_null(cut);
+                memcpy(cut, b, k);
+                assert_int_equal(ib_exif_orientation(cut, k),
+                                 k >= 6 + 10 + 12 ? (int)v : 1);
+                free(cut);
+            }
+        }
+        n = exif(b, be, 0x0112, 3, 1, 0);
+        assert_int_equal(ib_exif_orientation(b, n), 1);
+        n = exif(b, be, 0x0112, 3, 1, 9);
+        assert_int_equal(ib_exif_orientation(b, n), 1);
+        n = exif(b, be, 0x0112, 4, 1, 6);   /* LONG, not SHORT */
+        assert_int_equal(ib_exif_orientation(b, n), 1);
+        n = exif(b, be, 0x0110, 3, 1, 6);   /* another tag */
+        assert_int_equal(ib_exif_orientation(b, n), 1);
+    }
+    /* IFD offset past the end, and an entry count past the end */
+    n = exif(b, 1, 0x0112, 3, 1, 6);
+    b[6 + 4] = 0x7f;
+    assert_int_equal(ib_exif_orientation(b, n), 1);
+    n = exif(b, 1, 0x0112, 3, 1, 6);
+    b[6 + 8] = 0xff;
+    b[6 + 9] = 0xff;
+    b[6 + 11] = 0x00;  /* the first entry is not 0x0112 any more */
+    assert_int_equal(ib_exif_orientation(b, n), 1);
+    /* not EXIF at all */
+    assert_int_equal(ib_exif_orientation((const unsigned char *)"Exif", 4), 1);
+    assert_int_equal(ib_exif_orientation(NULL, 0), 1);
+
+    /* random bytes behind a valid header: any answer in 1..8, no crash */
+    uint32_t s = 7;
+    for (int round = 0; round < 20000; round++) {
+        size_t len = 6 + 8 + (size_t)round % 50;
+        unsigned char *r = malloc(len);
+        assert_non_null(r);
+        memcpy(r, "Exif\0\0", 6);
+        for (size_t k = 6; k < len; k++) {
+            s = s * 1103515245u + 12345u;
+            r[k] = (unsigned char)(s >> 16);
+        }
+        memcpy(r + 6, round % 2 ? "MM\0\x2a" : "II\x2a\0", 4);
+        if (round % 3 == 0)  /* IFD0 right after the header */
+            memcpy(r + 10, round % 2 ? "\0\0\0\x08" : "\x08\0\0\0", 4);
+        int o = ib_exif_orientation(r, len);
+        assert_true(o >= 1 && o <= 8);
+        free(r);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_png_every_type_and_depth),
+        cmocka_unit_test(test_png_trns_is_exercised),
+        cmocka_unit_test(test_jpeg_variants),
+        cmocka_unit_test(test_jpeg_exif_orientation),
+        cmocka_unit_test(test_broken_files),
+        cmocka_unit_test(test_messages_name_the_defect),
+        cmocka_unit_test(test_max_pixels),
+        cmocka_unit_test(test_progressive_scan_cap),
+        cmocka_unit_test(test_shrink_on_load),
+        cmocka_unit_test(test_shrink_ignored_for_png),
+        cmocka_unit_test(test_png_roundtrip_exact),
+        cmocka_unit_test(test_jpeg_roundtrip),
+        cmocka_unit_test(test_jpeg_progressive_and_quality),
+        cmocka_unit_test(test_encode_rejects_bad_options),
+        cmocka_unit_test(test_icc_carried),
+        cmocka_unit_test(test_truncated_at_every_offset),
+        cmocka_unit_test(test_corrupt_bytes),
+        cmocka_unit_test(test_exif_parser),
+    };
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

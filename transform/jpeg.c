@@ -1,0 +1,443 @@
+/*
+ * transform/jpeg.c: JPEG through libjpeg-turbo's libjpeg API.
+ *
+ * libjpeg reports fatal errors through error_exit, which must not return.
+ * As in libjpeg-turbo's example.c, ours longjmps back to a setjmp inside
+ * the one function that drives each direction (ib_jpeg_decode,
+ * ib_jpeg_encode), so no longjmp ever leaves this file. Everything those
+ * functions must free after a longjmp is reachable from volatile locals or
+ * from struct jpeg_ctx, whose address libjpeg holds.
+ *
+ * libjpeg treats a truncated file or a corrupt entropy-coded segment as a
+ * warning and carries on with grey or garbage pixels. For a batch tool a
+ * half-decoded image is a wrong output, so those warnings fail the decode.
+ */
+#include "transform/transform_int.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* jpeglib.h first: jerror.h's message list depends on jconfig.h */
+#include <jpeglib.h>
+
+#include <jerror.h>
+
+/* jpeg_write_icc_profile numbers its markers with one byte */
+#define ICC_MAX_LEN (255u * 65519u)
+
+struct jpeg_ctx {
+    struct jpeg_error_mgr pub;      /* first: libjpeg casts cinfo->err */
+    struct jpeg_progress_mgr progress;
+    jmp_buf jb;
+    char *msg;                      /* borrowed from the caller */
+    size_t msglen;
+    int code;                       /* set before every longjmp */
+    unsigned max_scans;
+};
+
+/* Formats libjpeg's current message; "code" picks the IB_TRANSFORM_E*. */
+static void ctx_fail(j_common_ptr cinfo, int code, const char *what)
+{
+    struct jpeg_ctx *ctx = (struct jpeg_ctx *)cinfo->err;
+    char text[JMSG_LENGTH_MAX];
+
+    cinfo->err->format_message(cinfo, text);
+    ctx->code = ib_fail(ctx->msg, ctx->msglen, code, "%s%s", what, text);
+    longjmp(ctx->jb, 1);
+}
+
+static void on_error_exit(j_common_ptr cinfo)
+{
+    int code = IB_TRANSFORM_ECORRUPT;
+
+    if (cinfo->err->msg_code == JERR_OUT_OF_MEMORY)
+        code = IB_TRANSFORM_ENOMEM;
+    ctx_fail(cinfo, code, cinfo->is_decompressor ? "" : "jpeg encoder: ");
+}
+
+/* libjpeg's default prints to stderr; a library must not. */
+static void on_output_message(j_common_ptr cinfo)
+{
+    (void)cinfo;
+}
+
+/*
+ * level -1 is a warning, >= 0 trace output. Warnings that mean the pixels
+ * are wrong end the decode; the rest (unknown JFIF revision, a bad ICC
+ * marker, an unknown Adobe transform) are harmless and ignored.
+ */
+static void on_emit_message(j_common_ptr cinfo, int level)
+{
+    struct jpeg_ctx *ctx = (struct jpeg_ctx *)cinfo->err;
+
+    if (level >= 0)
+        return;
+    cinfo->err->num_warnings++;
+    switch (cinfo->err->msg_code) {
+    case JWRN_JPEG_EOF:
+        ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ECORRUPT,
+                            "truncated JPEG data");
+        longjmp(ctx->jb, 1);
+    case JWRN_HIT_MARKER:
+    case JWRN_EXTRANEOUS_DATA:
+    case JWRN_HUFF_BAD_CODE:
+    case JWRN_ARITH_BAD_CODE:
+    case JWRN_MUST_RESYNC:
+    case JWRN_NOT_SEQUENTIAL:
+    case JWRN_BOGUS_PROGRESSION:
+        ctx_fail(cinfo, IB_TRANSFORM_ECORRUPT, "corrupt JPEG: ");
+        break;
+    default:
+        break;
+    }
+}
+
+/*
+ * Called while libjpeg consumes input. A progressive file may have any
+ * number of scans and each costs a pass over the whole coefficient buffer,
+ * so thousands of tiny scans make a small file very slow to decode.
+ */
+static void on_progress(j_common_ptr cinfo)
+{
+    struct jpeg_ctx *ctx = (struct jpeg_ctx *)cinfo->err;
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+
+    if (d->input_scan_number >= 0 &&
+        (unsigned)d->input_scan_number > ctx->max_scans) {
+        ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ELIMIT,
+                            "progressive JPEG with more than %u scans",
+                            ctx->max_scans);
+        longjmp(ctx->jb, 1);
+    }
+}
+
+static void ctx_init(struct jpeg_ctx *ctx, char *msg, size_t msglen)
+{
+    memset(ctx, 0, sizeof *ctx);
+    jpeg_std_error(&ctx->pub);
+    ctx->pub.error_exit = on_error_exit;
+    ctx->pub.output_message = on_output_message;
+    ctx->pub.emit_message = on_emit_message;
+    ctx->msg = msg;
+    ctx->msglen = msglen;
+    ctx->code = IB_TRANSFORM_ECORRUPT;
+}
+
+static int orientation_from_markers(j_decompress_ptr cinfo)
+{
+    for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
+        if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
+            memcmp(m->data, "Exif\0\0", 6) == 0)
+            return ib_exif_orientation(m->data, m->data_length);
+    return 1;
+}
+
+/*
+ * Sets cinfo up for the largest DCT downscale (1/8, 1/4, 1/2) whose output
+ * is still at least min_w x min_h, or for full size.
+ */
+static void pick_scale(j_decompress_ptr cinfo, uint32_t min_w,
+                           uint32_t min_h)
+{
+    static const unsigned denoms[] = {8, 4, 2};
+
+    for (size_t i = 0; i < sizeof denoms / sizeof denoms[0]; i++) {
+        cinfo->scale_num = 1;
+        cinfo->scale_denom = denoms[i];
+        jpeg_calc_output_dimensions(cinfo);
+        if (cinfo->output_width >= min_w && cinfo->output_height >= min_h)
+            return;
+    }
+    cinfo->scale_num = 1;
+    cinfo->scale_denom = 1;
+}
+
+/*
+ * CMYK row to RGB. Photoshop writes CMYK and YCCK JPEGs inverted
+ * (0 = full ink) and marks them with an Adobe APP14 segment; libjpeg passes
+ * the stored values through, so the inversion is undone here. This is the
+ * naive conversion without a colour profile, as most decoders do.
+ */
+static void cmyk_to_rgb(const unsigned char *in, unsigned char *out,
+                        uint32_t w, int inverted)
+{
+    for (uint32_t x = 0; x < w; x++, in += 4, out += 3) {
+        unsigned k = inverted ? in[3] : 255u - in[3];
+        for (int c = 0; c < 3; c++) {
+            unsigned v = inverted ? in[c] : 255u - in[c];
+            out[c] = (unsigned char)((v * k + 127) / 255);
+        }
+    }
+}
+
+int ib_jpeg_decode(const unsigned char *buf, size_t len,
+                   const struct ib_decode_opts *opts, struct ib_image **out,
+                   struct ib_meta *meta, char *msg, size_t msglen)
+{
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_ctx ctx;
+    struct ib_image *volatile img = NULL;
+    unsigned char *volatile cmyk_row = NULL;
+    JOCTET *volatile icc = NULL;
+    unsigned int icc_len = 0;
+    unsigned channels;
+    int rc, orientation;
+
+    if ((unsigned long)len != len)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+                       "JPEG data too large");
+    ctx_init(&ctx, msg, msglen);
+    ctx.max_scans = opts->max_scans;
+    cinfo.err = &ctx.pub;
+    if (setjmp(ctx.jb)) {
+        rc = ctx.code;
+        goto done;
+    }
+    jpeg_create_decompress(&cinfo);
+    ctx.progress.progress_monitor = on_progress;
+    cinfo.progress = &ctx.progress;
+    jpeg_mem_src(&cinfo, buf, (unsigned long)len);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff);
+    jpeg_read_header(&cinfo, TRUE);
+
+    rc = ib_check_dims(cinfo.image_width, cinfo.image_height, 4,
+                       opts->max_pixels, msg, msglen);
+    if (rc)
+        goto done;
+
+    switch (cinfo.jpeg_color_space) {
+    case JCS_GRAYSCALE:
+        cinfo.out_color_space = JCS_GRAYSCALE;
+        channels = 1;
+        break;
+    case JCS_CMYK:
+    case JCS_YCCK:
+        /* libjpeg converts YCCK to CMYK, not to RGB; we do the rest */
+        cinfo.out_color_space = JCS_CMYK;
+        channels = 3;
+        break;
+    default:
+        cinfo.out_color_space = JCS_RGB;
+        channels = 3;
+        break;
+    }
+    if (opts->min_width || opts->min_height)
+        pick_scale(&cinfo, opts->min_width, opts->min_height);
+
+    orientation = orientation_from_markers(&cinfo);
+    if (opts->keep_icc) {
+        JOCTET *p = NULL;
+        if (jpeg_read_icc_profile(&cinfo, &p, &icc_len))
+            icc = p;
+    }
+
+    jpeg_start_decompress(&cinfo);
+    img = ib_image_new(cinfo.output_width, cinfo.output_height, channels);
+    if (!img) {
+        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                     "no memory for a %ux%u image", cinfo.output_width,
+                     cinfo.output_height);
+        goto done;
+    }
+    if (cinfo.out_color_space == JCS_CMYK) {
+        cmyk_row = malloc((size_t)cinfo.output_width * 4);
+        if (!cmyk_row) {
+            rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                         "no memory for a CMYK row");
+            goto done;
+        }
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        unsigned char *dst = img->px + cinfo.output_scanline * img->stride;
+        JSAMPROW row = cmyk_row ? cmyk_row : dst;
+
+        jpeg_read_scanlines(&cinfo, &row, 1);
+        if (cmyk_row)
+            cmyk_to_rgb(cmyk_row, dst, img->width, cinfo.saw_Adobe_marker);
+    }
+    jpeg_finish_decompress(&cinfo);
+
+    if (meta) {
+        meta->format = IB_FORMAT_JPEG;
+        meta->width = cinfo.image_width;
+        meta->height = cinfo.image_height;
+        meta->orientation = orientation;
+        meta->scale_denom = cinfo.scale_denom;
+        meta->icc = icc;
+        meta->icc_len = icc ? icc_len : 0;
+        icc = NULL;
+    }
+    *out = img;
+    img = NULL;
+    rc = 0;
+done:
+    jpeg_destroy_decompress(&cinfo);
+    ib_image_free(img);
+    free(cmyk_row);
+    free(icc);
+    return rc;
+}
+
+/*
+ * A growing output buffer. jpeg_mem_dest would do, but if libjpeg fails
+ * midway it leaves the buffer it allocated unreachable; this one stays
+ * owned by us and is freed on the error path.
+ */
+struct mem_dest {
+    struct jpeg_destination_mgr pub;  /* first: libjpeg casts cinfo->dest */
+    unsigned char *buf;
+    size_t cap;
+};
+
+static void dest_init(j_compress_ptr cinfo)
+{
+    struct mem_dest *d = (struct mem_dest *)cinfo->dest;
+
+    d->pub.next_output_byte = d->buf;
+    d->pub.free_in_buffer = d->cap;
+}
+
+static boolean dest_grow(j_compress_ptr cinfo)
+{
+    struct mem_dest *d = (struct mem_dest *)cinfo->dest;
+    size_t used = d->cap;  /* libjpeg calls this only when the buffer is full */
+    unsigned char *p;
+
+    if (d->cap > SIZE_MAX / 2)
+        ERREXIT(cinfo, JERR_OUT_OF_MEMORY);
+    p = realloc(d->buf, d->cap * 2);
+    if (!p)
+        ERREXIT(cinfo, JERR_OUT_OF_MEMORY);
+    d->buf = p;
+    d->cap *= 2;
+    d->pub.next_output_byte = p + used;
+    d->pub.free_in_buffer = d->cap - used;
+    return TRUE;
+}
+
+static void dest_term(j_compress_ptr cinfo)
+{
+    (void)cinfo;
+}
+
+/*
+ * Grey+alpha and RGBA become grey and RGB composited over white: JPEG has
+ * no alpha, and white is what a viewer shows behind a transparent image
+ * on a page far more often than black, which dropping alpha would give.
+ */
+static void flatten_row(const unsigned char *in, unsigned char *out,
+                        uint32_t w, unsigned channels)
+{
+    unsigned colour = channels - 1;
+
+    for (uint32_t x = 0; x < w; x++, in += channels, out += colour) {
+        unsigned a = in[colour];
+        for (unsigned c = 0; c < colour; c++)
+            out[c] = (unsigned char)((in[c] * a + 255u * (255u - a) + 127) /
+                                     255);
+    }
+}
+
+int ib_jpeg_encode(const struct ib_image *img,
+                   const struct ib_encode_opts *opts, unsigned char **buf,
+                   size_t *len, char *msg, size_t msglen)
+{
+    struct jpeg_compress_struct cinfo;
+    struct jpeg_ctx ctx;
+    struct mem_dest dest;
+    unsigned char *volatile flat = NULL;
+    int rc;
+
+    if (img->channels < 1 || img->channels > 4)
+        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "cannot write %u channels as JPEG", img->channels);
+    if (opts->quality < 1 || opts->quality > 100)
+        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "JPEG quality %d is not in 1..100", opts->quality);
+    if (img->width > JPEG_MAX_DIMENSION || img->height > JPEG_MAX_DIMENSION)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+                       "%ux%u is over JPEG's limit of %u", img->width,
+                       img->height, (unsigned)JPEG_MAX_DIMENSION);
+    if (opts->icc && opts->icc_len > ICC_MAX_LEN)
+        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "ICC profile of %zu bytes is too large for JPEG",
+                       opts->icc_len);
+
+    memset(&dest, 0, sizeof dest);
+    dest.cap = 16384;
+    dest.buf = malloc(dest.cap);
+    if (!dest.buf)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                       "no memory for the JPEG output");
+    dest.pub.init_destination = dest_init;
+    dest.pub.empty_output_buffer = dest_grow;
+    dest.pub.term_destination = dest_term;
+
+    ctx_init(&ctx, msg, msglen);
+    cinfo.err = &ctx.pub;
+    if (setjmp(ctx.jb)) {
+        rc = ctx.code;
+        goto done;
+    }
+    jpeg_create_compress(&cinfo);
+    cinfo.dest = &dest.pub;
+    cinfo.image_width = img->width;
+    cinfo.image_height = img->height;
+    if (img->channels <= 2) {
+        cinfo.input_components = 1;
+        cinfo.in_color_space = JCS_GRAYSCALE;
+    } else {
+        cinfo.input_components = 3;
+        cinfo.in_color_space = JCS_RGB;
+    }
+    jpeg_set_defaults(&cinfo);
+    jpeg_set_quality(&cinfo, opts->quality, TRUE);
+    if (cinfo.in_color_space == JCS_RGB) {
+        /* 4:2:0, as every web encoder does by default */
+        cinfo.comp_info[0].h_samp_factor = 2;
+        cinfo.comp_info[0].v_samp_factor = 2;
+        for (int c = 1; c < 3; c++) {
+            cinfo.comp_info[c].h_samp_factor = 1;
+            cinfo.comp_info[c].v_samp_factor = 1;
+        }
+    }
+    if (opts->progressive)
+        jpeg_simple_progression(&cinfo);
+
+    if (img->channels == 2 || img->channels == 4) {
+        flat = malloc((size_t)img->width * (img->channels - 1));
+        if (!flat) {
+            rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                         "no memory for a JPEG row");
+            goto done;
+        }
+    }
+    jpeg_start_compress(&cinfo, TRUE);
+    if (opts->icc && opts->icc_len)
+        jpeg_write_icc_profile(&cinfo, opts->icc,
+                               (unsigned int)opts->icc_len);
+    while (cinfo.next_scanline < cinfo.image_height) {
+        unsigned char *src = img->px + cinfo.next_scanline * img->stride;
+        JSAMPROW row = src;
+
+        if (flat) {
+            flatten_row(src, flat, img->width, img->channels);
+            row = flat;
+        }
+        jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+    jpeg_finish_compress(&cinfo);
+
+    *len = dest.cap - dest.pub.free_in_buffer;
+    *buf = dest.buf;
+    dest.buf = NULL;
+    rc = 0;
+done:
+    jpeg_destroy_compress(&cinfo);
+    free(flat);
+    free(dest.buf);
+    return rc;
+}
