@@ -117,7 +117,7 @@ struct ctx {
     size_t *todo;   /* pool task index -> item index */
     const char *fault;   /* test-only: IMGBATCH_TEST_FAULT */
     struct cmd_report *report;
-    size_t ok, failed;
+    size_t ok, failed, not_run;
 };
 
 /*
@@ -197,6 +197,13 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
                     it->path, it->out, d[2], d[3]);
         return;
     }
+    if (r->state == IB_POOL_NOT_RUN) {
+        c->not_run++;
+        return;
+    }
+    /* its worker died mid-write: nobody else writes this output */
+    if (r->state == IB_POOL_CRASHED || r->state == IB_POOL_TIMEOUT)
+        ib_transform_remove_temps(it->out);
     const char *why = r->msg[0] ? r->msg : "failed";
     c->failed++;
     report_item(c->report, it, "failed", why, NULL, ms);
@@ -356,6 +363,7 @@ static void print_summary(const struct settings *s, const struct ctx *c,
     cmd_json_int(&j, "failed", (long long)c->failed);
     cmd_json_int(&j, "skipped", (long long)skipped);
     cmd_json_int(&j, "not_images", (long long)not_images);
+    cmd_json_int(&j, "not_run", (long long)c->not_run);
     cmd_json_int(&j, "interrupted", interrupted);
     cmd_json_num(&j, "ms", ms);
     cmd_json_num(&j, "images_per_s", ips);

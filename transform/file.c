@@ -5,6 +5,7 @@
  */
 #include "transform/transform_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -136,6 +137,38 @@ static int write_atomic(const char *out_path, const unsigned char *buf,
     }
     free(tmp);
     return 0;
+}
+
+int ib_transform_remove_temps(const char *out_path)
+{
+    const char *slash = strrchr(out_path, '/');
+    const char *base = slash ? slash + 1 : out_path;
+    char *dir = slash ? strndup(out_path, (size_t)(slash - out_path) + 1)
+                      : strdup("./");
+    size_t blen = strlen(base);
+    int removed = 0;
+
+    DIR *d = dir ? opendir(dir) : NULL;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        /* exactly ".<base>.tmp-XXXXXX", the name write_atomic makes */
+        const char *n = e->d_name;
+        if (n[0] != '.' || strncmp(n + 1, base, blen) ||
+            strncmp(n + 1 + blen, ".tmp-", 5) || strlen(n + 6 + blen) != 6)
+            continue;
+        size_t dl = strlen(dir);
+        char *p = malloc(dl + strlen(n) + 1);
+        if (!p)
+            break;
+        memcpy(p, dir, dl);
+        strcpy(p + dl, n);
+        removed += unlink(p) == 0;
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    free(dir);
+    return removed;
 }
 
 int ib_transform_file(const char *in_path, const char *out_path,

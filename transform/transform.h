@@ -149,4 +149,11 @@ int ib_transform_file(const char *in_path, const char *out_path,
                       struct ib_transform_result *res, char *msg,
                       size_t msglen);
 
+/*
+ * Removes temp files ib_transform_file left beside out_path when its
+ * process died mid-write. Only call it when no process is writing
+ * out_path. Returns how many were removed.
+ */
+int ib_transform_remove_temps(const char *out_path);
+
 #endif

@@ -48,3 +48,17 @@ dims() { identify -format '%w %h' "$1"; }
 
 # gen DIR: the synthetic test images.
 gen() { mkdir -p "$1" && "$IB_GEN" "$1" >/dev/null; }
+
+# wait_for CMD...: polls CMD every 20 ms, for at most 60 s.
+wait_for() {
+    local i
+    for i in $(seq 3000); do
+        "$@" && return 0
+        sleep 0.02
+    done
+    fail "timed out waiting for: $*"
+}
+# lines_at_least FILE N
+lines_at_least() { [ -f "$1" ] && [ "$(wc -l <"$1")" -ge "$2" ]; }
+# files_at_least DIR N: N files (not dot-files) in DIR
+files_at_least() { [ -d "$1" ] && [ "$(ls "$1" | wc -l)" -ge "$2" ]; }
