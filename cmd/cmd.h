@@ -78,6 +78,7 @@ void cmd_json_begin(struct cmd_json *j);
 void cmd_json_str(struct cmd_json *j, const char *key, const char *val);
 void cmd_json_int(struct cmd_json *j, const char *key, long long val);
 void cmd_json_num(struct cmd_json *j, const char *key, double val);
+void cmd_json_bool(struct cmd_json *j, const char *key, int val);
 void cmd_json_null(struct cmd_json *j, const char *key);
 void cmd_json_end(struct cmd_json *j);   /* closes the object, adds "\n" */
 void cmd_json_release(struct cmd_json *j);

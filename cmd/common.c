@@ -202,6 +202,12 @@ void cmd_json_num(struct cmd_json *j, const char *key, double val)
     json_raw(j, b, (size_t)n);
 }
 
+void cmd_json_bool(struct cmd_json *j, const char *key, int val)
+{
+    json_key(j, key);
+    json_raw(j, val ? "true" : "false", val ? 4 : 5);
+}
+
 void cmd_json_null(struct cmd_json *j, const char *key)
 {
     json_key(j, key);

@@ -16,6 +16,7 @@ struct cmd {
 };
 
 static const struct cmd commands[] = {   /* "imgbatch help" prints it */
+    {"fetch", cmd_fetch, "download URLs concurrently"},
     {"transform", cmd_transform, "transform images on every core"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

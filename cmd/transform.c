@@ -358,13 +358,13 @@ static void print_summary(const struct settings *s, const struct ctx *c,
     struct cmd_json j = {0};
 
     cmd_json_begin(&j);
-    cmd_json_int(&j, "summary", 1);
+    cmd_json_bool(&j, "summary", 1);
     cmd_json_int(&j, "ok", (long long)c->ok);
     cmd_json_int(&j, "failed", (long long)c->failed);
     cmd_json_int(&j, "skipped", (long long)skipped);
     cmd_json_int(&j, "not_images", (long long)not_images);
     cmd_json_int(&j, "not_run", (long long)c->not_run);
-    cmd_json_int(&j, "interrupted", interrupted);
+    cmd_json_bool(&j, "interrupted", interrupted);
     cmd_json_num(&j, "ms", ms);
     cmd_json_num(&j, "images_per_s", ips);
     cmd_json_end(&j);

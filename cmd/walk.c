@@ -216,7 +216,8 @@ static void visit(struct walk *w, const char *path, const char *rel,
         names[n++] = xstrdup(e->d_name);
     }
     closedir(d);
-    qsort(names, n, sizeof *names, name_cmp);
+    if (n > 1)
+        qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n; i++) {
         char *p = join(path, names[i]);
         char *r = *rel ? join(rel, names[i]) : xstrdup(names[i]);
@@ -244,7 +245,8 @@ void walk_add(struct walk *w, const char *arg)
         const char *slash = strrchr(arg, '/');
         visit(w, arg, slash ? slash + 1 : arg, 1);
     }
-    qsort(w->items, w->n, sizeof *w->items, item_out_cmp);
+    if (w->n > 1)
+        qsort(w->items, w->n, sizeof *w->items, item_out_cmp);
     for (size_t i = 1; i < w->n; i++) {
         struct walk_item *a = &w->items[i - 1], *b = &w->items[i];
         if (strcmp(a->out, b->out) || b->error)

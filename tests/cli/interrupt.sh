@@ -8,7 +8,7 @@ convert -seed 8 -size 1600x1200 plasma:fractal -quality 92 "$T/in/p000.jpg"
 for i in $(seq 1 99); do cp "$T/in/p000.jpg" "$T/in/p$(printf %03d "$i").jpg"; done
 
 for sig in INT TERM; do
-    rm -rf "$T/out"
+    rm -rf "$T/out" "$T/r.jsonl"
     "$IMGBATCH" transform --procs 2 -o "$T/out" --resize 700x700 \
         --report "$T/r.jsonl" "$T/in" 2>"$T/stderr" &
     pid=$!

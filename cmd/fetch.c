@@ -1,0 +1,371 @@
+/*
+ * cmd/fetch.c: imgbatch fetch [OPTIONS] URLS.txt|-
+ *
+ * Reads options, opens the list and the report, runs ib_fetch_run and
+ * turns each finished item into a report line (and a stderr line if it
+ * failed), then prints the summary. Interrupted runs report URLs never
+ * started as "skipped", and transfers cut short as "failed: interrupted".
+ */
+#include "cmd/cmd.h"
+#include "fetch/fetch.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+enum {
+    OPT_PER_HOST = 256,
+    OPT_RETRIES,
+    OPT_TIMEOUT,
+    OPT_MAX_SIZE,
+    OPT_MODE,
+    OPT_REPORT,
+    OPT_FORCE,
+    OPT_INSECURE,
+    OPT_PROGRESS,
+};
+
+static const struct cmd_option options[] = {
+    {"out", required_argument, 'o', "DIR", "download folder (./downloads)"},
+    {"concurrency", required_argument, 'c', "N",
+     "transfers in flight (32)"},
+    {"per-host", required_argument, OPT_PER_HOST, "N",
+     "connections per host (8)"},
+    {"retries", required_argument, OPT_RETRIES, "N",
+     "retries on connect errors, timeouts, 408/429/5xx (3)"},
+    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
+     "per transfer, also a stall limit (300; 0 none)"},
+    {"max-size", required_argument, OPT_MAX_SIZE, "BYTES",
+     "refuse and remove larger bodies"},
+    {"mode", required_argument, OPT_MODE, "MODE",
+     "multi (event loop), threads or serial"},
+    {"report", required_argument, OPT_REPORT, "FILE",
+     "JSON Lines: one object per URL + a summary"},
+    {"force", no_argument, OPT_FORCE, NULL,
+     "fetch even what an earlier run has (no If-None-Match)"},
+    {"insecure", no_argument, OPT_INSECURE, NULL,
+     "do not verify TLS certificates"},
+    {"progress", required_argument, OPT_PROGRESS, "WHEN",
+     "auto (stderr is a terminal), always or never"},
+    {"quiet", no_argument, 'q', NULL, "print errors only"},
+    {"verbose", no_argument, 'v', NULL, "also print each file fetched"},
+    {"help", no_argument, 'h', NULL, "show this help"},
+    {NULL, 0, 0, NULL, NULL},
+};
+
+static const char usage_line[] = "imgbatch fetch [OPTIONS] URLS.txt|-";
+static const char about[] =
+    "Downloads each http(s) URL of the list (one per line; blank lines and\n"
+    "# comments skipped) into the download folder, named from the URL path,\n"
+    "through temp files renamed when complete. A rerun asks the server\n"
+    "whether each file changed (ETag, Last-Modified) and keeps it if not.\n"
+    "exit: 0 all ok, 1 some failed, 2 usage error, 3 cannot run, 130/143\n"
+    "interrupted.";
+
+struct state {
+    struct cmd_report report;
+    struct cmd_json j;
+    int quiet, verbose, progress;
+    uint64_t total;   /* URLs in the list, for progress; 0 unknown */
+    uint64_t n[4];    /* by enum ib_fetch_status */
+    uint64_t bytes;
+    double t0;
+    int progress_shown;
+};
+
+static void clear_progress(struct state *s)
+{
+    if (s->progress_shown)
+        fputs("\r\033[K", stderr);
+    s->progress_shown = 0;
+}
+
+static void on_done(void *ctx, const struct ib_fetch_item *it)
+{
+    struct state *s = ctx;
+    s->n[it->status]++;
+    s->bytes += it->bytes;
+
+    struct cmd_json *j = &s->j;
+    cmd_json_begin(j);
+    cmd_json_str(j, "url", it->url);
+    /* a file only where one is on disk for this URL */
+    cmd_json_str(j, "file", it->status == IB_FETCH_DONE_OK ||
+                                    it->status == IB_FETCH_DONE_UNCHANGED
+                                ? it->file
+                                : NULL);
+    cmd_json_str(j, "status", ib_fetch_status_name(it->status));
+    if (it->http)
+        cmd_json_int(j, "http", it->http);
+    else
+        cmd_json_null(j, "http");
+    cmd_json_int(j, "bytes", (long long)it->bytes);
+    cmd_json_num(j, "ms", it->ms);
+    cmd_json_int(j, "attempts", it->attempts);
+    cmd_json_str(j, "error", it->msg[0] ? it->msg : NULL);
+    cmd_json_end(j);
+    cmd_report_write(&s->report, j);
+
+    if (it->status == IB_FETCH_DONE_FAILED) {
+        clear_progress(s);
+        fprintf(stderr, "imgbatch fetch: cannot fetch '%s': %s\n", it->url,
+                it->msg);
+    } else if (s->verbose && it->status != IB_FETCH_DONE_SKIPPED) {
+        clear_progress(s);
+        fprintf(stderr, "imgbatch fetch: %s '%s' -> '%s'\n",
+                ib_fetch_status_name(it->status), it->url, it->path);
+    }
+}
+
+static void human_bytes(char *b, size_t n, double v)
+{
+    static const char *unit[] = {"B", "kB", "MB", "GB", "TB"};
+    int u = 0;
+    while (v >= 1000 && u < 4) {
+        v /= 1000;
+        u++;
+    }
+    snprintf(b, n, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+static void on_progress(void *ctx, const struct ib_fetch_progress *p)
+{
+    struct state *s = ctx;
+    if (!s->progress)
+        return;
+    double secs = (cmd_now_ms() - s->t0) / 1e3;
+    char got[32], rate[32], total[32] = "?";
+    human_bytes(got, sizeof got, (double)p->bytes);
+    human_bytes(rate, sizeof rate, secs > 0 ? p->bytes / secs : 0);
+    if (s->total)
+        snprintf(total, sizeof total, "%llu", (unsigned long long)s->total);
+    fprintf(stderr, "\r\033[Kfetch: %llu/%s done, %s, %s/s, %u in flight",
+            (unsigned long long)p->done, total, got, rate, p->in_flight);
+    if (p->waiting)
+        fprintf(stderr, ", %u waiting to retry", p->waiting);
+    s->progress_shown = 1;
+}
+
+/* mkdir -p; 0 or -1 with errno set. */
+static int make_dirs(const char *path)
+{
+    char *p = strdup(path);
+    if (!p)
+        return -1;
+    for (char *c = p + 1;; c++) {
+        if (*c != '/' && *c != '\0')
+            continue;
+        char was = *c;
+        *c = '\0';
+        if (mkdir(p, 0777) && errno != EEXIST) {
+            free(p);
+            return -1;
+        }
+        *c = was;
+        if (!was)
+            break;
+    }
+    free(p);
+    struct stat st;
+    if (stat(path, &st))
+        return -1;
+    if (!S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}
+
+/* Lines a progress display can count on; 0 if the list is not a file. */
+static uint64_t count_urls(const char *path)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : NULL;
+    if (!f)
+        return 0;
+    struct ib_fetch_list *l = ib_fetch_list_new(f);
+    uint64_t n = 0;
+    const char *url;
+    while (l && ib_fetch_list_next(l, &url) > 0)
+        n++;
+    ib_fetch_list_free(l);
+    fclose(f);
+    return n;
+}
+
+static void summary(struct state *s, const struct ib_fetch_opts *o,
+                    double wall_ms, int interrupted)
+{
+    static const char *modes[] = {"multi", "threads", "serial"};
+    struct cmd_json *j = &s->j;
+    cmd_json_begin(j);
+    cmd_json_bool(j, "summary", 1);
+    cmd_json_int(j, "ok", (long long)s->n[IB_FETCH_DONE_OK]);
+    cmd_json_int(j, "unchanged", (long long)s->n[IB_FETCH_DONE_UNCHANGED]);
+    cmd_json_int(j, "failed", (long long)s->n[IB_FETCH_DONE_FAILED]);
+    cmd_json_int(j, "skipped", (long long)s->n[IB_FETCH_DONE_SKIPPED]);
+    cmd_json_int(j, "bytes", (long long)s->bytes);
+    cmd_json_num(j, "wall_ms", wall_ms);
+    cmd_json_str(j, "mode", modes[o->mode]);
+    cmd_json_int(j, "concurrency", o->mode == IB_FETCH_SERIAL
+                                       ? 1 : (long long)o->concurrency);
+    cmd_json_int(j, "interrupted", interrupted);
+    cmd_json_end(j);
+    cmd_report_write(&s->report, j);
+
+    clear_progress(s);
+    if (s->quiet)
+        return;
+    char b[32];
+    human_bytes(b, sizeof b, (double)s->bytes);
+    fprintf(stderr, "fetch: %llu ok, %llu unchanged, %llu failed",
+            (unsigned long long)s->n[IB_FETCH_DONE_OK],
+            (unsigned long long)s->n[IB_FETCH_DONE_UNCHANGED],
+            (unsigned long long)s->n[IB_FETCH_DONE_FAILED]);
+    if (s->n[IB_FETCH_DONE_SKIPPED])
+        fprintf(stderr, ", %llu skipped",
+                (unsigned long long)s->n[IB_FETCH_DONE_SKIPPED]);
+    fprintf(stderr, ", %s in %.1f s\n", b, wall_ms / 1e3);
+}
+
+static int parse_mode(const char *v, enum ib_fetch_mode *m)
+{
+    if (!strcmp(v, "multi"))
+        *m = IB_FETCH_MULTI;
+    else if (!strcmp(v, "threads"))
+        *m = IB_FETCH_THREADS;
+    else if (!strcmp(v, "serial"))
+        *m = IB_FETCH_SERIAL;
+    else
+        return -1;
+    return 0;
+}
+
+int cmd_fetch(int argc, char **argv)
+{
+    struct ib_fetch_opts o = {.concurrency = 32, .per_host = 8,
+                              .retries = 3, .timeout_s = 300};
+    const char *out = "downloads", *report = NULL, *progress = "auto", *v;
+    struct state s;
+    memset(&s, 0, sizeof s);
+    int c;
+
+    optind = 1;
+    while ((c = cmd_getopt(argc, argv, options, &v)) != -1) {
+        switch (c) {
+        case 'o':
+            out = v;
+            break;
+        case 'c':
+            if (cmd_parse_uint(v, 1, 100000, &o.concurrency))
+                return cmd_usage_error("fetch", "bad --concurrency '%s'", v);
+            break;
+        case OPT_PER_HOST:
+            if (cmd_parse_uint(v, 1, 10000, &o.per_host))
+                return cmd_usage_error("fetch", "bad --per-host '%s'", v);
+            break;
+        case OPT_RETRIES:
+            if (cmd_parse_uint(v, 0, 100, &o.retries))
+                return cmd_usage_error("fetch", "bad --retries '%s'", v);
+            break;
+        case OPT_TIMEOUT:
+            if (cmd_parse_double(v, 0, 86400 * 7, &o.timeout_s))
+                return cmd_usage_error("fetch", "bad --timeout '%s'", v);
+            break;
+        case OPT_MAX_SIZE:
+            if (cmd_parse_u64(v, 1, UINT64_MAX, &o.max_size))
+                return cmd_usage_error("fetch", "bad --max-size '%s'", v);
+            break;
+        case OPT_MODE:
+            if (parse_mode(v, &o.mode))
+                return cmd_usage_error("fetch", "bad --mode '%s'", v);
+            break;
+        case OPT_REPORT:
+            report = v;
+            break;
+        case OPT_FORCE:
+            o.force = 1;
+            break;
+        case OPT_INSECURE:
+            o.insecure = 1;
+            break;
+        case OPT_PROGRESS:
+            if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never"))
+                return cmd_usage_error("fetch", "bad --progress '%s'", v);
+            progress = v;
+            break;
+        case 'q':
+            s.quiet = 1;
+            break;
+        case 'v':
+            s.verbose = 1;
+            break;
+        case 'h':
+            cmd_print_help(stdout, usage_line, about, options);
+            return EXIT_ALL_OK;
+        default:
+            return EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1)
+        return cmd_usage_error("fetch", optind >= argc
+                                            ? "no URL list given"
+                                            : "one URL list only");
+    const char *list_path = argv[optind];
+
+    s.progress = !strcmp(progress, "always") ||
+                 (!strcmp(progress, "auto") && !s.quiet && isatty(2));
+    FILE *f = strcmp(list_path, "-") ? fopen(list_path, "r") : stdin;
+    if (!f) {
+        fprintf(stderr, "imgbatch fetch: cannot read '%s': %s\n", list_path,
+                strerror(errno));
+        return EXIT_FATAL;
+    }
+    int rc = EXIT_FATAL;
+    struct ib_fetch_list *l = ib_fetch_list_new(f);
+    if (!l) {
+        fprintf(stderr, "imgbatch fetch: out of memory\n");
+        goto out;
+    }
+    if (make_dirs(out)) {
+        fprintf(stderr, "imgbatch fetch: cannot create '%s': %s\n", out,
+                strerror(errno));
+        goto out;
+    }
+    if (cmd_report_open(&s.report, "fetch", report))
+        goto out;
+    if (s.progress)
+        s.total = count_urls(list_path);
+
+    o.out_dir = out;
+    o.next = ib_fetch_list_next;
+    o.next_ctx = l;
+    o.done = on_done;
+    o.progress = on_progress;
+    o.ctx = &s;
+    o.stop = &cmd_stop;
+    cmd_catch_signals();
+    s.t0 = cmd_now_ms();
+    char msg[256];
+    int frc = ib_fetch_run(&o, msg, sizeof msg);
+    summary(&s, &o, cmd_now_ms() - s.t0, cmd_stop != 0);
+
+    if (cmd_stop)
+        rc = 128 + cmd_stop;
+    else if (frc) {
+        fprintf(stderr, "imgbatch fetch: %s\n", msg);
+        rc = EXIT_FATAL;
+    } else {
+        rc = s.n[IB_FETCH_DONE_FAILED] ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+    }
+    if (cmd_report_close(&s.report, "fetch") && rc == EXIT_ALL_OK)
+        rc = EXIT_FATAL;
+out:
+    cmd_json_release(&s.j);
+    ib_fetch_list_free(l);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}

@@ -1,0 +1,518 @@
+/*
+ * fetch/fetch.c: ib_fetch_run, and one URL's life whatever the driver:
+ * pulled and named (fx_pull), an attempt set up (fx_begin), its outcome
+ * judged (fx_end), reported (fx_finish).
+ *
+ * A body is written to a mkstemp() name beside its final name, so the
+ * rename is atomic and a killed run leaves only dot-files that no URL can
+ * be named (names never start with '.').
+ */
+#include "fetch/fetch_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *ib_fetch_strerror(int code)
+{
+    switch (code) {
+    case IB_FETCH_OK:
+        return "success";
+    case IB_FETCH_EINVAL:
+        return "invalid options";
+    case IB_FETCH_ENOMEM:
+        return "out of memory";
+    case IB_FETCH_EIO:
+        return "input/output error";
+    case IB_FETCH_ECURL:
+        return "libcurl error";
+    }
+    return "unknown error";
+}
+
+const char *ib_fetch_status_name(enum ib_fetch_status s)
+{
+    static const char *names[] = {"ok", "unchanged", "failed", "skipped"};
+    return (unsigned)s < 4 ? names[s] : "unknown";
+}
+
+double fx_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+int fx_stopped(const struct fx_run *r)
+{
+    return r->o->stop && *r->o->stop;
+}
+
+static char *path_join(const char *dir, const char *pre, const char *name,
+                       const char *post)
+{
+    size_t n = strlen(dir) + strlen(pre) + strlen(name) + strlen(post) + 2;
+    char *p = malloc(n);
+    if (p)
+        snprintf(p, n, "%s/%s%s%s", dir, pre, name, post);
+    return p;
+}
+
+static void drop_temp(struct fx_xfer *x)
+{
+    if (x->fd >= 0)
+        close(x->fd);
+    x->fd = -1;
+    if (x->tmp)
+        unlink(x->tmp);
+    free(x->tmp);
+    x->tmp = NULL;
+}
+
+void fx_fail(struct fx_xfer *x, enum ib_fetch_status st, const char *msg)
+{
+    drop_temp(x);
+    x->item.status = st;
+    snprintf(x->item.msg, sizeof x->item.msg, "%s", msg);
+}
+
+static void xfer_free(struct fx_xfer *x)
+{
+    drop_temp(x);
+    curl_slist_free_all(x->hdrs);
+    free(x->url);
+    free(x->file);
+    free(x->path);
+    free(x->etag);
+    free(x->lastmod);
+    free(x);
+}
+
+void fx_progress(struct fx_run *r, uint64_t partial, int force)
+{
+    double now = fx_now_ms();
+    if (!r->o->progress || (!force && now - r->last_progress < 200))
+        return;
+    r->last_progress = now;
+    struct ib_fetch_progress p = {r->ndone, r->in_flight, r->waiting,
+                                  r->bytes_done + partial};
+    r->o->progress(r->o->ctx, &p);
+}
+
+void fx_finish(struct fx_run *r, struct fx_xfer *x)
+{
+    pthread_mutex_lock(&r->lock);
+    struct ib_fetch_item *it = &x->item;
+    if (it->attempts)
+        it->ms = fx_now_ms() - x->t0;
+    if (it->status == IB_FETCH_DONE_OK || it->status == IB_FETCH_DONE_UNCHANGED)
+        if (fx_index_put(&r->index, x->url, x->file, x->etag, x->lastmod))
+            r->oom = 1;
+    r->ndone++;
+    r->bytes_done += it->bytes;
+    if (r->o->done)
+        r->o->done(r->o->ctx, it);
+    fx_progress(r, 0, 0);
+    pthread_mutex_unlock(&r->lock);
+    xfer_free(x);
+}
+
+static struct fx_xfer *xfer_new(const char *url)
+{
+    struct fx_xfer *x = calloc(1, sizeof *x);
+    if (!x || !(x->url = strdup(url))) {
+        free(x);
+        return NULL;
+    }
+    x->fd = -1;
+    x->item.url = x->url;
+    x->item.status = IB_FETCH_DONE_FAILED;
+    return x;
+}
+
+/* Called with r->lock held: names x or fails it. 0 ok, 1 reported. */
+static int name_xfer(struct fx_run *r, struct fx_xfer *x)
+{
+    char name[IB_FETCH_NAMEMAX + 12];
+    if (!ib_fetch_url_ok(x->url)) {
+        fx_fail(x, IB_FETCH_DONE_FAILED, "not an http(s) URL");
+        return 1;
+    }
+    int dup = ib_fetch_names_assign(r->names, x->url, name);
+    if (dup < 0 || !(x->file = strdup(name)) ||
+        !(x->path = path_join(r->o->out_dir, "", name, ""))) {
+        r->oom = 1;
+        fx_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
+        return 1;
+    }
+    x->item.file = x->file;
+    x->item.path = x->path;
+    if (dup) {
+        fx_fail(x, IB_FETCH_DONE_SKIPPED, "duplicate URL");
+        return 1;
+    }
+    if (fx_stopped(r)) {
+        fx_fail(x, IB_FETCH_DONE_SKIPPED, "interrupted before start");
+        return 1;
+    }
+    return 0;
+}
+
+int fx_pull(struct fx_run *r, struct fx_xfer **out)
+{
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        const char *url = NULL;
+        int rc = r->eof ? 0 : r->o->next(r->o->next_ctx, &url);
+        struct fx_xfer *x = rc > 0 ? xfer_new(url) : NULL;
+        if (rc > 0 && !x)
+            r->oom = 1;
+        if (rc < 0)
+            r->list_err = 1;
+        if (!x || r->oom) {
+            r->eof = 1;
+            pthread_mutex_unlock(&r->lock);
+            if (x)
+                xfer_free(x);
+            return 0;
+        }
+        int reported = name_xfer(r, x);
+        pthread_mutex_unlock(&r->lock);
+        if (!reported) {
+            *out = x;
+            return 1;
+        }
+        fx_finish(r, x);
+    }
+}
+
+static size_t write_cb(char *data, size_t size, size_t nmemb, void *p)
+{
+    struct fx_xfer *x = p;
+    size_t n = size * nmemb;
+    if (x->code == 0)
+        curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->code);
+    if (x->code < 200 || x->code > 299) {
+        /* an error page: read it so the connection stays usable, within
+         * reason */
+        x->discarded += n;
+        return x->discarded > (1u << 20) ? 0 : n;
+    }
+    if (x->max_size && x->got + n > x->max_size) {
+        x->toobig = 1;
+        return 0;
+    }
+    for (size_t off = 0; off < n;) {
+        ssize_t w = write(x->fd, data + off, n - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            x->werr = w < 0 ? errno : ENOSPC;
+            return 0;
+        }
+        off += (size_t)w;
+    }
+    x->got += n;
+    return n;
+}
+
+static int xferinfo_cb(void *p, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    return fx_stopped(p);
+}
+
+CURL *fx_easy_new(void)
+{
+    return curl_easy_init();
+}
+
+/* Validators for x from the index, if the file they describe still exists.
+ * Called with r->lock held. */
+static int conditional_headers(struct fx_run *r, struct fx_xfer *x)
+{
+    struct fx_entry e;
+    struct stat st;
+    int rc = fx_index_get(&r->index, x->url, &e);
+    if (rc <= 0)
+        return rc;
+    if (!strcmp(e.file, x->file) && (e.etag || e.lastmod) &&
+        !stat(x->path, &st) && S_ISREG(st.st_mode)) {
+        char h[IB_FETCH_MSGLEN * 2];
+        struct curl_slist *l = NULL, *t;
+        if (e.etag) {
+            snprintf(h, sizeof h, "If-None-Match: %s", e.etag);
+            l = curl_slist_append(l, h);
+        }
+        if (e.lastmod && (l || !e.etag)) {
+            snprintf(h, sizeof h, "If-Modified-Since: %s", e.lastmod);
+            if ((t = curl_slist_append(l, h)))
+                l = t;
+        }
+        x->hdrs = l;
+        x->conditional = l != NULL;
+        x->etag = e.etag;
+        x->lastmod = e.lastmod;
+        e.etag = e.lastmod = NULL;
+    }
+    fx_entry_release(&e);
+    return 0;
+}
+
+static void setup_easy(struct fx_run *r, struct fx_xfer *x, CURL *h)
+{
+    const struct ib_fetch_opts *o = r->o;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, x->url);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, x);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "imgbatch-fetch");
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+    curl_easy_setopt(h, CURLOPT_MAXREDIRS, 5L);
+    curl_easy_setopt(h, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    /* no CURLOPT_ACCEPT_ENCODING: bodies are stored as sent, never
+     * inflated, so a compression bomb stays the size it was on the wire */
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, o->insecure ? 0L : 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o->insecure ? 0L : 2L);
+    if (o->timeout_s > 0) {
+        long ms = (long)(o->timeout_s * 1000.0);
+        long stall = ms / 1000 < 30 ? ms / 1000 : 30;
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms);
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, ms < 30000 ? ms : 30000);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, stall > 0 ? stall : 1L);
+    }
+    if (o->max_size)
+        curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE,
+                         (curl_off_t)o->max_size);
+    if (x->hdrs)
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+}
+
+int fx_begin(struct fx_run *r, struct fx_xfer *x, CURL *easy)
+{
+    x->easy = easy;
+    if (x->item.attempts++ == 0)
+        x->t0 = fx_now_ms();
+    x->got = x->discarded = 0;
+    x->code = 0;
+    x->toobig = x->werr = 0;
+    x->errbuf[0] = x->retry_after[0] = '\0';
+    x->max_size = r->o->max_size;
+
+    x->tmp = path_join(r->o->out_dir, ".", x->file, ".part.XXXXXX");
+    if (!x->tmp || (x->fd = mkstemp(x->tmp)) < 0) {
+        char m[IB_FETCH_MSGLEN];
+        snprintf(m, sizeof m, "cannot create a temp file in '%s': %s",
+                 r->o->out_dir, x->tmp ? strerror(errno) : "out of memory");
+        free(x->tmp);
+        x->tmp = NULL;
+        fx_fail(x, IB_FETCH_DONE_FAILED, m);
+        return -1;
+    }
+    fchmod(x->fd, r->file_mode);   /* mkstemp's 0600 is for temp files */
+
+    if (x->item.attempts == 1 && !r->o->force) {
+        pthread_mutex_lock(&r->lock);
+        int rc = conditional_headers(r, x);
+        pthread_mutex_unlock(&r->lock);
+        if (rc < 0) {
+            fx_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
+            return -1;
+        }
+    }
+    setup_easy(r, x, easy);
+    return 0;
+}
+
+static void take_header(CURL *h, const char *name, char **dst)
+{
+    struct curl_header *hd;
+    if (curl_easy_header(h, name, 0, CURLH_HEADER, -1, &hd) != CURLHE_OK)
+        return;
+    char *v = strdup(hd->value);
+    if (v) {
+        free(*dst);
+        *dst = v;
+    }
+}
+
+/* The attempt's failure reason, and whether another attempt may help. */
+static int judge_failure(struct fx_xfer *x, CURLcode rc, long code,
+                         char *m, size_t mlen)
+{
+    if (x->toobig || rc == CURLE_FILESIZE_EXCEEDED) {
+        snprintf(m, mlen, "body over the size limit of %llu bytes",
+                 (unsigned long long)x->max_size);
+        return 0;
+    }
+    if (x->werr) {
+        snprintf(m, mlen, "cannot write '%s': %s", x->tmp, strerror(x->werr));
+        return 0;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(m, mlen, "interrupted");
+        return 0;
+    }
+    if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && x->discarded)) {
+        snprintf(m, mlen, "HTTP %ld", code);
+        return fx_transient(CURLE_OK, code);
+    }
+    snprintf(m, mlen, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
+    size_t n = strlen(m);
+    if (n && m[n - 1] == '\n')
+        m[n - 1] = '\0';
+    return fx_transient(rc, 0);
+}
+
+enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
+{
+    long code = 0;
+    char m[IB_FETCH_MSGLEN];
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
+    x->item.http = code;
+    if (x->fd >= 0 && close(x->fd) && rc == CURLE_OK && !x->werr)
+        x->werr = errno;
+    x->fd = -1;
+
+    if (rc == CURLE_OK && !x->werr && code >= 200 && code <= 299) {
+        if (rename(x->tmp, x->path)) {
+            snprintf(m, sizeof m, "cannot rename to '%s': %s", x->path,
+                     strerror(errno));
+            fx_fail(x, IB_FETCH_DONE_FAILED, m);
+            return FX_FINAL;
+        }
+        free(x->tmp);
+        x->tmp = NULL;
+        free(x->etag);
+        free(x->lastmod);
+        x->etag = x->lastmod = NULL;
+        take_header(x->easy, "ETag", &x->etag);
+        take_header(x->easy, "Last-Modified", &x->lastmod);
+        x->item.status = IB_FETCH_DONE_OK;
+        x->item.bytes = x->got;
+        x->item.msg[0] = '\0';
+        return FX_FINAL;
+    }
+    if (rc == CURLE_OK && code == 304 && x->conditional) {
+        drop_temp(x);
+        take_header(x->easy, "ETag", &x->etag);
+        take_header(x->easy, "Last-Modified", &x->lastmod);
+        x->item.status = IB_FETCH_DONE_UNCHANGED;
+        x->item.msg[0] = '\0';
+        return FX_FINAL;
+    }
+
+    int again = judge_failure(x, rc, code, m, sizeof m);
+    fx_fail(x, IB_FETCH_DONE_FAILED, m);
+    if (!again || x->item.attempts > r->o->retries || fx_stopped(r))
+        return FX_FINAL;
+    char *ra = NULL;
+    take_header(x->easy, "Retry-After", &ra);
+    pthread_mutex_lock(&r->lock);
+    double jitter = 0.5 + 0.5 * (rand_r(&r->seed) / (double)RAND_MAX);
+    pthread_mutex_unlock(&r->lock);
+    x->due_ms = fx_now_ms() + fx_backoff_ms(x->item.attempts, ra, time(NULL),
+                                            jitter, r->base_ms, r->max_ms);
+    free(ra);
+    return FX_RETRY;
+}
+
+/* Leaves room for a socket and a temp file per transfer, plus slack. */
+static unsigned clamp_concurrency(unsigned want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+        return want;
+    rlim_t room = rl.rlim_cur > 64 ? (rl.rlim_cur - 64) / 3 : 1;
+    return room < want ? (unsigned)(room ? room : 1) : want;
+}
+
+static int load_index(struct fx_run *r)
+{
+    if (fx_index_load(&r->index, r->o->out_dir))
+        return IB_FETCH_ENOMEM;
+    const struct strmap *m = &r->index.map;
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->keys[i] || !m->vals[i])
+            continue;
+        char file[IB_FETCH_NAMEMAX + 12];
+        snprintf(file, sizeof file, "%.*s", (int)strcspn(m->vals[i], "\t"),
+                 m->vals[i]);
+        if (ib_fetch_names_claimed(r->names, m->keys[i], file))
+            return IB_FETCH_ENOMEM;
+    }
+    return 0;
+}
+
+int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
+{
+    struct stat st;
+    if (!o || !o->out_dir || !o->next) {
+        snprintf(msg, msglen, "fetch: no output folder or URL source");
+        return IB_FETCH_EINVAL;
+    }
+    errno = 0;
+    if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode) ||
+        access(o->out_dir, W_OK | X_OK)) {
+        snprintf(msg, msglen, "cannot write to '%s': %s", o->out_dir,
+                 errno ? strerror(errno) : "not a folder");
+        return IB_FETCH_EIO;
+    }
+    struct fx_run r;
+    memset(&r, 0, sizeof r);
+    r.o = o;
+    r.concurrency = clamp_concurrency(o->concurrency ? o->concurrency : 32);
+    r.per_host = o->per_host ? o->per_host : 8;
+    r.base_ms = o->retry_base_ms ? o->retry_base_ms : 500;
+    r.max_ms = o->retry_max_ms ? o->retry_max_ms : 60000;
+    r.seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    mode_t mask = umask(0);
+    umask(mask);
+    r.file_mode = 0666 & ~mask;
+    pthread_mutex_init(&r.lock, NULL);
+
+    int rc = IB_FETCH_ENOMEM;
+    if (!(r.names = ib_fetch_names_new()) || load_index(&r)) {
+        snprintf(msg, msglen, "out of memory");
+        goto out;
+    }
+    if (o->mode == IB_FETCH_MULTI)
+        rc = fx_run_multi(&r, msg, msglen);
+    else
+        rc = fx_run_threads(&r, o->mode == IB_FETCH_SERIAL ? 1 : r.concurrency,
+                            msg, msglen);
+    fx_progress(&r, 0, 1);
+    char imsg[IB_FETCH_MSGLEN];
+    int irc = fx_index_save(&r.index, o->out_dir, imsg, sizeof imsg);
+    if (!rc && r.oom) {
+        snprintf(msg, msglen, "out of memory");
+        rc = IB_FETCH_ENOMEM;
+    } else if (!rc && r.list_err) {
+        snprintf(msg, msglen, "cannot read the URL list");
+        rc = IB_FETCH_EIO;
+    } else if (!rc && irc) {
+        snprintf(msg, msglen, "%s", imsg);
+        rc = irc;
+    }
+out:
+    fx_index_release(&r.index);
+    ib_fetch_names_free(r.names);
+    pthread_mutex_destroy(&r.lock);
+    return rc;
+}

@@ -1,0 +1,167 @@
+/*
+ * fetch/fetch.h: a list of http(s) URLs -> files in one folder.
+ *
+ * ib_fetch_run pulls URLs one at a time through opts->next (so a 100,000
+ * line list is never held whole), gives each a safe unique file name, and
+ * downloads it with at most opts->concurrency transfers in flight. A body
+ * goes to "OUT/.<name>.part.XXXXXX" and is renamed to "OUT/<name>" only
+ * when complete; on any failure the temp file is removed. As each item ends
+ * (ok, unchanged, failed or skipped) opts->done gets it, right after the
+ * rename, and the library forgets it: per-item memory stays bounded. What
+ * grows with the list is one small record per URL: the names in use, and
+ * the validator index OUT/.imgbatch-fetch.tsv (URL, file, ETag,
+ * Last-Modified), read at the start and rewritten (temp + rename) at the end.
+ *
+ * Three drivers share the naming, temp-file, retry and index code:
+ *   IB_FETCH_MULTI    one thread, a curl multi handle (the default)
+ *   IB_FETCH_THREADS  concurrency threads, one blocking easy handle each
+ *   IB_FETCH_SERIAL   one blocking transfer at a time, in the caller
+ *
+ * Retries (connect errors, timeouts, resets, short bodies, HTTP 408/429/5xx)
+ * back off exponentially with jitter, honour Retry-After, and in MULTI mode
+ * are scheduled by time, never slept. Other 4xx, a body over max_size, a
+ * refused protocol or too many redirects fail at once.
+ *
+ * The library never prints or exits; it calls curl_global_init never either
+ * (the program does, once).
+ */
+#ifndef IB_FETCH_H
+#define IB_FETCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    IB_FETCH_OK = 0,
+    IB_FETCH_EINVAL = -1,   /* bad options */
+    IB_FETCH_ENOMEM = -2,
+    IB_FETCH_EIO = -3,      /* out_dir unusable, list unreadable */
+    IB_FETCH_ECURL = -4,    /* libcurl could not be set up */
+};
+const char *ib_fetch_strerror(int code);
+
+enum ib_fetch_mode { IB_FETCH_MULTI, IB_FETCH_THREADS, IB_FETCH_SERIAL };
+
+enum ib_fetch_status {
+    IB_FETCH_DONE_OK,         /* body stored under file */
+    IB_FETCH_DONE_UNCHANGED,  /* 304: the file from an earlier run is kept */
+    IB_FETCH_DONE_FAILED,     /* see msg; nothing new under file */
+    IB_FETCH_DONE_SKIPPED,    /* never started: stopped first, or duplicate */
+};
+const char *ib_fetch_status_name(enum ib_fetch_status s);  /* "ok"... */
+
+#define IB_FETCH_MSGLEN 256
+
+/* One URL's outcome; handed to done() and valid only during that call. */
+struct ib_fetch_item {
+    const char *url;        /* borrowed */
+    const char *file;       /* borrowed: name inside out_dir; NULL if the
+                               URL was rejected before naming */
+    const char *path;       /* borrowed: out_dir/file, or NULL */
+    enum ib_fetch_status status;
+    long http;              /* last HTTP status; 0 if none arrived */
+    uint64_t bytes;         /* body bytes stored (0 unless ok) */
+    double ms;              /* first attempt start to end, waits included */
+    unsigned attempts;      /* transfers started; 0 if never started */
+    char msg[IB_FETCH_MSGLEN];  /* why it failed or was skipped; "" if ok */
+};
+
+/*
+ * The URL source: 1 with *url set (borrowed until the next call), 0 at the
+ * end, -1 on a read error. ib_fetch_list_next over an ib_fetch_list is one.
+ */
+typedef int ib_fetch_next_fn(void *ctx, const char **url);
+/* MULTI and SERIAL: the calling thread; THREADS: a worker, under a lock. */
+typedef void ib_fetch_done_fn(void *ctx, const struct ib_fetch_item *item);
+
+struct ib_fetch_progress {
+    uint64_t done;          /* items finished, any status */
+    unsigned in_flight;     /* transfers running now */
+    unsigned waiting;       /* items waiting to retry */
+    uint64_t bytes;         /* body bytes received, in-flight ones included */
+};
+/* Called after each item and every ~200 ms (same thread rules as done). */
+typedef void ib_fetch_progress_fn(void *ctx, const struct ib_fetch_progress *);
+
+struct ib_fetch_opts {
+    const char *out_dir;        /* borrowed; must exist */
+    enum ib_fetch_mode mode;
+    unsigned concurrency;       /* transfers in flight; 0: 32. Clamped to
+                                   what RLIMIT_NOFILE allows */
+    unsigned per_host;          /* connections per host; 0: 8 */
+    unsigned retries;           /* extra attempts after the first */
+    double timeout_s;           /* per attempt; 0: none. Also sets connect
+                                   timeout and a 1 B/s low-speed limit */
+    uint64_t max_size;          /* body bytes; 0: no limit */
+    int force;                  /* ignore validators: fetch unconditionally */
+    int insecure;               /* do not verify TLS peers */
+    unsigned retry_base_ms;     /* first backoff; 0: 500 */
+    unsigned retry_max_ms;      /* cap on any wait, Retry-After too; 0: 60 s */
+    ib_fetch_next_fn *next;
+    void *next_ctx;
+    ib_fetch_done_fn *done;     /* optional */
+    ib_fetch_progress_fn *progress;  /* optional */
+    void *ctx;                  /* for done and progress */
+    /*
+     * Set asynchronously (a signal handler) to stop: no new transfers,
+     * in-flight ones are aborted (their temp files removed) and fail with
+     * "interrupted", as do items waiting to retry; the rest of the list is
+     * still read and each URL reported as skipped. The index is written.
+     */
+    const volatile int *stop;
+};
+
+/*
+ * 0 once every URL has been reported through done (whatever their
+ * statuses), or a negative code if the run could not start or the list
+ * could not be read (msg says why; items already reported stand).
+ */
+int ib_fetch_run(const struct ib_fetch_opts *opts, char *msg, size_t msglen);
+
+/*
+ * A URL list over a stream: one URL per line; surrounding blanks and CR
+ * stripped; blank lines and lines starting with '#' skipped. Anything else
+ * is returned as is: ib_fetch_run fails lines that are not http(s) URLs.
+ */
+struct ib_fetch_list;
+struct ib_fetch_list *ib_fetch_list_new(void *stream);  /* a FILE *, borrowed */
+void ib_fetch_list_free(struct ib_fetch_list *l);
+int ib_fetch_list_next(void *list, const char **url);   /* ib_fetch_next_fn */
+
+/* 1 if url is "http://" or "https://" (any case) + a host, with no blanks
+ * or control characters; 0 otherwise. */
+int ib_fetch_url_ok(const char *url);
+
+/*
+ * The file name for url, made safe: from the last path segment,
+ * percent-decoded; '/', '\\', control bytes and invalid UTF-8 become '_';
+ * leading dots dropped; capped at IB_FETCH_NAMEMAX bytes (on a character
+ * boundary, the extension kept); "index" if nothing is left. Writes at most
+ * IB_FETCH_NAMEMAX + 1 bytes to out. Pure.
+ */
+#define IB_FETCH_NAMEMAX 160
+void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1]);
+/* 1 if name is one ib_fetch_name could return (or its hashed variant). */
+int ib_fetch_name_safe(const char *name);
+
+/*
+ * Unique names for one run. Each URL gets ib_fetch_name(url) unless that is
+ * taken in this run or belongs to another URL in the index; then a hash of
+ * the URL goes before the extension ("a.jpg" -> "a-1f3e9c0b.jpg"). A URL the
+ * index knows keeps its recorded name. Same inputs in the same order, same
+ * names.
+ */
+struct ib_fetch_names;
+struct ib_fetch_names *ib_fetch_names_new(void);
+void ib_fetch_names_free(struct ib_fetch_names *n);
+/* Records that name belongs to url from an earlier run; 0 or ENOMEM. */
+int ib_fetch_names_claimed(struct ib_fetch_names *n, const char *url,
+                           const char *name);
+/*
+ * The name for url in this run: 0 with out set, 1 if url already had a
+ * name in this run (a duplicate line; out set to it), or IB_FETCH_ENOMEM.
+ */
+int ib_fetch_names_assign(struct ib_fetch_names *n, const char *url,
+                          char out[IB_FETCH_NAMEMAX + 12]);
+
+#endif

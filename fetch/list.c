@@ -1,0 +1,58 @@
+/* fetch/list.c: a URL list read one line at a time from a stream. */
+#include "fetch/fetch_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct ib_fetch_list {
+    FILE *f;       /* borrowed */
+    char *line;    /* owned: getline's buffer */
+    size_t cap;
+};
+
+struct ib_fetch_list *ib_fetch_list_new(void *stream)
+{
+    struct ib_fetch_list *l = calloc(1, sizeof *l);
+    if (l)
+        l->f = stream;
+    return l;
+}
+
+void ib_fetch_list_free(struct ib_fetch_list *l)
+{
+    if (!l)
+        return;
+    free(l->line);
+    free(l);
+}
+
+static int blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
+           c == '\v';
+}
+
+int ib_fetch_list_next(void *list, const char **url)
+{
+    struct ib_fetch_list *l = list;
+    ssize_t n;
+    while ((n = getline(&l->line, &l->cap, l->f)) >= 0) {
+        char *s = l->line;
+        size_t len = (size_t)n;
+        /* a NUL inside a line must not cut it into a plausible URL */
+        for (size_t i = 0; i < len; i++)
+            if (s[i] == '\0')
+                s[i] = '\x01';
+        while (len > 0 && blank(s[len - 1]))
+            len--;
+        s[len] = '\0';
+        while (blank(*s))
+            s++;
+        if (*s == '\0' || *s == '#')
+            continue;
+        *url = s;
+        return 1;
+    }
+    return ferror(l->f) ? -1 : 0;
+}

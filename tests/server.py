@@ -1,0 +1,271 @@
+#!/usr/bin/env python3
+"""A fault-injecting HTTP server on 127.0.0.1 for the fetch tests.
+
+    server.py PORTFILE          serve on a free port, written to PORTFILE
+    server.py --body NAME SIZE  print the body /ok/NAME?size=SIZE serves
+
+Paths (query parameters optional):
+  /ok/NAME?size=N         200, N deterministic bytes derived from NAME
+  /status/CODE            that status, a short body
+  /flaky/KEY?fails=N      500 for the first N (1) requests per KEY, then /ok
+  /429/KEY?after=S        429 with Retry-After: S (1) once per KEY; a retry
+                          that comes sooner gets 400, so early retries fail
+  /reset?after=N          Content-Length N + 1000, N (1000) bytes, then RST
+  /stall                  headers, then nothing until the client leaves
+  /big?size=N&chunked=1   N bytes without Content-Length (close-delimited,
+                          or chunked)
+  /short                  Content-Length 1000, 500 bytes, close
+  /redirect?to=URL        302 to URL
+  /loop                   302 to itself
+  /etag/NAME              ETag; 304 when If-None-Match matches
+  /lm/NAME                Last-Modified; 304 when If-Modified-Since matches
+  /gzip?size=N            Content-Encoding: gzip of N zero bytes
+  /delay?ms=N             sleep, then /ok
+  /slow/NAME?size=N       /ok bytes, 1 kB every 100 ms
+  /any/A/B/NAME           /ok/NAME, whatever A/B (raw, still %-encoded)
+  /stats                  JSON: requests per path (and "flaky:KEY", "304:NAME")
+"""
+import gzip
+import hashlib
+import http.server
+import json
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+import urllib.parse
+
+LOCK = threading.Lock()
+COUNTS = {}
+FIRST_429 = {}
+
+
+def body_for(name, size):
+    out = bytearray()
+    i = 0
+    while len(out) < size:
+        out += hashlib.sha256(f"{name}:{i}".encode()).digest()
+        i += 1
+    return bytes(out[:size])
+
+
+def default_size(name):
+    return 100 + int(hashlib.sha256(name.encode()).hexdigest()[:6], 16) % 4000
+
+
+def bump(key):
+    with LOCK:
+        COUNTS[key] = COUNTS.get(key, 0) + 1
+        return COUNTS[key]
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def setup(self):
+        super().setup()
+        # headers and body go out in separate writes: without this, Nagle
+        # plus the client's delayed ACK adds 40 ms to every response
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def send(self, code, body=b"", headers=()):
+        self.send_response(code)
+        for k, v in headers:
+            self.send_header(k, v)
+        if code != 304:
+            self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if code != 304 and self.command != "HEAD":
+            self.wfile.write(body)
+
+    def ok(self, name, q):
+        size = int(q.get("size", [default_size(name)])[0])
+        self.send(200, body_for(name, size),
+                  [("Content-Type", "application/octet-stream")])
+
+    def do_GET(self):
+        u = urllib.parse.urlsplit(self.path)
+        q = urllib.parse.parse_qs(u.query)
+        path = u.path
+        bump(path)
+        parts = path.split("/")
+        head = parts[1] if len(parts) > 1 else ""
+        rest = "/".join(parts[2:])
+        handler = getattr(self, "h_" + head.replace("-", "_"), None)
+        if handler is None:
+            self.send(404, b"not found\n")
+            return
+        try:
+            handler(rest, q)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def h_ok(self, rest, q):
+        self.ok(rest, q)
+
+    def h_any(self, rest, q):
+        self.ok(rest.split("/")[-1] or "index", q)
+
+    def h_status(self, rest, q):
+        self.send(int(rest), b"status %s\n" % rest.encode())
+
+    def h_flaky(self, rest, q):
+        fails = int(q.get("fails", ["1"])[0])
+        if bump("flaky:" + rest) <= fails:
+            self.send(500, b"try again\n")
+        else:
+            self.ok(rest, q)
+
+    def h_429(self, rest, q):
+        after = int(q.get("after", ["1"])[0])
+        now = time.monotonic()
+        with LOCK:
+            first = FIRST_429.get(rest)
+            if first is None:
+                FIRST_429[rest] = now
+        if first is None:
+            self.send(429, b"slow down\n", [("Retry-After", str(after))])
+        elif now - first < after:
+            self.send(400, b"retried before Retry-After\n")
+        else:
+            self.ok(rest, q)
+
+    def h_reset(self, rest, q):
+        after = int(q.get("after", ["1000"])[0])
+        self.send_response(200)
+        self.send_header("Content-Length", str(after + 1000))
+        self.end_headers()
+        self.wfile.write(body_for("reset", after))
+        self.wfile.flush()
+        # SO_LINGER 0: close() sends RST instead of FIN
+        self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                   struct.pack("ii", 1, 0))
+        self.connection.close()
+        self.close_connection = True
+
+    def h_stall(self, rest, q):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.flush()
+        self.connection.settimeout(1)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if not self.connection.recv(1):
+                    break   # client gone
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+        self.close_connection = True
+
+    def h_big(self, rest, q):
+        size = int(q.get("size", ["100000"])[0])
+        body = body_for("big", size)
+        self.send_response(200)
+        if q.get("chunked"):
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for i in range(0, size, 8192):
+                c = body[i:i + 8192]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(c), c))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
+            self.send_header("Connection", "close")
+            self.end_headers()
+            self.wfile.write(body)
+            self.close_connection = True
+
+    def h_short(self, rest, q):
+        self.send_response(200)
+        self.send_header("Content-Length", "1000")
+        self.end_headers()
+        self.wfile.write(body_for("short", 500))
+        self.close_connection = True
+
+    def h_redirect(self, rest, q):
+        self.send(302, b"", [("Location", q["to"][0])])
+
+    def h_loop(self, rest, q):
+        self.send(302, b"", [("Location", "/loop")])
+
+    def h_etag(self, rest, q):
+        tag = '"%s"' % hashlib.sha256(rest.encode()).hexdigest()[:16]
+        if self.headers.get("If-None-Match") == tag:
+            bump("304:" + rest)
+            self.send(304, headers=[("ETag", tag)])
+        else:
+            self.send(200, body_for(rest, default_size(rest)),
+                      [("ETag", tag)])
+
+    def h_lm(self, rest, q):
+        lm = "Wed, 21 Oct 2015 07:28:00 GMT"
+        if self.headers.get("If-Modified-Since") == lm:
+            bump("304:" + rest)
+            self.send(304)
+        else:
+            self.send(200, body_for(rest, default_size(rest)),
+                      [("Last-Modified", lm)])
+
+    def h_gzip(self, rest, q):
+        size = int(q.get("size", ["10000000"])[0])
+        self.send(200, gzip.compress(b"\0" * size),
+                  [("Content-Encoding", "gzip")])
+
+    def h_delay(self, rest, q):
+        time.sleep(int(q.get("ms", ["100"])[0]) / 1000)
+        self.ok(rest or "delay", q)
+
+    def h_slow(self, rest, q):
+        size = int(q.get("size", ["100000"])[0])
+        body = body_for(rest, size)
+        self.send_response(200)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        for i in range(0, size, 1000):
+            self.wfile.write(body[i:i + 1000])
+            self.wfile.flush()
+            time.sleep(0.1)
+
+    def h_stats(self, rest, q):
+        with LOCK:
+            data = json.dumps(COUNTS, sort_keys=True).encode()
+        self.send(200, data, [("Content-Type", "application/json")])
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def handle_error(self, request, client_address):
+        # clients that hang up (max-size, timeouts, interrupts) are routine
+        if isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):
+            return
+        super().handle_error(request, client_address)
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--body":
+        sys.stdout.buffer.write(body_for(sys.argv[2], int(sys.argv[3])))
+        return
+    if len(sys.argv) != 2:
+        sys.exit("usage: server.py PORTFILE | --body NAME SIZE")
+    srv = Server(("127.0.0.1", 0), Handler)
+    tmp = sys.argv[1] + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(tmp, sys.argv[1])   # readers never see a partial port
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,403 @@
+/*
+ * tests/unit/test_fetch.c: the pure parts of fetch/: naming, unique names,
+ * the list reader, retry policy and backoff, the index file.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "fetch/fetch_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Every name the namer returns must be one path component, safe to create
+ * inside the output folder. */
+static void assert_safe(const char *name)
+{
+    size_t n = strlen(name);
+    assert_true(n > 0);
+    assert_true(n <= IB_FETCH_NAMEMAX);
+    assert_int_not_equal(name[0], '.');
+    assert_null(strchr(name, '/'));
+    assert_null(strchr(name, '\\'));
+    for (size_t i = 0; i < n; i++)
+        assert_true((unsigned char)name[i] >= 0x20 && name[i] != 0x7f);
+    assert_string_not_equal(name, "..");
+    assert_true(ib_fetch_name_safe(name));
+}
+
+static void expect_name(const char *url, const char *want)
+{
+    char got[IB_FETCH_NAMEMAX + 1];
+    ib_fetch_name(url, got);
+    assert_safe(got);
+    assert_string_equal(got, want);
+}
+
+static void test_name_plain(void **state)
+{
+    (void)state;
+    expect_name("http://h/a/b/cat.jpg", "cat.jpg");
+    expect_name("https://h:8080/x.png?size=10#frag", "x.png");
+    expect_name("HTTP://h/img%20one.jpg", "img one.jpg");
+    expect_name("http://h/dir/", "index");
+    expect_name("http://h", "index");
+    expect_name("http://h/?q=/etc/passwd", "index");
+}
+
+static void test_name_traversal(void **state)
+{
+    (void)state;
+    expect_name("http://h/../../etc/passwd", "passwd");
+    expect_name("http://h/a/..", "index");
+    expect_name("http://h/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "_.._etc_passwd");
+    expect_name("http://h/%2E%2E", "index");
+    expect_name("http://h/..%2f..%2fx", "_.._x");
+    expect_name("http://h/a%5c..%5cb", "a_.._b");
+    expect_name("http://h/.hidden", "hidden");
+    expect_name("http://h/...", "index");
+}
+
+static void test_name_control_bytes(void **state)
+{
+    (void)state;
+    expect_name("http://h/a%00b.jpg", "a_b.jpg");
+    expect_name("http://h/a%0a%0db%7f.jpg", "a__b_.jpg");
+    expect_name("http://h/%00", "_");
+    expect_name("http://h/%zz.jpg", "%zz.jpg");   /* not an escape: kept */
+    expect_name("http://h/%2", "%2");
+}
+
+static void test_name_unicode(void **state)
+{
+    (void)state;
+    expect_name("http://h/caf%C3%A9.jpg", "caf\xc3\xa9.jpg");
+    expect_name("http://h/%E2%82%AC", "\xe2\x82\xac");
+    /* invalid UTF-8: a lone continuation, an overlong '/', a surrogate */
+    expect_name("http://h/a%80b", "a_b");
+    expect_name("http://h/%C0%AF", "__");
+    expect_name("http://h/%ED%A0%80x", "___x");
+}
+
+static void test_name_long(void **state)
+{
+    (void)state;
+    char url[2048] = "http://h/";
+    memset(url + 9, 'a', 1000);
+    strcpy(url + 1009, ".jpeg");
+    char got[IB_FETCH_NAMEMAX + 1];
+    ib_fetch_name(url, got);
+    assert_safe(got);
+    assert_int_equal(strlen(got), IB_FETCH_NAMEMAX);
+    assert_string_equal(got + IB_FETCH_NAMEMAX - 5, ".jpeg");
+
+    /* a cut must not split a multi-byte character */
+    strcpy(url, "http://h/");
+    for (int i = 0; i < 200; i++)
+        strcat(url, "%C3%A9");
+    ib_fetch_name(url, got);
+    assert_safe(got);
+    assert_true(strlen(got) <= IB_FETCH_NAMEMAX);
+    assert_int_equal(strlen(got) % 2, 0);
+}
+
+static void test_name_fuzz_always_safe(void **state)
+{
+    (void)state;
+    /* every byte pattern the namer can meet: it must stay safe */
+    const char *parts[] = {"%2e", ".", "/", "%2f", "%00", "%ff", "%c3",
+                           "a",   "%",  "%5c", "\\",  " ",  "%20", "?"};
+    unsigned seed = 12345;
+    for (int t = 0; t < 20000; t++) {
+        char url[512] = "http://h/";
+        int n = 1 + rand_r(&seed) % 12;
+        for (int i = 0; i < n; i++)
+            strcat(url, parts[rand_r(&seed) % 14]);
+        char got[IB_FETCH_NAMEMAX + 1];
+        ib_fetch_name(url, got);
+        assert_safe(got);
+    }
+}
+
+static void test_names_collisions(void **state)
+{
+    (void)state;
+    const char *urls[] = {"http://a/x/cat.jpg", "http://b/y/cat.jpg",
+                          "http://c/cat.jpg?v=2", "http://a/dog.png"};
+    char first[4][IB_FETCH_NAMEMAX + 12], again[4][IB_FETCH_NAMEMAX + 12];
+    struct ib_fetch_names *n = ib_fetch_names_new();
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(ib_fetch_names_assign(n, urls[i], first[i]), 0);
+    ib_fetch_names_free(n);
+
+    assert_string_equal(first[0], "cat.jpg");
+    assert_string_equal(first[3], "dog.png");
+    for (int i = 0; i < 4; i++) {
+        assert_safe(first[i]);
+        for (int k = 0; k < i; k++)
+            assert_string_not_equal(first[i], first[k]);
+    }
+    /* "cat-<8 hex>.jpg" */
+    assert_int_equal(strlen(first[1]), strlen("cat-12345678.jpg"));
+    assert_memory_equal(first[1], "cat-", 4);
+
+    n = ib_fetch_names_new();
+    for (int i = 0; i < 4; i++)
+        ib_fetch_names_assign(n, urls[i], again[i]);
+    for (int i = 0; i < 4; i++)
+        assert_string_equal(first[i], again[i]);
+
+    /* the same URL twice is a duplicate, with the same name */
+    char dup[IB_FETCH_NAMEMAX + 12];
+    assert_int_equal(ib_fetch_names_assign(n, urls[1], dup), 1);
+    assert_string_equal(dup, first[1]);
+    ib_fetch_names_free(n);
+}
+
+static void test_names_index_claims(void **state)
+{
+    (void)state;
+    char got[IB_FETCH_NAMEMAX + 12];
+    struct ib_fetch_names *n = ib_fetch_names_new();
+    /* cat.jpg on disk came from another URL: a newcomer must not take it */
+    ib_fetch_names_claimed(n, "http://old/cat.jpg", "cat.jpg");
+    ib_fetch_names_claimed(n, "http://b/keep.jpg", "keep-0badc0de.jpg");
+    assert_int_equal(ib_fetch_names_assign(n, "http://new/cat.jpg", got), 0);
+    assert_string_not_equal(got, "cat.jpg");
+    assert_memory_equal(got, "cat-", 4);
+    /* the owner keeps it */
+    assert_int_equal(ib_fetch_names_assign(n, "http://old/cat.jpg", got), 0);
+    assert_string_equal(got, "cat.jpg");
+    /* a URL the index knows keeps its recorded name */
+    assert_int_equal(ib_fetch_names_assign(n, "http://b/keep.jpg", got), 0);
+    assert_string_equal(got, "keep-0badc0de.jpg");
+    ib_fetch_names_free(n);
+}
+
+static void test_names_hash_chain(void **state)
+{
+    (void)state;
+    /* a URL whose own name is another's hashed name still gets a free one */
+    char a[IB_FETCH_NAMEMAX + 12], b[IB_FETCH_NAMEMAX + 12];
+    char c[IB_FETCH_NAMEMAX + 12], url[256];
+    struct ib_fetch_names *n = ib_fetch_names_new();
+    ib_fetch_names_assign(n, "http://1/p.jpg", a);
+    ib_fetch_names_assign(n, "http://2/p.jpg", b);
+    snprintf(url, sizeof url, "http://3/%s", b);
+    ib_fetch_names_assign(n, url, c);
+    ib_fetch_names_free(n);
+    assert_string_not_equal(c, a);
+    assert_string_not_equal(c, b);
+    assert_safe(c);
+}
+
+static void test_url_ok(void **state)
+{
+    (void)state;
+    assert_true(ib_fetch_url_ok("http://h/x"));
+    assert_true(ib_fetch_url_ok("HTTPS://h"));
+    assert_false(ib_fetch_url_ok("ftp://h/x"));
+    assert_false(ib_fetch_url_ok("file:///etc/passwd"));
+    assert_false(ib_fetch_url_ok("gopher://h/"));
+    assert_false(ib_fetch_url_ok("http://"));
+    assert_false(ib_fetch_url_ok("http:///x"));
+    assert_false(ib_fetch_url_ok("http://h/a b"));
+    assert_false(ib_fetch_url_ok("http://h/a\tb"));
+    assert_false(ib_fetch_url_ok("not a url"));
+    assert_false(ib_fetch_url_ok(""));
+}
+
+static void test_list_parsing(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "# a comment\n"
+        "\n"
+        "http://h/a.jpg\r\n"
+        "   \t  \r\n"
+        "  http://h/b.jpg  \n"
+        "  # indented comment\n"
+        "garbage line\n"
+        "http://h/c\0d\n"
+        "http://h/last.jpg";   /* no final newline */
+    FILE *f = fmemopen((void *)text, sizeof text - 1, "r");
+    assert_non_null(f);
+    struct ib_fetch_list *l = ib_fetch_list_new(f);
+    const char *want[] = {"http://h/a.jpg", "http://h/b.jpg", "garbage line",
+                          NULL, "http://h/last.jpg"};
+    const char *url;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(ib_fetch_list_next(l, &url), 1);
+        if (want[i]) {
+            assert_string_equal(url, want[i]);
+        } else {
+            /* the NUL must not leave "http://h/c" as a valid URL */
+            assert_false(ib_fetch_url_ok(url));
+            assert_int_equal(strlen(url), strlen("http://h/c?d"));
+        }
+    }
+    assert_int_equal(ib_fetch_list_next(l, &url), 0);
+    assert_int_equal(ib_fetch_list_next(l, &url), 0);
+    ib_fetch_list_free(l);
+    fclose(f);
+}
+
+static void test_transient(void **state)
+{
+    (void)state;
+    assert_true(fx_transient(CURLE_OK, 500));
+    assert_true(fx_transient(CURLE_OK, 503));
+    assert_true(fx_transient(CURLE_OK, 408));
+    assert_true(fx_transient(CURLE_OK, 429));
+    assert_false(fx_transient(CURLE_OK, 404));
+    assert_false(fx_transient(CURLE_OK, 403));
+    assert_false(fx_transient(CURLE_OK, 400));
+    assert_true(fx_transient(CURLE_COULDNT_CONNECT, 0));
+    assert_true(fx_transient(CURLE_OPERATION_TIMEDOUT, 0));
+    assert_true(fx_transient(CURLE_PARTIAL_FILE, 0));
+    assert_false(fx_transient(CURLE_TOO_MANY_REDIRECTS, 0));
+    assert_false(fx_transient(CURLE_UNSUPPORTED_PROTOCOL, 0));
+    assert_false(fx_transient(CURLE_FILESIZE_EXCEEDED, 0));
+    assert_false(fx_transient(CURLE_PEER_FAILED_VERIFICATION, 0));
+}
+
+static void test_retry_after(void **state)
+{
+    (void)state;
+    time_t now = 784111777;   /* Sun, 06 Nov 1994 08:49:37 GMT */
+    assert_true(fx_retry_after_ms(NULL, now) < 0);
+    assert_true(fx_retry_after_ms("soon", now) < 0);
+    assert_true(fx_retry_after_ms("12abc", now) < 0);
+    assert_true(fx_retry_after_ms("-5", now) < 0);
+    assert_float_equal(fx_retry_after_ms("0", now), 0, 1e-9);
+    assert_float_equal(fx_retry_after_ms(" 120 ", now), 120000, 1e-9);
+    assert_float_equal(
+        fx_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000, 1e-9);
+    assert_float_equal(
+        fx_retry_after_ms("Sun, 06 Nov 1994 08:00:00 GMT", now), 0, 1e-9);
+    /* absurdly large: still a number the caller can cap */
+    assert_true(fx_retry_after_ms("99999999999999999999999", now) > 1e9);
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    time_t now = 784111777;
+    /* doubling, full jitter at 1.0, half at 0.5 */
+    assert_float_equal(fx_backoff_ms(1, NULL, now, 1.0, 500, 60000), 500, 1e-9);
+    assert_float_equal(fx_backoff_ms(2, NULL, now, 1.0, 500, 60000), 1000,
+                       1e-9);
+    assert_float_equal(fx_backoff_ms(3, NULL, now, 0.5, 500, 60000), 1000,
+                       1e-9);
+    /* jitter is clamped into [0.5, 1] */
+    assert_float_equal(fx_backoff_ms(1, NULL, now, 0.0, 500, 60000), 250, 1e-9);
+    assert_float_equal(fx_backoff_ms(1, NULL, now, 7.0, 500, 60000), 500, 1e-9);
+    /* capped, and no overflow for huge attempt counts */
+    assert_float_equal(fx_backoff_ms(10, NULL, now, 1.0, 500, 60000), 60000,
+                       1e-9);
+    assert_float_equal(fx_backoff_ms(4000000000u, NULL, now, 1.0, 500, 60000),
+                       60000, 1e-9);
+    /* Retry-After wins when later, never beyond the cap */
+    assert_float_equal(fx_backoff_ms(1, "3", now, 1.0, 500, 60000), 3000, 1e-9);
+    assert_float_equal(fx_backoff_ms(3, "1", now, 1.0, 500, 60000), 2000, 1e-9);
+    assert_float_equal(fx_backoff_ms(1, "86400", now, 1.0, 500, 60000), 60000,
+                       1e-9);
+    assert_float_equal(fx_backoff_ms(1, "junk", now, 1.0, 500, 60000), 500,
+                       1e-9);
+}
+
+static void test_index_roundtrip_and_damage(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_fetch_idx.XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    struct fx_index ix;
+    assert_int_equal(fx_index_load(&ix, dir), 0);   /* missing: empty */
+    assert_int_equal(ix.map.len, 0);
+    fx_index_put(&ix, "http://h/a.jpg", "a.jpg", "\"e1\"", NULL);
+    fx_index_put(&ix, "http://h/b.jpg", "b.jpg", "bad\ttag",
+                 "Wed, 21 Oct 2015 07:28:00 GMT");
+    char msg[256];
+    assert_int_equal(fx_index_save(&ix, dir, msg, sizeof msg), 0);
+    fx_index_release(&ix);
+
+    /* damage it: append junk lines, an unsafe name, a non-URL */
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, FX_INDEX_NAME);
+    FILE *f = fopen(path, "a");
+    fputs("junk\nhttp://h/c.jpg\t../evil\t\t\nftp://h/d\td\t\t\n"
+          "http://h/e.jpg\te.jpg\t\"x\"\n", f);
+    fclose(f);
+
+    assert_int_equal(fx_index_load(&ix, dir), 0);
+    assert_int_equal(ix.map.len, 2);
+    struct fx_entry e;
+    assert_int_equal(fx_index_get(&ix, "http://h/a.jpg", &e), 1);
+    assert_string_equal(e.file, "a.jpg");
+    assert_string_equal(e.etag, "\"e1\"");
+    assert_null(e.lastmod);
+    fx_entry_release(&e);
+    assert_int_equal(fx_index_get(&ix, "http://h/b.jpg", &e), 1);
+    assert_null(e.etag);   /* a tab in it: not stored */
+    assert_string_equal(e.lastmod, "Wed, 21 Oct 2015 07:28:00 GMT");
+    fx_entry_release(&e);
+    assert_int_equal(fx_index_get(&ix, "http://h/c.jpg", &e), 0);
+    fx_index_release(&ix);
+
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);   /* no temp file left behind */
+}
+
+static void test_strmap_many(void **state)
+{
+    (void)state;
+    struct strmap m = {0};
+    char k[32], v[32];
+    for (int i = 0; i < 5000; i++) {
+        snprintf(k, sizeof k, "key%d", i);
+        snprintf(v, sizeof v, "val%d", i * 7);
+        assert_int_equal(strmap_put(&m, k, v), 0);
+    }
+    strmap_put(&m, "key42", "changed");
+    assert_int_equal(m.len, 5000);
+    for (int i = 0; i < 5000; i++) {
+        int found;
+        snprintf(k, sizeof k, "key%d", i);
+        snprintf(v, sizeof v, "val%d", i * 7);
+        const char *got = strmap_get(&m, k, &found);
+        assert_true(found);
+        assert_string_equal(got, i == 42 ? "changed" : v);
+    }
+    int found;
+    strmap_get(&m, "nope", &found);
+    assert_false(found);
+    strmap_release(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_name_plain),
+        cmocka_unit_test(test_name_traversal),
+        cmocka_unit_test(test_name_control_bytes),
+        cmocka_unit_test(test_name_unicode),
+        cmocka_unit_test(test_name_long),
+        cmocka_unit_test(test_name_fuzz_always_safe),
+        cmocka_unit_test(test_names_collisions),
+        cmocka_unit_test(test_names_index_claims),
+        cmocka_unit_test(test_names_hash_chain),
+        cmocka_unit_test(test_url_ok),
+        cmocka_unit_test(test_list_parsing),
+        cmocka_unit_test(test_transient),
+        cmocka_unit_test(test_retry_after),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_index_roundtrip_and_damage),
+        cmocka_unit_test(test_strmap_many),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
