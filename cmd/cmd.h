@@ -94,6 +94,13 @@ void cmd_report_write(struct cmd_report *r, const struct cmd_json *j);
 int cmd_report_close(struct cmd_report *r, const char *cmd);
 
 /*
+ * Incremental reruns (cmd/stamp.c): an output is stamped with its input's
+ * mtime; fresh means it exists with the same mtime. stamp: 0 or -1.
+ */
+int cmd_output_fresh(const char *in, const char *out);
+int cmd_output_stamp(const char *in, const char *out);
+
+/*
  * SIGINT/SIGTERM: the handler stores the signal number in cmd_stop; the
  * running loop checks it, stops handing out work, tidies up and exits
  * 128 + signal.

@@ -64,7 +64,8 @@ static const struct cmd_option fixed_options[] = {
      "address-space cap per worker (procs engine)"},
     {"report", required_argument, OPT_REPORT, "FILE",
      "JSON Lines: one object per item, then a summary"},
-    {"force", no_argument, OPT_FORCE, NULL, "redo items whose output exists"},
+    {"force", no_argument, OPT_FORCE, NULL,
+     "redo items whose output is up to date"},
     {"quiet", no_argument, 'q', NULL, "errors only"},
     {"verbose", no_argument, 'v', NULL, "a line per item"},
     {"progress", required_argument, OPT_PROGRESS, "WHEN",
@@ -79,8 +80,9 @@ static const char about[] =
     "Transforms JPEG and PNG files (format from content, never the name).\n"
     "INPUTs are files or folders (recursed). Each output goes to OUT with\n"
     "the input's path relative to its root, its extension set by --format;\n"
-    "it is written to a temp name and renamed when complete. Operations run\n"
-    "in the order given.";
+    "it is written to a temp name and renamed when complete, and carries\n"
+    "its input's mtime: a rerun skips outputs whose input is unchanged and\n"
+    "redoes the rest. Operations run in the order given.";
 
 /* The fixed options followed by one per op of the transform library. */
 static void build_options(struct cmd_option *opts)
@@ -152,6 +154,7 @@ static int task(void *vctx, size_t index, char *msg, size_t msglen)
                                c->s->pipeline, &c->s->eopts, &r, msg, msglen);
     if (rc)
         return 1;
+    cmd_output_stamp(it->path, it->out);
     snprintf(msg, msglen, "%" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32,
              r.in_w, r.in_h, r.out_w, r.out_h);
     return 0;
@@ -434,7 +437,6 @@ int cmd_transform(int argc, char **argv)
     /* Items that failed while walking, or whose output exists, are
      * reported now; the rest become pool tasks. */
     size_t ntodo = 0, skipped = 0;
-    struct stat st;
     for (size_t i = 0; i < w.n; i++) {
         struct walk_item *it = &w.items[i];
         if (it->error) {
@@ -442,12 +444,12 @@ int cmd_transform(int argc, char **argv)
             report_item(&report, it, "failed", it->error, NULL, 0.0);
             fprintf(stderr, "imgbatch transform: cannot transform '%s': %s\n",
                     it->path, it->error);
-        } else if (!s.force && !stat(it->out, &st)) {
+        } else if (!s.force && cmd_output_fresh(it->path, it->out)) {
             skipped++;
             report_item(&report, it, "skipped", NULL, NULL, 0.0);
             if (s.verbose)
-                fprintf(stderr, "skipped '%s': '%s' exists\n", it->path,
-                        it->out);
+                fprintf(stderr, "skipped '%s': '%s' is up to date\n",
+                        it->path, it->out);
         } else {
             c.todo[ntodo++] = i;
         }

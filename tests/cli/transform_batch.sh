@@ -62,6 +62,18 @@ expect_exit 1 "$IMGBATCH" transform -o "$T/out" --resize 16x16 --force \
 json_check "$T/r3.jsonl" "summary['skipped'] == 0 and summary['ok'] == $ngood + 1"
 ok "rerun skips existing outputs; --force redoes them"
 
+# a changed input is redone, and only it
+touch "$T/in/png-rgb8.png"
+expect_exit 1 "$IMGBATCH" transform -o "$T/out" --resize 16x16 \
+    --report "$T/r4.jsonl" "$T/in"
+json_check "$T/r4.jsonl" "summary['ok'] == 1 and summary['skipped'] == $ngood and [i['input'] for i in items if i['status'] == 'ok'] == ['$T/in/png-rgb8.png']"
+# a half-stamped output (killed between rename and stamp) is redone
+touch "$T/out/png-g8.png"
+expect_exit 1 "$IMGBATCH" transform -o "$T/out" --resize 16x16 \
+    --report "$T/r5.jsonl" "$T/in"
+json_check "$T/r5.jsonl" "summary['ok'] == 1 and [i['input'] for i in items if i['status'] == 'ok'] == ['$T/in/png-g8.png']"
+ok "a changed input is redone, unchanged ones are not"
+
 # all good: exit 0; -q prints nothing on success
 mkdir "$T/good"
 cp "$T/in/png-rgb8.png" "$T/in/jpeg-baseline.jpg" "$T/good/" 2>/dev/null ||
