@@ -22,7 +22,7 @@ enum {
     IB_POOL_OK = 0,
     IB_POOL_EINVAL = -1,   /* bad options */
     IB_POOL_ESYS = -2,     /* fork/pipe/poll failed: cannot run at all */
-    IB_POOL_EINTR = -3,    /* stopped by *opts->stop; unstarted tasks left */
+    IB_POOL_EINTR = -3,    /* *opts->stop cost some task its result */
 };
 const char *ib_pool_strerror(int code);
 
@@ -42,7 +42,8 @@ typedef int ib_pool_task_fn(void *ctx, size_t index, char *msg,
 enum ib_pool_state {
     IB_POOL_NOT_RUN = 0,  /* never started (stopped before it) */
     IB_POOL_DONE,         /* the task returned; see status */
-    IB_POOL_CRASHED,      /* the worker died: signal or exit */
+    IB_POOL_CRASHED,      /* the worker died: signal or exit, or was
+                             killed at the end of a stop ("interrupted") */
     IB_POOL_TIMEOUT,      /* killed after timeout_ms */
 };
 
@@ -54,7 +55,11 @@ struct ib_pool_result {
     int worker;                /* which worker ran it (0-based) */
 };
 
-/* Called in the parent as each result arrives (any backend); may be NULL. */
+/*
+ * Called as each result arrives; may be NULL. SERIAL and FORK: in the
+ * caller's thread. OPENMP: on whichever thread ran the task, but inside an
+ * omp critical section, so calls never overlap.
+ */
 typedef void ib_pool_done_fn(void *ctx, size_t index,
                              const struct ib_pool_result *r);
 
@@ -72,13 +77,21 @@ struct ib_pool_opts {
     /*
      * Set asynchronously (a signal handler) to stop handing out work:
      * in-flight tasks get grace_ms to finish, then their workers are killed
-     * and those tasks fail; unstarted tasks stay IB_POOL_NOT_RUN.
+     * and those tasks fail (CRASHED, "interrupted"); unstarted tasks stay
+     * IB_POOL_NOT_RUN. OPENMP cannot kill a thread: it lets running tasks
+     * finish. FORK workers ignore SIGINT and SIGTERM, so that a Ctrl-C sent
+     * to the process group reaches only the caller, which sets *stop.
      */
     volatile int *stop;
     unsigned grace_ms;
 };
 
-/* Fails only if it cannot run at all; each task carries its own result. */
+/*
+ * Fails only if it cannot run at all; each task carries its own result.
+ * FORK: call it from a thread that outlives the run (workers get SIGKILL
+ * when the thread that forked them ends: PR_SET_PDEATHSIG), and do not reap
+ * children with waitpid(-1) in a SIGCHLD handler meanwhile.
+ */
 int ib_pool_run(const struct ib_pool_opts *opts);
 
 /*
@@ -118,6 +131,14 @@ int ib_pool_submit(struct ib_pool *p, size_t index);
  * the pool cannot go on (stopped, in-flight tasks settled).
  */
 int ib_pool_poll(struct ib_pool *p, int timeout_ms);
+
+/*
+ * For a caller with its own event loop: fills fds with up to max
+ * descriptors that become readable when a worker has a result or died
+ * (then call ib_pool_poll(p, 0)); returns how many. They change as workers
+ * are replaced: ask again before each wait.
+ */
+unsigned ib_pool_fds(const struct ib_pool *p, int *fds, unsigned max);
 
 /* Until every submitted task has a result: as ib_pool_run returns. */
 int ib_pool_wait(struct ib_pool *p);

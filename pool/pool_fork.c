@@ -380,6 +380,14 @@ static int next_wait(const struct ib_pool *p, int limit)
     return ms;
 }
 
+static int busy(const struct ib_pool *p)
+{
+    for (unsigned k = 0; k < p->nworkers; k++)
+        if (p->w[k].pid != 0 && p->w[k].task != NO_TASK)
+            return 1;
+    return 0;
+}
+
 /* Kills workers past their timeout, or past the grace period of a stop. */
 static void enforce_deadlines(struct ib_pool *p)
 {
@@ -417,7 +425,8 @@ static int step(struct ib_pool *p, int timeout_ms)
                                      .events = POLLIN };
         p->who[n++] = k;
     }
-    if (p->broken || n == 0)
+    /* stopped with nothing in flight: nothing left worth waiting for */
+    if (p->broken || n == 0 || (p->stopping && !busy(p)))
         goto out;
     r = poll(p->pfd, n, next_wait(p, timeout_ms));
     if (r < 0 && errno != EINTR) {
@@ -438,14 +447,6 @@ static int step(struct ib_pool *p, int timeout_ms)
 out:
     p->in_step = 0;
     return r;
-}
-
-static int busy(const struct ib_pool *p)
-{
-    for (unsigned k = 0; k < p->nworkers; k++)
-        if (p->w[k].pid != 0 && p->w[k].task != NO_TASK)
-            return 1;
-    return 0;
 }
 
 static void set_msg(char *msg, size_t msglen, const char *what)
@@ -533,6 +534,15 @@ int ib_pool_poll(struct ib_pool *p, int timeout_ms)
     return p->unfinished > (size_t)INT_MAX ? INT_MAX : (int)p->unfinished;
 }
 
+unsigned ib_pool_fds(const struct ib_pool *p, int *fds, unsigned max)
+{
+    unsigned n = 0;
+    for (unsigned k = 0; p && k < p->nworkers && n < max; k++)
+        if (p->w[k].pid != 0 && p->w[k].from_fd >= 0)
+            fds[n++] = p->w[k].from_fd;
+    return n;
+}
+
 int ib_pool_wait(struct ib_pool *p)
 {
     while (p->unfinished > 0 && !p->broken) {
@@ -549,6 +559,8 @@ void ib_pool_free(struct ib_pool *p)
 {
     if (!p)
         return;
+    p->in_step = 1;   /* a done callback below cannot submit more */
+    p->stopping = 1;
     for (unsigned k = 0; p->w && k < p->nworkers; k++) {
         if (p->w[k].pid != 0)
             retire(p, k, p->w[k].task == NO_TASK ? WHY_IDLE : WHY_STOP);

@@ -1,4 +1,13 @@
-/* pool/pool_omp.c: the OpenMP backend, a parallel for over task indices. */
+/*
+ * pool/pool_omp.c: the OpenMP backend, a parallel for over task indices.
+ *
+ * schedule(dynamic, 1): images differ widely in cost, so a thread takes the
+ * next index when it is free rather than a fixed share. Each task writes
+ * only results[index]; done runs under a named critical section, on the
+ * thread that ran the task, so a caller can write its report line by line
+ * as tasks finish without a lock of its own. A stop skips every task not
+ * yet started; a running one cannot be cut short in a thread.
+ */
 #include "pool/pool.h"
 #include "pool/pool_int.h"
 
@@ -17,7 +26,7 @@ int ib_pool_run_omp(const struct ib_pool_opts *o)
 #pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
     for (size_t i = 0; i < o->ntasks; i++) {
         int stop = 0;
-        if (o->stop) {
+        if (o->stop) {  /* set by a signal handler or a done callback */
 #pragma omp atomic read
             stop = *o->stop;
         }
