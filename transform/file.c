@@ -171,6 +171,110 @@ int ib_transform_remove_temps(const char *out_path)
     return removed;
 }
 
+int ib_image_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+                   char *msg, size_t msglen)
+{
+    struct ib_meta m;
+
+    memset(&m, 0, sizeof m);
+    m.orientation = 1;
+    m.scale_denom = 1;
+    switch (ib_format_sniff(buf, len)) {
+    case IB_FORMAT_JPEG: {
+        int rc = ib_jpeg_probe(buf, len, &m, msg, msglen);
+        if (rc)
+            return rc;
+        break;
+    }
+    case IB_FORMAT_PNG:
+        /* the signature, then IHDR's length, type, width and height */
+        if (len < 24 || memcmp(buf + 12, "IHDR", 4) != 0)
+            return ib_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
+                           "PNG without an IHDR chunk");
+        m.format = IB_FORMAT_PNG;
+        m.width = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 |
+                  (uint32_t)buf[18] << 8 | buf[19];
+        m.height = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 |
+                   (uint32_t)buf[22] << 8 | buf[23];
+        break;
+    default:
+        return ib_fail(msg, msglen, IB_TRANSFORM_EFORMAT,
+                       "not a JPEG or PNG image");
+    }
+    *meta = m;
+    return 0;
+}
+
+/*
+ * Shrink-on-load. The pipeline's first op shrinks a W x H (upright) input
+ * to some target; ib_pipeline_min_input says how small the decode may be,
+ * an integer multiple k of that target (k = 2, as libvips: the resampler
+ * still has 2x to work with). The JPEG decoder then picks the largest DCT
+ * scale (1/8, 1/4, 1/2) that stays at or above it.
+ *
+ * A scaled decode is ceil(W / s) x ceil(H / s), whose aspect ratio can
+ * differ a little from W x H, so the first op could round its output to a
+ * pixel more or less than it would from a full decode. The plan keeps the
+ * minimum (k x target): when the decoded size would not lead to that same
+ * target, the decode is resampled to exactly k x target first, from which
+ * any resize form lands on the target again (its scale is exactly 1/k).
+ * Most photographs (W and H multiples of 8) never need that step.
+ */
+struct shrink {
+    uint32_t min_w, min_h;   /* upright; 0 when not shrinking */
+};
+
+static void shrink_plan(const unsigned char *buf, size_t len,
+                        const struct ib_pipeline *p,
+                        const struct ib_decode_opts *dopts,
+                        struct ib_decode_opts *d, struct shrink *sh)
+{
+    struct ib_meta m;
+    char ignored[8];
+    uint32_t uw, uh, mw, mh;
+
+    sh->min_w = sh->min_h = 0;
+    if (dopts->no_shrink_on_load || dopts->min_width || dopts->min_height ||
+        ib_pipeline_len(p) == 0 ||
+        ib_format_sniff(buf, len) != IB_FORMAT_JPEG)
+        return;
+    /* a bad header fails in the decode, with the decoder's message */
+    if (ib_image_probe(buf, len, &m, ignored, sizeof ignored))
+        return;
+    int swap = dopts->auto_orient && m.orientation >= 5;
+    uw = swap ? m.height : m.width;
+    uh = swap ? m.width : m.height;
+    ib_pipeline_min_input(p, uw, uh, &mw, &mh);
+    if (mw >= uw && mh >= uh)
+        return;
+    sh->min_w = mw;
+    sh->min_h = mh;
+    d->min_width = swap ? mh : mw;
+    d->min_height = swap ? mw : mh;
+}
+
+/* After a scaled decode: resample to the plan's minimum if needed. */
+static int shrink_fix(const struct ib_pipeline *p, const struct shrink *sh,
+                      struct ib_image **img, char *msg, size_t msglen)
+{
+    struct ib_image *r;
+    uint32_t w = (*img)->width, h = (*img)->height, mw, mh;
+
+    ib_pipeline_min_input(p, w, h, &mw, &mh);
+    /* the same minimum, strictly below: the same target */
+    if (mw == sh->min_w && mh == sh->min_h && mw < w && mh < h)
+        return 0;
+    if (w == sh->min_w && h == sh->min_h)
+        return 0;
+    int rc = ib_resample(*img, sh->min_w, sh->min_h, IB_FILTER_LANCZOS3, &r,
+                         msg, msglen);
+    if (rc)
+        return rc;
+    ib_image_free(*img);
+    *img = r;
+    return 0;
+}
+
 int ib_transform_file(const char *in_path, const char *out_path,
                       const struct ib_decode_opts *dopts,
                       const struct ib_pipeline *p,
@@ -183,6 +287,8 @@ int ib_transform_file(const char *in_path, const char *out_path,
     struct ib_image *img = NULL;
     struct ib_meta meta;
     struct ib_encode_opts eo = *eopts;
+    struct ib_decode_opts d = *dopts;
+    struct shrink sh;
     int rc;
 
     memset(&meta, 0, sizeof meta);
@@ -191,11 +297,23 @@ int ib_transform_file(const char *in_path, const char *out_path,
     if (rc)
         goto done;
     res->in_format = ib_format_sniff(in, inlen);
-    rc = ib_image_decode(in, inlen, dopts, &img, &meta, msg, msglen);
+    shrink_plan(in, inlen, p, dopts, &d, &sh);
+    rc = ib_image_decode(in, inlen, &d, &img, &meta, msg, msglen);
     if (rc)
         goto done;
     res->in_w = img->width;
     res->in_h = img->height;
+    if (meta.scale_denom > 1) {
+        /* report the size in the file, upright, not the scaled decode */
+        int swap = d.auto_orient && meta.orientation >= 5;
+        res->in_w = swap ? meta.height : meta.width;
+        res->in_h = swap ? meta.width : meta.height;
+        if (sh.min_w) {
+            rc = shrink_fix(p, &sh, &img, msg, msglen);
+            if (rc)
+                goto done;
+        }
+    }
     rc = ib_pipeline_apply(p, &img, msg, msglen);
     if (rc)
         goto done;

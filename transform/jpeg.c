@@ -155,6 +155,42 @@ static void pick_scale(j_decompress_ptr cinfo, uint32_t min_w,
 }
 
 /*
+ * Header only: size and EXIF orientation, for choosing a shrink-on-load
+ * scale before decoding. Reads the markers up to the first scan, which
+ * costs next to nothing beside the decode.
+ */
+int ib_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+                  char *msg, size_t msglen)
+{
+    struct jpeg_decompress_struct cinfo;
+    struct jpeg_ctx ctx;
+    int rc;
+
+    if ((unsigned long)len != len)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+                       "JPEG data too large");
+    ctx_init(&ctx, msg, msglen);
+    cinfo.err = &ctx.pub;
+    if (setjmp(ctx.jb)) {
+        rc = ctx.code;
+        goto done;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, buf, (unsigned long)len);
+    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
+    jpeg_read_header(&cinfo, TRUE);
+    meta->format = IB_FORMAT_JPEG;
+    meta->width = cinfo.image_width;
+    meta->height = cinfo.image_height;
+    meta->orientation = orientation_from_markers(&cinfo);
+    meta->scale_denom = 1;
+    rc = 0;
+done:
+    jpeg_destroy_decompress(&cinfo);
+    return rc;
+}
+
+/*
  * CMYK row to RGB. Photoshop writes CMYK and YCCK JPEGs inverted
  * (0 = full ink) and marks them with an Adobe APP14 segment; libjpeg passes
  * the stored values through, so the inversion is undone here. This is the

@@ -5,6 +5,13 @@
 
 static const struct ib_op_def *const ops[] = {
     &ib_op_resize,
+    &ib_op_crop,
+    &ib_op_rotate,
+    &ib_op_flip,
+    &ib_op_flop,
+    &ib_op_grayscale,
+    &ib_op_blur,
+    &ib_op_sharpen,
 };
 #define NOPS (sizeof ops / sizeof ops[0])
 

@@ -60,6 +60,12 @@ struct ib_decode_opts {
      * (in stored orientation). 0 x 0 decodes at full size.
      */
     uint32_t min_width, min_height;
+    /*
+     * ib_transform_file sets min_width/min_height itself from the
+     * pipeline when both are 0, unless this is set: then it decodes at
+     * full size, for output identical to a full decode.
+     */
+    int no_shrink_on_load;
 };
 void ib_decode_opts_init(struct ib_decode_opts *o);  /* the defaults above */
 
@@ -72,6 +78,13 @@ struct ib_meta {
     size_t icc_len;
 };
 void ib_meta_release(struct ib_meta *m);
+
+/*
+ * Reads only the header: format, size as declared, EXIF orientation; no
+ * ICC. *meta is set only on success. Costs no pixel decoding.
+ */
+int ib_image_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+                   char *msg, size_t msglen);
 
 /*
  * Decodes buf to *out (8-bit, 1..4 channels, upright when auto_orient).

@@ -24,6 +24,8 @@ int ib_check_dims(uint32_t w, uint32_t h, uint32_t channels,
 int ib_jpeg_decode(const unsigned char *buf, size_t len,
                    const struct ib_decode_opts *opts, struct ib_image **out,
                    struct ib_meta *meta, char *msg, size_t msglen);
+int ib_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+                  char *msg, size_t msglen);
 int ib_jpeg_encode(const struct ib_image *img,
                    const struct ib_encode_opts *opts, unsigned char **buf,
                    size_t *len, char *msg, size_t msglen);
@@ -77,6 +79,13 @@ struct ib_op_def {
 
 /* Each op file exports its row; ops.c lists them all. */
 extern const struct ib_op_def ib_op_resize;
+extern const struct ib_op_def ib_op_crop;
+extern const struct ib_op_def ib_op_rotate;
+extern const struct ib_op_def ib_op_flip;
+extern const struct ib_op_def ib_op_flop;
+extern const struct ib_op_def ib_op_grayscale;
+extern const struct ib_op_def ib_op_blur;
+extern const struct ib_op_def ib_op_sharpen;
 
 const struct ib_op_def *ib_op_find(const char *name);  /* NULL if none */
 const struct ib_op_def *ib_op_at(size_t i);            /* NULL past end */
@@ -86,5 +95,12 @@ const struct ib_op_def *ib_op_at(size_t i);            /* NULL past end */
 int ib_resample(const struct ib_image *in, uint32_t w, uint32_t h,
                 enum ib_filter f, struct ib_image **out, char *msg,
                 size_t msglen);
+
+/* Gaussian blur of in by sigma, premultiplied, edges replicated
+ * (op_blur.c); --sharpen builds on it. */
+int ib_blur(const struct ib_image *in, double sigma, struct ib_image **out,
+            char *msg, size_t msglen);
+/* Parses a sigma in (0, 1000] at the start of s; *end after it. -1 if bad. */
+int ib_parse_sigma(const char *s, const char **end, double *sigma);
 
 #endif

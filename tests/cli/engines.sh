@@ -60,7 +60,7 @@ if [ -n "${IB_SANITIZE:-}" ]; then
     echo "# --worker-mem not checked: ASan reserves terabytes of address space"
 else
     convert -size 6000x6000 gradient:red-blue -quality 50 "$T/in/big.jpg"
-    expect_exit 1 "$IMGBATCH" transform --procs 2 --worker-mem 64 \
+    expect_exit 1 "$IMGBATCH" transform --procs 2 --worker-mem 64 --no-shrink-on-load \
         -o "$T/mem" --resize 100x100 --report "$T/mem.jsonl" "$T/in"
     assert_grep "cannot transform '$T/in/big.jpg'" "$T/stderr"
     json_check "$T/mem.jsonl" "summary['ok'] == 11 and summary['failed'] == 2"

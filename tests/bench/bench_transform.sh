@@ -1,0 +1,253 @@
+#!/usr/bin/env bash
+# Transform benchmark, run by hand (never by ctest): imgbatch against
+# vipsthumbnail, ImageMagick and GraphicsMagick on real photographs, on the
+# same cores in the same run. Writes a Markdown report to stdout and keeps
+# raw timings in $BENCH_DIR.
+#
+#   tests/bench/bench_transform.sh [IMGBATCH]       (as root: installs tools)
+#
+# Environment: BENCH_DIR (default /tmp/imgbatch-bench), RUNS (default 5),
+# PROCS (default 2), NO_INSTALL=1 to skip apt-get.
+#
+# Corpus: every JPEG in Debian's wallpaper packages (mate-backgrounds,
+# plasma-workspace-wallpapers, lomiri-wallpapers; PNGs among them are
+# re-encoded as JPEG q92, never rescaled), plus camera-sized 12 and 24 MP
+# images made by tiling and cropping those photographs (never rescaling),
+# so shrink-on-load meets the sizes it meets in real batches.
+#
+# Workload "thumbnail": fit inside 1024x1024, JPEG q85, PROCS processes:
+#   imgbatch transform --procs P --resize 1024x1024 --format jpeg
+#   vipsthumbnail -s 1024x1024 -o OUT/%s.jpg[Q=85], P processes over
+#       interleaved shares of the list
+#   convert/mogrify and gm mogrify -resize 1024x1024 -quality 85 under
+#       xargs -P P
+# The tools run interleaved (A B C D A B C D ...), RUNS rounds; the median
+# of each is reported, as images/s and as a ratio to vipsthumbnail.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+IMGBATCH=${1:-${IMGBATCH:-$ROOT/build/cmd/imgbatch}}
+BENCH_DIR=${BENCH_DIR:-/tmp/imgbatch-bench}
+RUNS=${RUNS:-5}
+PROCS=${PROCS:-2}
+[ -x "$IMGBATCH" ] || { echo "no imgbatch at $IMGBATCH (build first)" >&2; exit 2; }
+IMGBATCH=$(cd "$(dirname "$IMGBATCH")" && pwd)/$(basename "$IMGBATCH")
+
+install_tools() {
+    [ "${NO_INSTALL:-}" = 1 ] && return
+    local want=(libvips-tools imagemagick graphicsmagick hyperfine gnuplot
+                mate-backgrounds plasma-workspace-wallpapers lomiri-wallpapers)
+    local missing=()
+    for p in "${want[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return
+    apt-get update -qq
+    # a package this release lacks is left out, not fatal
+    local avail=()
+    for p in "${missing[@]}"; do
+        apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]' &&
+            avail+=("$p")
+    done
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${avail[@]}" \
+        >/dev/null
+}
+
+build_corpus() {
+    local c=$BENCH_DIR/corpus
+    [ -f "$c/.done" ] && return
+    rm -rf "$c"
+    mkdir -p "$c"
+    local i=0
+    # the largest file of each wallpaper (packages ship several sizes of
+    # one picture), at least 1 MP
+    while IFS= read -r f; do
+        local wh
+        wh=$(identify -format '%w %h' "$f[0]" 2>/dev/null) || continue
+        set -- $wh
+        [ $(($1 * $2)) -ge 1000000 ] || continue
+        i=$((i + 1))
+        case "$f" in
+        *.jpg|*.jpeg|*.JPG) cp "$f" "$c/w$(printf %03d $i).jpg" ;;
+        *) convert "$f[0]" -quality 92 "$c/w$(printf %03d $i).jpg" ;;
+        esac
+    done < <(find /usr/share/backgrounds /usr/share/wallpapers \
+                  /usr/share/lomiri* -type f \
+                  \( -iname '*.jpg' -o -iname '*.jpeg' -o -iname '*.png' \) \
+                  -size +300k 2>/dev/null |
+             while IFS= read -r f; do
+                 # plasma ships one picture in several sizes per folder
+                 # (NAME/contents/images/WxH.jpg): keep the biggest
+                 k=$f
+                 case "$f" in */contents/images*/*) k=$(dirname "$f") ;; esac
+                 echo "$(stat -c %s "$f") $k $f"
+             done | sort -k2,2 -k1,1nr | awk '!seen[$2]++ {print $3}')
+    # camera sizes: 2x2 tiles of the centre of a photograph (the right two
+    # mirrored, so no seam jumps), 4000x3000 (12 MP) and 6000x4000 (24 MP).
+    # vips, not ImageMagick: Debian's ImageMagick policy caps the area.
+    local k=0 t=$BENCH_DIR/tile
+    for f in $(ls -S "$c"/w*.jpg); do
+        local W=4000 H=3000
+        [ $((k % 2)) = 1 ] && W=6000 H=4000
+        local hw=$((W / 2)) hh=$((H / 2)) sw sh
+        sw=$(vipsheader -f width "$f")
+        sh=$(vipsheader -f height "$f")
+        [ "$sw" -ge $hw ] && [ "$sh" -ge $hh ] || continue
+        k=$((k + 1))
+        vips crop "$f" "$t-a.v" $(((sw - hw) / 2)) $(((sh - hh) / 2)) $hw $hh
+        vips flip "$t-a.v" "$t-b.v" horizontal
+        vips arrayjoin "$t-a.v $t-b.v $t-a.v $t-b.v" \
+            "$c/cam$k-${W}x$H.jpg[Q=92]" --across 2
+        rm -f "$t"-?.v
+        [ $k = 6 ] && break
+    done
+    touch "$c/.done"
+}
+
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+now() { date +%s.%N; }
+
+# run_tool NAME: one timed run of tool NAME over $LIST into a fresh folder
+run_tool() {
+    local out=$BENCH_DIR/out-$1
+    rm -rf "$out"
+    mkdir -p "$out"
+    local t0 t1
+    t0=$(now)
+    case "$1" in
+    imgbatch)
+        "$IMGBATCH" transform -q --procs "$PROCS" -o "$out" \
+            --resize 1024x1024 --format jpeg --quality 85 "${FILES[@]}" ;;
+    vipsthumbnail)
+        for ((p = 0; p < PROCS; p++)); do
+            vipsthumbnail -s 1024x1024 -o "$out/%s.jpg[Q=85]" \
+                $(share $p) &
+        done
+        wait ;;
+    imagemagick)
+        printf '%s\n' "${FILES[@]}" | xargs -P "$PROCS" -n 4 \
+            mogrify -path "$out" -resize 1024x1024 -quality 85 -format jpg ;;
+    graphicsmagick)
+        # gm appends the input's path to -output-directory: relative names
+        (cd "$BENCH_DIR/corpus" && printf '%s\n' "${FILES[@]##*/}" |
+            xargs -P "$PROCS" -n 4 gm mogrify -output-directory "$out" \
+                -resize 1024x1024 -quality 85 -format jpg) ;;
+    esac
+    t1=$(now)
+    echo "$t1 - $t0" | bc -l
+}
+
+# share P: every PROCS-th file from P, so the processes get similar mixes
+share() { local i; for ((i = $1; i < ${#FILES[@]}; i += PROCS)); do echo "${FILES[$i]}"; done; }
+
+# op_run TOOL ARGS: imgbatch op vs a vips command per file under xargs
+op_time() {
+    local out=$BENCH_DIR/out-op
+    rm -rf "$out"
+    mkdir -p "$out"
+    local t0 t1
+    t0=$(now)
+    if [ "$1" = imgbatch ]; then
+        shift
+        "$IMGBATCH" transform -q --procs "$PROCS" -o "$out" --format jpeg \
+            --quality 85 "$@" "${OPFILES[@]}"
+    else
+        shift
+        printf '%s\n' "${OPFILES[@]}" | xargs -P "$PROCS" -I{} sh -c \
+            "vips $1 \"\$0\" \"$out/\$(basename \"\$0\")[Q=85]\" $2" {}
+    fi
+    t1=$(now)
+    echo "$t1 - $t0" | bc -l
+}
+
+install_tools
+mkdir -p "$BENCH_DIR"
+build_corpus
+mapfile -t FILES < <(ls "$BENCH_DIR"/corpus/*.jpg)
+N=${#FILES[@]}
+MP=$(for f in "${FILES[@]}"; do identify -format '%w %h\n' "$f"; done |
+     awk '{s+=$1*$2} END {printf "%.0f", s/1e6}')
+
+echo "## Transform operations: benchmark of $(date -u +%F)"
+echo
+echo "Machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}'), $(nproc) cores online, $(free -g | awk '/Mem:/ {print $2}') GiB;"
+echo "$(uname -sr); imgbatch $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'),"
+echo "$(vips --version), $(convert -version | head -1 | cut -d' ' -f2-3),"
+echo "GraphicsMagick $(gm version | head -1 | awk '{print $2}')."
+echo
+echo "Corpus: $N JPEGs, $MP MP in all ($(du -sh "$BENCH_DIR/corpus" | cut -f1))."
+echo
+echo "### Thumbnail: fit in 1024x1024, JPEG q85, $PROCS processes, median of $RUNS interleaved runs"
+echo
+TOOLS=(imgbatch vipsthumbnail imagemagick graphicsmagick)
+command -v gm >/dev/null || TOOLS=(imgbatch vipsthumbnail imagemagick)
+for t in "${TOOLS[@]}"; do : >"$BENCH_DIR/t-$t"; done
+run_tool imgbatch >/dev/null      # warm the page cache
+for ((r = 0; r < RUNS; r++)); do
+    for t in "${TOOLS[@]}"; do
+        run_tool "$t" >>"$BENCH_DIR/t-$t"
+    done
+done
+vips_s=$(median <"$BENCH_DIR/t-vipsthumbnail")
+echo "| tool | median s | images/s | vs vipsthumbnail |"
+echo "|---|---:|---:|---:|"
+for t in "${TOOLS[@]}"; do
+    s=$(median <"$BENCH_DIR/t-$t")
+    printf '| %s | %.2f | %.1f | %.2fx |\n' "$t" "$s" \
+        "$(echo "$N / $s" | bc -l)" "$(echo "$vips_s / $s" | bc -l)"
+done
+echo
+echo "(ratio > 1: faster than vipsthumbnail.)"
+echo
+
+# Each op alone on the camera-sized images, against the nearest vips op.
+mapfile -t OPFILES < <(ls "$BENCH_DIR"/corpus/cam*.jpg)
+echo "### Each op alone: ${#OPFILES[@]} camera-sized images (12 and 24 MP), $PROCS processes, median of 3"
+echo
+echo "| op | imgbatch s | vips s | vips command | vips / imgbatch |"
+echo "|---|---:|---:|---|---:|"
+while IFS='|' read -r label ours vop vargs; do
+    : >"$BENCH_DIR/o-a"
+    : >"$BENCH_DIR/o-b"
+    for r in 1 2 3; do
+        # shellcheck disable=SC2086
+        op_time imgbatch $ours >>"$BENCH_DIR/o-a"
+        op_time vips "$vop" "$vargs" >>"$BENCH_DIR/o-b"
+    done
+    a=$(median <"$BENCH_DIR/o-a")
+    b=$(median <"$BENCH_DIR/o-b")
+    printf '| %s | %.2f | %.2f | `vips %s IN OUT %s` | %.2fx |\n' "$label" \
+        "$a" "$b" "$vop" "$vargs" "$(echo "$b / $a" | bc -l)"
+done <<'OPS'
+blur 2|--blur 2|gaussblur|2
+blur 20|--blur 20|gaussblur|20
+sharpen 2|--sharpen 2|sharpen|--sigma 2
+rotate 90|--rotate 90|rot|d90
+grayscale|--grayscale|colourspace|b-w
+OPS
+echo
+echo "(vips sharpen works on L* in LAB with a different mask; it is the"
+echo "nearest op, not the same one. All outputs are JPEG q85.)"
+echo
+
+# Peak memory of one worker: the serial engine runs in-process.
+big=$(ls -S "$BENCH_DIR"/corpus/cam*6000x4000*.jpg | head -1)
+rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+echo "### Peak RSS, one 24 MP JPEG ($(identify -format '%wx%h' "$big"); decoded RGB $((6000 * 4000 * 3 / 1048576)) MiB)"
+echo
+echo "| command | peak RSS MiB |"
+echo "|---|---:|"
+for ops in "--resize 1024x1024" "--resize 1024x1024 --no-shrink-on-load" \
+           "--blur 2" "--blur 20" "--sharpen 2" "--rotate 90"; do
+    rm -rf "$BENCH_DIR/out-rss"
+    # shellcheck disable=SC2086
+    k=$(rss "$IMGBATCH" transform -q --engine serial -o "$BENCH_DIR/out-rss" \
+        $ops --format jpeg "$big")
+    printf '| imgbatch %s | %d |\n' "$ops" $((k / 1024))
+done
+rm -rf "$BENCH_DIR/out-rss"
+mkdir -p "$BENCH_DIR/out-rss"
+k=$(rss vipsthumbnail -s 1024x1024 -o "$BENCH_DIR/out-rss/%s.jpg[Q=85]" "$big")
+printf '| vipsthumbnail -s 1024x1024 | %d |\n' $((k / 1024))
+k=$(rss vips gaussblur "$big" "$BENCH_DIR/out-rss/b.jpg" 20)
+printf '| vips gaussblur 20 | %d |\n' $((k / 1024))

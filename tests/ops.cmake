@@ -1,0 +1,5 @@
+# CLI tests of the transform operations (tests/cli/ops_*.sh), each against
+# ImageMagick as the reference.
+ib_cli_test(cli_ops_geometry ops_geometry.sh)
+ib_cli_test(cli_ops_filters ops_filters.sh)
+ib_cli_test(cli_ops_shrink ops_shrink.sh)

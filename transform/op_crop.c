@@ -1,0 +1,87 @@
+/*
+ * transform/op_crop.c: --crop WxH+X+Y, the region W x H whose top-left
+ * corner is (X, Y), clamped to the image as ImageMagick's -crop (+repage)
+ * does. A region wholly outside the image is an item error, not an empty
+ * image: no format can hold one.
+ *
+ * Parameters: i[0] = W, i[1] = H, i[2] = X, i[3] = Y.
+ */
+#include "transform/transform_int.h"
+
+#include <string.h>
+
+/* Digits up to the first byte not in "0123456789"; at most 1e9. */
+static const char *parse_num(const char *s, int64_t *v)
+{
+    int64_t n = 0;
+    const char *p = s;
+    for (; *p >= '0' && *p <= '9'; p++) {
+        n = n * 10 + (*p - '0');
+        if (n > 1000000000)
+            return NULL;
+    }
+    if (p == s)
+        return NULL;
+    *v = n;
+    return p;
+}
+
+static int crop_parse(const char *arg, struct ib_op *op, char *msg,
+                      size_t msglen)
+{
+    const char *p = parse_num(arg, &op->i[0]);
+    if (p && *p == 'x')
+        p = parse_num(p + 1, &op->i[1]);
+    else
+        p = NULL;
+    if (p && *p == '+')
+        p = parse_num(p + 1, &op->i[2]);
+    else
+        p = NULL;
+    if (p && *p == '+')
+        p = parse_num(p + 1, &op->i[3]);
+    else
+        p = NULL;
+    if (!p || *p || op->i[0] == 0 || op->i[1] == 0)
+        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "invalid --crop '%s' (want WxH+X+Y, W and H at "
+                       "least 1)", arg);
+    return 0;
+}
+
+static int crop_apply(const struct ib_op *op, const struct ib_image *in,
+                      struct ib_image **out, char *msg, size_t msglen)
+{
+    uint64_t x = (uint64_t)op->i[2], y = (uint64_t)op->i[3];
+    uint64_t w = (uint64_t)op->i[0], h = (uint64_t)op->i[1];
+
+    if (x >= in->width || y >= in->height)
+        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "--crop %" PRId64 "x%" PRId64 "+%" PRId64 "+%" PRId64
+                       " is outside the %" PRIu32 "x%" PRIu32 " image",
+                       op->i[0], op->i[1], op->i[2], op->i[3], in->width,
+                       in->height);
+    if (w > in->width - x)
+        w = in->width - x;
+    if (h > in->height - y)
+        h = in->height - y;
+
+    size_t ch = in->channels;
+    struct ib_image *o = ib_image_new((uint32_t)w, (uint32_t)h, in->channels);
+    if (!o)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+    for (uint32_t r = 0; r < o->height; r++)
+        memcpy(o->px + r * o->stride,
+               in->px + (size_t)(y + r) * in->stride + (size_t)x * ch,
+               (size_t)w * ch);
+    *out = o;
+    return 0;
+}
+
+const struct ib_op_def ib_op_crop = {
+    .name = "crop",
+    .arg = "WxH+X+Y",
+    .help = "keep the WxH region at X,Y (clamped to the image)",
+    .parse = crop_parse,
+    .apply = crop_apply,
+};
