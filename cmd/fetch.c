@@ -7,6 +7,7 @@
  * started as "skipped", and transfers cut short as "failed: interrupted".
  */
 #include "cmd/cmd.h"
+#include "cmd/shard.h"
 #include "fetch/fetch.h"
 
 #include <errno.h>
@@ -26,6 +27,7 @@ enum {
     OPT_FORCE,
     OPT_INSECURE,
     OPT_PROGRESS,
+    OPT_SHARD,
 };
 
 static const struct cmd_option options[] = {
@@ -50,6 +52,7 @@ static const struct cmd_option options[] = {
      "do not verify TLS certificates"},
     {"progress", required_argument, OPT_PROGRESS, "WHEN",
      "auto (stderr is a terminal), always or never"},
+    {"shard", required_argument, OPT_SHARD, "K/N", CMD_SHARD_HELP},
     {"quiet", no_argument, 'q', NULL, "print errors only"},
     {"verbose", no_argument, 'v', NULL, "also print each file fetched"},
     {"help", no_argument, 'h', NULL, "show this help"},
@@ -74,7 +77,21 @@ struct state {
     uint64_t bytes;
     double t0;
     int progress_shown;
+    struct cmd_shard shard;
+    struct ib_fetch_list *list;
+    uint64_t other_shards;   /* URLs left to the other --shard copies */
 };
+
+/* The list's next URL of this shard; the others are only counted. */
+static int next_in_shard(void *ctx, const char **url)
+{
+    struct state *s = ctx;
+    int r;
+    while ((r = ib_fetch_list_next(s->list, url)) > 0 &&
+           !cmd_shard_has(&s->shard, *url))
+        s->other_shards++;
+    return r;
+}
 
 static void clear_progress(struct state *s)
 {
@@ -180,7 +197,7 @@ static int make_dirs(const char *path)
 }
 
 /* Lines a progress display can count on; 0 if the list is not a file. */
-static uint64_t count_urls(const char *path)
+static uint64_t count_urls(const char *path, const struct cmd_shard *shard)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : NULL;
     if (!f)
@@ -189,7 +206,7 @@ static uint64_t count_urls(const char *path)
     uint64_t n = 0;
     const char *url;
     while (l && ib_fetch_list_next(l, &url) > 0)
-        n++;
+        n += (uint64_t)cmd_shard_has(shard, url);
     ib_fetch_list_free(l);
     fclose(f);
     return n;
@@ -212,6 +229,8 @@ static void summary(struct state *s, const struct ib_fetch_opts *o,
     cmd_json_int(j, "concurrency", o->mode == IB_FETCH_SERIAL
                                        ? 1 : (long long)o->concurrency);
     cmd_json_int(j, "interrupted", interrupted);
+    if (s->shard.n)
+        cmd_json_int(j, "other_shards", (long long)s->other_shards);
     cmd_json_end(j);
     cmd_report_write(&s->report, j);
 
@@ -296,6 +315,12 @@ int cmd_fetch(int argc, char **argv)
                 return cmd_usage_error("fetch", "bad --progress '%s'", v);
             progress = v;
             break;
+        case OPT_SHARD: {
+            char smsg[256];
+            if (cmd_shard_parse(&s.shard, v, smsg, sizeof smsg))
+                return cmd_usage_error("fetch", "%s", smsg);
+            break;
+        }
         case 'q':
             s.quiet = 1;
             break;
@@ -337,11 +362,12 @@ int cmd_fetch(int argc, char **argv)
     if (cmd_report_open(&s.report, "fetch", report))
         goto out;
     if (s.progress)
-        s.total = count_urls(list_path);
+        s.total = count_urls(list_path, &s.shard);
 
     o.out_dir = out;
-    o.next = ib_fetch_list_next;
-    o.next_ctx = l;
+    s.list = l;
+    o.next = next_in_shard;
+    o.next_ctx = &s;
     o.done = on_done;
     o.progress = on_progress;
     o.ctx = &s;

@@ -18,6 +18,7 @@ struct cmd {
 static const struct cmd commands[] = {   /* "imgbatch help" prints it */
     {"fetch", cmd_fetch, "download URLs concurrently"},
     {"transform", cmd_transform, "transform images on every core"},
+    {"run", cmd_run, "download and transform, overlapped"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

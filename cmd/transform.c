@@ -8,6 +8,7 @@
  * then the summary, and picks the exit code.
  */
 #include "cmd/cmd.h"
+#include "cmd/shard.h"
 #include "cmd/walk.h"
 #include "pool/pool.h"
 #include "transform/transform.h"
@@ -27,7 +28,8 @@ enum {
     OPT_ENGINE = 256, OPT_PROCS, OPT_THREADS, OPT_FORMAT, OPT_QUALITY,
     OPT_PNG_LEVEL, OPT_PROGRESSIVE, OPT_FILTER, OPT_UPSCALE, OPT_AUTO_ORIENT,
     OPT_NO_AUTO_ORIENT, OPT_STRIP, OPT_MAX_PIXELS, OPT_REPORT, OPT_FORCE,
-    OPT_PROGRESS, OPT_JOB_TIMEOUT, OPT_WORKER_MEM,
+    OPT_PROGRESS, OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_NO_SHRINK,
+    OPT_SHARD = 320,
     OPT_OP = 512,   /* OPT_OP + i: op i of the transform library */
 };
 
@@ -54,6 +56,8 @@ static const struct cmd_option fixed_options[] = {
      "apply EXIF orientation (the default)"},
     {"no-auto-orient", no_argument, OPT_NO_AUTO_ORIENT, NULL,
      "keep pixels as stored"},
+    {"no-shrink-on-load", no_argument, OPT_NO_SHRINK, NULL,
+     "decode JPEGs at full size even when the first op shrinks them"},
     {"strip", no_argument, OPT_STRIP, NULL,
      "drop the ICC profile (kept by default)"},
     {"max-pixels", required_argument, OPT_MAX_PIXELS, "N",
@@ -66,6 +70,7 @@ static const struct cmd_option fixed_options[] = {
      "JSON Lines: one object per item, then a summary"},
     {"force", no_argument, OPT_FORCE, NULL,
      "redo items whose output is up to date"},
+    {"shard", required_argument, OPT_SHARD, "K/N", CMD_SHARD_HELP},
     {"quiet", no_argument, 'q', NULL, "errors only"},
     {"verbose", no_argument, 'v', NULL, "a line per item"},
     {"progress", required_argument, OPT_PROGRESS, "WHEN",
@@ -110,6 +115,7 @@ struct settings {
     int force, quiet, verbose, progress;
     unsigned job_timeout_s;
     uint64_t worker_mem;
+    struct cmd_shard shard;   /* key: the input's path below its root */
 };
 
 /* What a task needs; read-only while the pool runs. */
@@ -120,6 +126,7 @@ struct ctx {
     const char *fault;   /* test-only: IMGBATCH_TEST_FAULT */
     struct cmd_report *report;
     size_t ok, failed, not_run;
+    size_t other_shards;   /* items left to the other --shard copies */
 };
 
 /*
@@ -297,6 +304,7 @@ static int parse_args(int argc, char **argv, struct settings *s)
         case OPT_AUTO_ORIENT: s->dopts.auto_orient = 1; break;
         case OPT_NO_AUTO_ORIENT: s->dopts.auto_orient = 0; break;
         case OPT_STRIP: s->dopts.keep_icc = 0; break;
+        case OPT_NO_SHRINK: s->dopts.no_shrink_on_load = 1; break;
         case OPT_MAX_PIXELS:
             if (cmd_parse_u64(v, 1, UINT64_MAX, &s->dopts.max_pixels))
                 return cmd_usage_error(NAME, "invalid --max-pixels '%s'", v);
@@ -314,6 +322,10 @@ static int parse_args(int argc, char **argv, struct settings *s)
             break;
         case OPT_REPORT: s->report = v; break;
         case OPT_FORCE: s->force = 1; break;
+        case OPT_SHARD:
+            if (cmd_shard_parse(&s->shard, v, msg, sizeof msg))
+                return cmd_usage_error(NAME, "%s", msg);
+            break;
         case 'q': s->quiet = 1; break;
         case 'v': s->verbose = 1; break;
         case OPT_PROGRESS:
@@ -368,6 +380,8 @@ static void print_summary(const struct settings *s, const struct ctx *c,
     cmd_json_int(&j, "not_images", (long long)not_images);
     cmd_json_int(&j, "not_run", (long long)c->not_run);
     cmd_json_bool(&j, "interrupted", interrupted);
+    if (s->shard.n)
+        cmd_json_int(&j, "other_shards", (long long)c->other_shards);
     cmd_json_num(&j, "ms", ms);
     cmd_json_num(&j, "images_per_s", ips);
     cmd_json_end(&j);
@@ -439,7 +453,9 @@ int cmd_transform(int argc, char **argv)
     size_t ntodo = 0, skipped = 0;
     for (size_t i = 0; i < w.n; i++) {
         struct walk_item *it = &w.items[i];
-        if (it->error) {
+        if (!cmd_shard_has(&s.shard, it->rel)) {
+            c.other_shards++;
+        } else if (it->error) {
             c.failed++;
             report_item(&report, it, "failed", it->error, NULL, 0.0);
             fprintf(stderr, "imgbatch transform: cannot transform '%s': %s\n",

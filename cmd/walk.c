@@ -173,7 +173,16 @@ static void visit(struct walk *w, const char *path, const char *rel,
     }
     /* inside a folder a symlink to a file is followed, to a folder not */
     if (S_ISLNK(st.st_mode)) {
-        if (stat(path, &st) || S_ISDIR(st.st_mode))
+        if (stat(path, &st)) {
+            /* dangling or a loop: a failed item if named like an image */
+            int e = errno;
+            if (has_image_ext(path)) {
+                snprintf(err, sizeof err, "cannot read: %s", strerror(e));
+                push(w, path, rel, err, IB_FORMAT_UNKNOWN);
+            }
+            return;
+        }
+        if (S_ISDIR(st.st_mode))
             return;
     }
     if (S_ISREG(st.st_mode)) {
@@ -187,7 +196,8 @@ static void visit(struct walk *w, const char *path, const char *rel,
         return;
     }
     if (!S_ISDIR(st.st_mode)) {
-        if (top)
+        /* a FIFO or device is never opened: reading one could block */
+        if (top || has_image_ext(path))
             push(w, path, rel, "not a file or folder", IB_FORMAT_UNKNOWN);
         return;
     }

@@ -373,6 +373,12 @@ static int judge_failure(struct fx_xfer *x, CURLcode rc, long code,
         snprintf(m, mlen, "HTTP %ld", code);
         return fx_transient(CURLE_OK, code);
     }
+    /* libcurl 7.88 reports a response header line over 1 MB as plain
+     * "Out of memory": say what it more likely is */
+    if (rc == CURLE_OUT_OF_MEMORY && !x->errbuf[0]) {
+        snprintf(m, mlen, "out of memory, or a response header too large");
+        return 0;
+    }
     snprintf(m, mlen, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc));
     size_t n = strlen(m);
     if (n && m[n - 1] == '\n')

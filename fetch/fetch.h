@@ -109,6 +109,16 @@ struct ib_fetch_opts {
      * still read and each URL reported as skipped. The index is written.
      */
     const volatile int *stop;
+    /*
+     * Optional, MULTI only: other work that shares the loop's thread
+     * (imgbatch run feeds a process pool from it). Before each wait,
+     * watch fills fds with up to max descriptors (returning how many) whose
+     * readability ends the wait early; wake runs after every wait, whether
+     * one was readable or not, and after transfers end; so at least every
+     * 200 ms. Both get ctx.
+     */
+    unsigned (*watch)(void *ctx, int *fds, unsigned max);
+    void (*wake)(void *ctx);
 };
 
 /*

@@ -14,6 +14,9 @@
 
 #include <stdlib.h>
 
+/* descriptors the caller may add to a wait (opts->watch) */
+#define MAX_WATCH 256
+
 struct loop {
     struct fx_run *r;
     CURLM *multi;
@@ -138,6 +141,30 @@ static uint64_t partial_bytes(const struct loop *l)
     return b;
 }
 
+/*
+ * Waits in curl_multi_poll for curl's sockets and timers, plus the
+ * caller's own descriptors (opts->watch), then lets the caller do its
+ * share (opts->wake): the pool of imgbatch run is served here, so a
+ * finished image frees its worker at once, not at the next download.
+ */
+static CURLMcode wait_for_work(struct loop *l, int wait)
+{
+    const struct ib_fetch_opts *o = l->r->o;
+    struct curl_waitfd extra[MAX_WATCH];
+    int fds[MAX_WATCH];
+    unsigned n = o->watch ? o->watch(o->ctx, fds, MAX_WATCH) : 0;
+
+    if (n > MAX_WATCH)
+        n = MAX_WATCH;
+    for (unsigned i = 0; i < n; i++)
+        extra[i] = (struct curl_waitfd){.fd = fds[i],
+                                        .events = CURL_WAIT_POLLIN};
+    CURLMcode mc = curl_multi_poll(l->multi, n ? extra : NULL, n, wait, NULL);
+    if (o->wake)
+        o->wake(o->ctx);
+    return mc;
+}
+
 static int loop_run(struct loop *l, char *msg, size_t msglen)
 {
     struct fx_run *r = l->r;
@@ -173,8 +200,11 @@ static int loop_run(struct loop *l, char *msg, size_t msglen)
         }
         unsigned ended = collect(l);
         fx_progress(r, partial_bytes(l), 0);
-        if (ended)
+        if (ended) {
+            if (r->o->wake)
+                r->o->wake(r->o->ctx);
             continue;   /* refill the freed slots before waiting */
+        }
 
         int wait = 200;
         if (l->waitq) {
@@ -182,7 +212,7 @@ static int loop_run(struct loop *l, char *msg, size_t msglen)
             if (d < wait)
                 wait = d > 0 ? (int)d + 1 : 0;
         }
-        mc = curl_multi_poll(l->multi, NULL, 0, wait, NULL);
+        mc = wait_for_work(l, wait);
         if (mc != CURLM_OK) {
             snprintf(msg, msglen, "curl: %s", curl_multi_strerror(mc));
             abort_all(l);

@@ -2,6 +2,7 @@
 """A fault-injecting HTTP server on 127.0.0.1 for the fetch tests.
 
     server.py PORTFILE          serve on a free port, written to PORTFILE
+    server.py PORTFILE DIR      the same, and /file/ serves DIR's files
     server.py --body NAME SIZE  print the body /ok/NAME?size=SIZE serves
 
 Paths (query parameters optional):
@@ -23,6 +24,8 @@ Paths (query parameters optional):
   /delay?ms=N             sleep, then /ok
   /slow/NAME?size=N       /ok bytes, 1 kB every 100 ms
   /any/A/B/NAME           /ok/NAME, whatever A/B (raw, still %-encoded)
+  /file/NAME?ms=N         DIR/NAME as read now, after N ms (0); ETag from its
+                          bytes; 304 when If-None-Match matches
   /stats                  JSON: requests per path (and "flaky:KEY", "304:NAME")
 """
 import gzip
@@ -38,6 +41,7 @@ import time
 import urllib.parse
 
 LOCK = threading.Lock()
+FILE_DIR = None
 COUNTS = {}
 FIRST_429 = {}
 
@@ -233,6 +237,22 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             time.sleep(0.1)
 
+    def h_file(self, rest, q):
+        time.sleep(int(q.get("ms", ["0"])[0]) / 1000)
+        name = os.path.basename(urllib.parse.unquote(rest))
+        try:
+            with open(os.path.join(FILE_DIR or "/nonexistent", name), "rb") as f:
+                body = f.read()
+        except OSError:
+            self.send(404, b"no such file\n")
+            return
+        tag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
+        if self.headers.get("If-None-Match") == tag:
+            bump("304:file/" + name)
+            self.send(304, headers=[("ETag", tag)])
+        else:
+            self.send(200, body, [("ETag", tag)])
+
     def h_stats(self, rest, q):
         with LOCK:
             data = json.dumps(COUNTS, sort_keys=True).encode()
@@ -254,8 +274,11 @@ def main():
     if len(sys.argv) == 4 and sys.argv[1] == "--body":
         sys.stdout.buffer.write(body_for(sys.argv[2], int(sys.argv[3])))
         return
-    if len(sys.argv) != 2:
-        sys.exit("usage: server.py PORTFILE | --body NAME SIZE")
+    if len(sys.argv) not in (2, 3):
+        sys.exit("usage: server.py PORTFILE [DIR] | --body NAME SIZE")
+    if len(sys.argv) == 3:
+        global FILE_DIR
+        FILE_DIR = sys.argv[2]
     srv = Server(("127.0.0.1", 0), Handler)
     tmp = sys.argv[1] + ".tmp"
     with open(tmp, "w") as f:

@@ -1,0 +1,485 @@
+/*
+ * cmd/run.c: imgbatch run [OPTIONS] URLS.txt|- -o OUT
+ *
+ * Download and transform, overlapped (DESIGN.md, STYLE.md §2). Reads
+ * top-down: options and the op pipeline are checked before anything is
+ * touched; the list is read and cut to this --shard; the workers are
+ * forked; then one thread runs the fetch event loop, and as each file
+ * lands its index goes to a free worker while other downloads go on. The
+ * loop also waits on the workers' result pipes (ib_fetch_opts.watch), so a
+ * finished image frees its worker at once. One report line per URL covers
+ * both stages; then the summary and the exit code.
+ *
+ * Workers are forked before the first file exists, so what a task needs
+ * to know about its file travels through a MAP_SHARED table of slots the
+ * parent fills before ib_pool_submit (the pipe write orders the two).
+ *
+ * Reruns: a 304 whose output carries the download's mtime (cmd/stamp.c)
+ * is "unchanged" and costs no worker. The journal OUT/.imgbatch-run.tsv
+ * records, per output, a hash of the input that made it and the output's
+ * size and mtime: a download that came back whole (200) with the same
+ * bytes, as after a kill -9 that cost the fetch index, is recognised by a
+ * worker from the hash and restamped without decoding.
+ */
+#define _DEFAULT_SOURCE   /* MAP_ANONYMOUS */
+#include "cmd/cmd.h"
+#include "cmd/run.h"
+#include "cmd/shard.h"
+#include "fetch/fetch.h"
+#include "pool/pool.h"
+#include "transform/transform.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define NAME "run"
+
+static const char usage_line[] =
+    "imgbatch run [OPTIONS] URLS.txt|- -o OUT";
+static const char about[] =
+    "Downloads each URL of the list (as imgbatch fetch) into the download\n"
+    "folder and, as each file lands, transforms it in a free worker (as\n"
+    "imgbatch transform) to OUT/<download name, extension set by --format>.\n"
+    "A rerun asks the server whether each file changed; an unchanged file\n"
+    "whose output is up to date costs nothing more. Killed at any moment, a\n"
+    "rerun finishes the rest. exit: 0 all ok, 1 failures past --fail-on,\n"
+    "2 usage error, 3 cannot run, 130/143 interrupted.";
+
+/* One URL of this shard, in the parent. */
+struct pend {
+    char *url;           /* owned */
+    char *dl;            /* owned: download path */
+    char *out;           /* owned: output path */
+    long http;
+    uint64_t bytes;
+    unsigned attempts;
+    double fetch_ms, landed_ms;
+};
+
+struct run {
+    struct run_settings *s;
+    struct run_list list;
+    size_t next;             /* list position for the fetch loop */
+    struct run_slot *slots;  /* shared with the workers: list.n of them */
+    struct pend *pend;       /* list.n of them, by slot */
+    size_t nslots;
+    struct ib_pool *pool;
+    struct ib_pool_result *results;
+    struct run_journal journal;
+    struct run_names names;
+    struct cmd_report report;
+    double t0, last_progress;
+    int progress_shown;
+    uint64_t n[RUN_NSTATUS], downloaded, not_modified, transformed, bytes;
+    uint64_t fetched, submitted, finished;
+};
+
+static const char *status_name[RUN_NSTATUS] = {"ok", "unchanged", "failed",
+                                               "skipped"};
+
+static void clear_progress(struct run *r)
+{
+    if (r->progress_shown)
+        fputs("\r\033[K", stderr);
+    r->progress_shown = 0;
+}
+
+static void show_progress(struct run *r, int force)
+{
+    double now = cmd_now_ms();
+    if (!r->s->progress || (!force && now - r->last_progress < 200))
+        return;
+    r->last_progress = now;
+    fprintf(stderr, "\r\033[Krun: %" PRIu64 "/%zu fetched, %" PRIu64
+            " transformed, %" PRIu64 " busy, %" PRIu64 " failed, %.1f s",
+            r->fetched, r->list.n, r->transformed,
+            r->submitted - r->finished, r->n[RUN_FAILED],
+            (now - r->t0) / 1e3);
+    r->progress_shown = 1;
+}
+
+/* What a report line says beyond the fetch fields. */
+struct outcome {
+    enum run_status status;
+    const char *stage;   /* "fetch" or "transform" when failed */
+    const char *error;
+    double transform_ms; /* < 0: no decode happened */
+    const uint32_t *dims;
+};
+
+/* p's dl and out may be NULL; landed_ms < 0: no file landed. */
+static void report(struct run *r, const struct pend *p, const char *url,
+                   const struct outcome *o)
+{
+    struct cmd_json j = {0};
+    double now = cmd_now_ms() - r->t0;
+
+    r->n[o->status]++;
+    cmd_json_begin(&j);
+    cmd_json_str(&j, "url", url);
+    cmd_json_str(&j, "file", p->dl);
+    cmd_json_str(&j, "output", o->status <= RUN_UNCHANGED ? p->out : NULL);
+    cmd_json_str(&j, "status", status_name[o->status]);
+    cmd_json_str(&j, "stage", o->stage);
+    if (p->http)
+        cmd_json_int(&j, "http", p->http);
+    else
+        cmd_json_null(&j, "http");
+    cmd_json_int(&j, "bytes", (long long)p->bytes);
+    cmd_json_int(&j, "attempts", p->attempts);
+    cmd_json_num(&j, "fetch_ms", p->fetch_ms);
+    if (o->transform_ms >= 0)
+        cmd_json_num(&j, "transform_ms", o->transform_ms);
+    else
+        cmd_json_null(&j, "transform_ms");
+    if (o->dims) {
+        cmd_json_int(&j, "width_in", o->dims[0]);
+        cmd_json_int(&j, "height_in", o->dims[1]);
+        cmd_json_int(&j, "width_out", o->dims[2]);
+        cmd_json_int(&j, "height_out", o->dims[3]);
+    }
+    cmd_json_str(&j, "error", o->error);
+    if (p->landed_ms >= 0)
+        cmd_json_num(&j, "landed_ms", p->landed_ms);
+    else
+        cmd_json_null(&j, "landed_ms");
+    cmd_json_num(&j, "done_ms", now);
+    cmd_json_end(&j);
+    cmd_report_write(&r->report, &j);
+    cmd_json_release(&j);
+
+    if (o->status == RUN_FAILED) {
+        clear_progress(r);
+        fprintf(stderr, "imgbatch run: cannot %s '%s': %s\n",
+                !strcmp(o->stage, "fetch") ? "fetch" : "transform", url,
+                o->error);
+    } else if (r->s->verbose && o->status != RUN_SKIPPED) {
+        clear_progress(r);
+        fprintf(stderr, "imgbatch run: %s '%s' -> '%s'\n",
+                status_name[o->status], url, p->out);
+    }
+    show_progress(r, 0);
+}
+
+/* In the parent, as each worker's result arrives. */
+static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
+{
+    struct run *r = ctx;
+    struct pend *p = &r->pend[index];
+    struct run_done d;
+    struct outcome o = {.status = RUN_FAILED, .stage = "transform",
+                        .transform_ms = res->end_ms - res->start_ms};
+
+    r->finished++;
+    if (res->state == IB_POOL_DONE && res->status == 0 &&
+        run_done_parse(res->msg, &d) == 0) {
+        run_journal_add(&r->journal, r->slots[index].out, &d);
+        o.status = d.decoded ? RUN_OK : RUN_UNCHANGED;
+        o.stage = NULL;
+        o.dims = d.decoded ? d.dims : NULL;
+        if (!d.decoded)
+            o.transform_ms = -1;
+        else
+            r->transformed++;
+    } else if (res->state == IB_POOL_NOT_RUN) {
+        o.status = RUN_SKIPPED;
+        o.stage = NULL;
+        o.error = "interrupted";
+        o.transform_ms = -1;
+    } else {
+        /* its worker died mid-write: nobody else writes this output */
+        if (res->state == IB_POOL_CRASHED || res->state == IB_POOL_TIMEOUT)
+            ib_transform_remove_temps(p->out);
+        o.error = res->msg[0] ? res->msg : "failed";
+    }
+    report(r, p, p->url, &o);
+}
+
+/* The fetch loop's URL source: this shard's list, in order. */
+static int next_url(void *ctx, const char **url)
+{
+    struct run *r = ctx;
+    if (r->next >= r->list.n)
+        return 0;
+    *url = r->list.urls[r->next++];
+    return 1;
+}
+
+/*
+ * In the fetch loop, as each URL ends. A file that landed gets an output
+ * name; unless its output is up to date, it goes to the pool.
+ */
+static void on_fetched(void *ctx, const struct ib_fetch_item *it)
+{
+    struct run *r = ctx;
+    struct outcome o = {.status = RUN_FAILED, .stage = "fetch",
+                        .error = it->msg, .transform_ms = -1};
+    int landed = it->status == IB_FETCH_DONE_OK ||
+                 it->status == IB_FETCH_DONE_UNCHANGED;
+
+    r->fetched++;
+    r->bytes += it->bytes;
+    if (!landed || r->nslots >= r->list.n) {
+        struct pend f = {.http = it->http, .attempts = it->attempts,
+                         .fetch_ms = it->ms, .landed_ms = -1};
+        if (it->status == IB_FETCH_DONE_SKIPPED)
+            o.status = RUN_SKIPPED;
+        if (landed)
+            o.error = "more files than URLs";   /* cannot happen */
+        report(r, &f, it->url, &o);
+        return;
+    }
+    size_t i = r->nslots++;
+    struct pend *p = &r->pend[i];
+    struct run_slot *slot = &r->slots[i];
+    char msg[IB_POOL_MSGLEN];
+
+    r->downloaded += it->status == IB_FETCH_DONE_OK;
+    r->not_modified += it->status == IB_FETCH_DONE_UNCHANGED;
+    *p = (struct pend){.http = it->http, .bytes = it->bytes,
+                       .attempts = it->attempts, .fetch_ms = it->ms,
+                       .landed_ms = cmd_now_ms() - r->t0};
+    p->url = run_strdup(it->url);
+    p->dl = run_strdup(it->path);
+    if (run_slot_fill(r->s, slot, it->file, it->path, msg, sizeof msg)) {
+        o.error = msg;
+        o.stage = "transform";
+        report(r, p, p->url, &o);
+        return;
+    }
+    p->out = run_join(r->s->out, slot->out);
+    const char *owner = run_names_claim(&r->names, slot->out, p->url);
+    if (owner) {
+        snprintf(msg, sizeof msg, "output '%s' is already that of '%s'",
+                 slot->out, owner);
+        o.error = msg;
+        o.stage = "transform";
+        report(r, p, p->url, &o);
+        return;
+    }
+    if (!r->s->force && it->status == IB_FETCH_DONE_UNCHANGED &&
+        cmd_output_fresh(p->dl, p->out)) {
+        o = (struct outcome){.status = RUN_UNCHANGED, .transform_ms = -1};
+        report(r, p, p->url, &o);
+        return;
+    }
+    if (!r->s->force)
+        run_journal_get(&r->journal, slot->out, slot);
+    r->submitted++;
+    int prc = ib_pool_submit(r->pool, i);
+    if (prc == IB_POOL_EINTR) {
+        r->submitted--;
+        o = (struct outcome){.status = RUN_SKIPPED, .error = "interrupted",
+                             .transform_ms = -1};
+        report(r, p, p->url, &o);
+    }
+    /* IB_POOL_ESYS: no worker can be forked; the wait reports it */
+}
+
+static void on_fetch_progress(void *ctx, const struct ib_fetch_progress *pr)
+{
+    (void)pr;
+    show_progress(ctx, 0);
+}
+
+static unsigned watch_pool(void *ctx, int *fds, unsigned max)
+{
+    struct run *r = ctx;
+    return ib_pool_fds(r->pool, fds, max);
+}
+
+static void serve_pool(void *ctx)
+{
+    struct run *r = ctx;
+    ib_pool_poll(r->pool, 0);
+}
+
+/* Runs in a worker: one landed file. */
+static int task(void *ctx, size_t index, char *msg, size_t msglen)
+{
+    const struct run *r = ctx;
+    return run_slot_task(r->s, &r->slots[index], msg, msglen);
+}
+
+static void summary(struct run *r, double wall_ms, int interrupted)
+{
+    struct cmd_json j = {0};
+    uint64_t good = r->n[RUN_OK] + r->n[RUN_UNCHANGED];
+    double ips = wall_ms > 0 ? (double)good * 1000.0 / wall_ms : 0.0;
+
+    cmd_json_begin(&j);
+    cmd_json_bool(&j, "summary", 1);
+    for (int i = 0; i < RUN_NSTATUS; i++)
+        cmd_json_int(&j, status_name[i], (long long)r->n[i]);
+    if (r->s->shard.n)
+        cmd_json_int(&j, "other_shards", (long long)r->list.other_shards);
+    cmd_json_int(&j, "downloaded", (long long)r->downloaded);
+    cmd_json_int(&j, "not_modified", (long long)r->not_modified);
+    cmd_json_int(&j, "transformed", (long long)r->transformed);
+    cmd_json_int(&j, "bytes", (long long)r->bytes);
+    cmd_json_num(&j, "wall_ms", wall_ms);
+    cmd_json_num(&j, "images_per_s", ips);
+    cmd_json_bool(&j, "interrupted", interrupted);
+    cmd_json_end(&j);
+    cmd_report_write(&r->report, &j);
+    cmd_json_release(&j);
+
+    clear_progress(r);
+    if (r->s->quiet && !r->n[RUN_FAILED])
+        return;
+    fprintf(stderr, "run: %" PRIu64 " ok, %" PRIu64 " unchanged, %" PRIu64
+            " failed, %" PRIu64 " skipped; %" PRIu64 " downloaded, %" PRIu64
+            " not modified; in %.2f s (%.1f images/s)%s\n", r->n[RUN_OK],
+            r->n[RUN_UNCHANGED], r->n[RUN_FAILED], r->n[RUN_SKIPPED],
+            r->downloaded, r->not_modified, wall_ms / 1e3, ips,
+            interrupted ? ", interrupted" : "");
+}
+
+/* Exit code 0 or 1 from the failures and --fail-on. */
+static int judge(const struct run *r)
+{
+    uint64_t failed = r->n[RUN_FAILED];
+    uint64_t all = failed + r->n[RUN_OK] + r->n[RUN_UNCHANGED];
+    if (r->s->fail_pct < 0)
+        return failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+    return all && (double)failed * 100.0 > r->s->fail_pct * (double)all
+               ? EXIT_SOME_FAILED
+               : EXIT_ALL_OK;
+}
+
+/* Sets up, runs both stages, reports; returns the exit code. */
+static int run_all(struct run *r)
+{
+    struct run_settings *s = r->s;
+    char msg[256];
+    size_t n = r->list.n ? r->list.n : 1;
+
+    if (run_make_dirs(s, msg, sizeof msg)) {
+        fprintf(stderr, "imgbatch run: %s\n", msg);
+        return EXIT_FATAL;
+    }
+    /* a shard shares OUT with others that may be writing now */
+    if (!s->shard.n) {
+        run_sweep_temps(s->out);
+        run_sweep_temps(s->dl_dir);
+    }
+    if (run_journal_open(&r->journal, s->out, s->journal, msg,
+                         sizeof msg)) {
+        fprintf(stderr, "imgbatch run: %s\n", msg);
+        return EXIT_FATAL;
+    }
+    if (cmd_report_open(&r->report, NAME, s->report))
+        return EXIT_FATAL;
+    /* shared with the workers, so it must exist before they are forked */
+    r->slots = mmap(NULL, n * sizeof *r->slots, PROT_READ | PROT_WRITE,
+                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    r->pend = calloc(n, sizeof *r->pend);
+    r->results = calloc(n, sizeof *r->results);
+    if (r->slots == MAP_FAILED || !r->pend || !r->results ||
+        run_names_init(&r->names, n)) {
+        if (r->slots == MAP_FAILED)
+            r->slots = NULL;
+        fprintf(stderr, "imgbatch run: out of memory\n");
+        return EXIT_FATAL;
+    }
+
+    cmd_catch_signals();
+    r->t0 = cmd_now_ms();
+    struct ib_pool_opts po = {
+        .backend = IB_POOL_FORK,
+        .workers = s->workers,
+        .ntasks = r->list.n,
+        .task = task,
+        .ctx = r,
+        .results = r->results,
+        .done = on_result,
+        .done_ctx = r,
+        .timeout_ms = s->job_timeout_s * 1000u,
+        .worker_mem = s->worker_mem,
+        .stop = &cmd_stop,
+        .grace_ms = 5000,
+    };
+    /* STYLE §2: forked now, before any transfer exists */
+    r->pool = ib_pool_new(&po, msg, sizeof msg);
+    if (!r->pool) {
+        fprintf(stderr, "imgbatch run: cannot start workers: %s\n", msg);
+        return EXIT_FATAL;
+    }
+
+    struct ib_fetch_opts fo = s->fetch;
+    fo.out_dir = s->dl_dir;
+    fo.next = next_url;
+    fo.next_ctx = r;
+    fo.done = on_fetched;
+    fo.progress = on_fetch_progress;
+    fo.ctx = r;
+    fo.stop = &cmd_stop;
+    fo.watch = watch_pool;
+    fo.wake = serve_pool;
+    int frc = ib_fetch_run(&fo, msg, sizeof msg);
+    int prc = ib_pool_wait(r->pool);
+    ib_pool_free(r->pool);
+    r->pool = NULL;
+    int interrupted = cmd_stop != 0;
+    summary(r, cmd_now_ms() - r->t0, interrupted);
+
+    int rc = judge(r);
+    if (frc) {
+        fprintf(stderr, "imgbatch run: %s\n", msg);
+        rc = EXIT_FATAL;
+    } else if (prc == IB_POOL_ESYS) {
+        fprintf(stderr, "imgbatch run: %s\n", ib_pool_strerror(prc));
+        rc = EXIT_FATAL;
+    }
+    if (run_journal_close(&r->journal, msg, sizeof msg)) {
+        fprintf(stderr, "imgbatch run: %s\n", msg);
+        if (rc == EXIT_ALL_OK)
+            rc = EXIT_FATAL;
+    }
+    if (cmd_report_close(&r->report, NAME) && rc == EXIT_ALL_OK)
+        rc = EXIT_FATAL;
+    if (interrupted)
+        rc = cmd_stop == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+    return rc;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct run_settings s;
+    struct run r;
+    int rc = run_settings_parse(&s, argc, argv, usage_line, about);
+
+    if (rc >= 0) {
+        run_settings_release(&s);
+        return rc;
+    }
+    memset(&r, 0, sizeof r);
+    r.s = &s;
+    if (run_list_read(&r.list, argv[optind], &s.shard)) {
+        run_settings_release(&s);
+        return EXIT_FATAL;
+    }
+    rc = run_all(&r);
+
+    cmd_report_close(&r.report, NAME);
+    run_journal_close(&r.journal, NULL, 0);
+    run_names_release(&r.names);
+    for (size_t i = 0; i < r.nslots; i++) {
+        free(r.pend[i].url);
+        free(r.pend[i].dl);
+        free(r.pend[i].out);
+    }
+    free(r.pend);
+    free(r.results);
+    if (r.slots)
+        munmap(r.slots, (r.list.n ? r.list.n : 1) * sizeof *r.slots);
+    run_list_release(&r.list);
+    run_settings_release(&s);
+    return rc;
+}

@@ -1,0 +1,134 @@
+/*
+ * cmd/run.h: the parts of imgbatch run (cmd/run.c) that are not its flow:
+ * options (cmd/run_opts.c); the URL list, the per-item slots the workers
+ * read, the task, the output-name claims and the journal (cmd/run_item.c).
+ */
+#ifndef IB_CMD_RUN_H
+#define IB_CMD_RUN_H
+
+#include "cmd/shard.h"
+#include "fetch/fetch.h"
+#include "transform/transform.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum run_status { RUN_OK, RUN_UNCHANGED, RUN_FAILED, RUN_SKIPPED,
+                  RUN_NSTATUS };
+
+struct run_settings {
+    const char *out;
+    char *dl_dir;                   /* owned */
+    char *journal;                  /* owned: the journal's file name */
+    struct ib_fetch_opts fetch;     /* only the option fields are set */
+    unsigned workers;
+    struct ib_decode_opts dopts;
+    struct ib_encode_opts eopts;
+    struct ib_pipeline *pipeline;   /* owned */
+    const char *report;
+    int force, quiet, verbose, progress;
+    unsigned job_timeout_s;
+    uint64_t worker_mem;
+    struct cmd_shard shard;
+    double fail_pct;                /* < 0: any failure fails the run */
+};
+
+/*
+ * Parses argv (the list is argv[optind] afterwards). Returns -1 to go on,
+ * or an exit code (help printed, or a usage error reported).
+ */
+int run_settings_parse(struct run_settings *s, int argc, char **argv,
+                       const char *usage, const char *about);
+void run_settings_release(struct run_settings *s);
+/* OUT and the download folder; 0, or -1 with msg. */
+int run_make_dirs(const struct run_settings *s, char *msg, size_t msglen);
+
+/* This shard's URLs, in list order (the fetch loop names them in order). */
+struct run_list {
+    char **urls;                    /* owned, n of them */
+    size_t n, cap;
+    uint64_t other_shards;
+};
+/* 0, or -1 with a message printed. path "-" is stdin. */
+int run_list_read(struct run_list *l, const char *path,
+                  const struct cmd_shard *shard);
+void run_list_release(struct run_list *l);
+
+/*
+ * What a worker needs to know about one landed file. Slots live in memory
+ * shared with the workers (forked before any file landed); the parent
+ * fills one before submitting its index and never touches it after.
+ */
+#define RUN_NAMELEN 192
+struct run_slot {
+    char in[RUN_NAMELEN];    /* download's file name in the download dir */
+    char out[RUN_NAMELEN];   /* output's file name in OUT */
+    /* journal: the input that made the output there now; hash 0: none */
+    uint64_t prev_hash, prev_size;
+    int64_t prev_sec, prev_nsec;
+};
+/* Names the output of the download at path (file inside the download
+ * dir); 0, or -1 with msg. */
+int run_slot_fill(const struct run_settings *s, struct run_slot *slot,
+                  const char *file, const char *path, char *msg,
+                  size_t msglen);
+/* The pool task: 0 with a run_done record in msg, or 1 with a reason. */
+int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
+                  char *msg, size_t msglen);
+
+struct run_done {
+    int decoded;              /* 0: same bytes as the journal's, restamped */
+    uint32_t dims[4];         /* in w, h, out w, h when decoded */
+    uint64_t hash, size;      /* the input's hash, the output's size */
+    int64_t sec, nsec;        /* the output's mtime */
+};
+int run_done_parse(const char *msg, struct run_done *d);
+
+/*
+ * The journal OUT/.imgbatch-run[-K-of-N].tsv: per output name, the hash of
+ * the input that made it and the output's size and mtime then. Appended
+ * one line per finished item (so a kill loses nothing written), compacted
+ * (temp + rename) by close.
+ */
+struct run_entry {
+    char *name;               /* owned */
+    uint64_t hash, size;
+    int64_t sec, nsec;
+    size_t seq;               /* line number, while loading */
+};
+struct run_journal {
+    char *path;               /* owned */
+    int fd;                   /* append; -1 when closed */
+    struct run_entry *old;    /* owned: sorted by name, one per name */
+    size_t nold;
+    struct run_entry *added;  /* owned: this run's, in order */
+    size_t nadded, capadded;
+};
+int run_journal_open(struct run_journal *j, const char *out,
+                     const char *name, char *msg, size_t msglen);
+void run_journal_get(const struct run_journal *j, const char *name,
+                     struct run_slot *slot);
+void run_journal_add(struct run_journal *j, const char *name,
+                     const struct run_done *d);
+/* Compacts and frees; safe to call twice (msg may then be NULL). */
+int run_journal_close(struct run_journal *j, char *msg, size_t msglen);
+
+/* Output names taken in this run: two URLs must not write one file. */
+struct run_names {
+    char **name;              /* borrowed (the slots') ... */
+    const char **url;         /* ... and the pend's: open addressing */
+    size_t cap;
+};
+int run_names_init(struct run_names *n, size_t count);
+/* NULL if name is now url's; else the URL that has it already. */
+const char *run_names_claim(struct run_names *n, char *name,
+                            const char *url);
+void run_names_release(struct run_names *n);
+
+/* Removes a killed run's temp files from dir; how many. */
+int run_sweep_temps(const char *dir);
+
+char *run_strdup(const char *s);                    /* aborts on ENOMEM */
+char *run_join(const char *dir, const char *name);  /* dir/name, ditto */
+
+#endif

@@ -1,0 +1,470 @@
+/*
+ * cmd/run_item.c: one item of imgbatch run, from its URL to its output:
+ * the list, the slot a worker reads, the task, the claims on output
+ * names, and the journal that lets a rerun recognise bytes it has already
+ * transformed. See cmd/run.h.
+ */
+#include "cmd/cmd.h"
+#include "cmd/run.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <dirent.h>
+
+char *run_strdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();   /* a name or a URL: out of memory here is fatal */
+    return d;
+}
+
+char *run_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir) + strlen(name) + 2;
+    char *p = malloc(n);
+    if (!p)
+        abort();
+    snprintf(p, n, "%s/%s", dir, name);
+    return p;
+}
+
+int run_list_read(struct run_list *l, const char *path,
+                  const struct cmd_shard *shard)
+{
+    FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+    const char *url;
+    int r;
+
+    memset(l, 0, sizeof *l);
+    if (!f) {
+        fprintf(stderr, "imgbatch run: cannot read '%s': %s\n", path,
+                strerror(errno));
+        return -1;
+    }
+    struct ib_fetch_list *fl = ib_fetch_list_new(f);
+    while (fl && (r = ib_fetch_list_next(fl, &url)) > 0) {
+        if (!cmd_shard_has(shard, url)) {
+            l->other_shards++;
+            continue;
+        }
+        if (l->n == l->cap) {
+            size_t cap = l->cap ? 2 * l->cap : 256;
+            char **u = realloc(l->urls, cap * sizeof *u);
+            if (!u)
+                abort();
+            l->urls = u;
+            l->cap = cap;
+        }
+        l->urls[l->n++] = run_strdup(url);
+    }
+    int bad = !fl || ferror(f);
+    ib_fetch_list_free(fl);
+    if (f != stdin)
+        fclose(f);
+    if (bad) {
+        fprintf(stderr, "imgbatch run: cannot read '%s'\n", path);
+        run_list_release(l);
+        return -1;
+    }
+    return 0;
+}
+
+void run_list_release(struct run_list *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->urls[i]);
+    free(l->urls);
+    memset(l, 0, sizeof *l);
+}
+
+/* The extension the output gets; "" keeps the name. */
+static const char *out_ext(const struct run_settings *s, const char *path)
+{
+    enum ib_format f = s->eopts.format;
+    if (f == IB_FORMAT_UNKNOWN) {
+        unsigned char b[16];
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n = fd >= 0 ? read(fd, b, sizeof b) : -1;
+        if (fd >= 0)
+            close(fd);
+        f = n > 0 ? ib_format_sniff(b, (size_t)n) : IB_FORMAT_UNKNOWN;
+    }
+    return ib_format_ext(f);
+}
+
+int run_slot_fill(const struct run_settings *s, struct run_slot *slot,
+                  const char *file, const char *path, char *msg,
+                  size_t msglen)
+{
+    const char *ext = out_ext(s, path);
+    const char *dot = strrchr(file, '.');
+    size_t stem = dot && dot != file ? (size_t)(dot - file) : strlen(file);
+    /* a name that already says the format stays: .jpeg, .JPG */
+    int keep = !*ext || (dot && (!strcasecmp(dot, ext) ||
+                                 (!strcmp(ext, ".jpg") &&
+                                  !strcasecmp(dot, ".jpeg"))));
+
+    memset(slot, 0, sizeof *slot);
+    int n1 = snprintf(slot->in, sizeof slot->in, "%s", file);
+    int n2 = keep ? snprintf(slot->out, sizeof slot->out, "%s", file)
+                  : snprintf(slot->out, sizeof slot->out, "%.*s%s",
+                             (int)stem, file, ext);
+    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof slot->in ||
+        (size_t)n2 >= sizeof slot->out) {
+        snprintf(msg, msglen, "name '%s' is too long", file);
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * A 64-bit hash of the file's bytes, 8 at a time (a journal key, not a
+ * defence: an attacker who controls the bytes controls the output anyway).
+ */
+static int hash_file(const char *path, uint64_t *out)
+{
+    unsigned char buf[1 << 16];
+    uint64_t h = 0x9e3779b97f4a7c15u, len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    if (fd < 0)
+        return -1;
+    while ((n = read(fd, buf, sizeof buf)) != 0) {
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            close(fd);
+            return -1;
+        }
+        size_t i = 0;
+        for (; i + 8 <= (size_t)n; i += 8) {
+            uint64_t w;
+            memcpy(&w, buf + i, 8);
+            h = (h ^ w) * 0xff51afd7ed558ccdu;
+            h ^= h >> 32;
+        }
+        for (; i < (size_t)n; i++)
+            h = (h ^ buf[i]) * 0x100000001b3u;
+        len += (uint64_t)n;
+    }
+    close(fd);
+    h ^= len;
+    h *= 0xc4ceb9fe1a85ec53u;
+    h ^= h >> 29;
+    *out = h ? h : 1;   /* 0 means "no journal entry" */
+    return 0;
+}
+
+static void put_done(char *msg, size_t msglen, int decoded, uint64_t hash,
+                     const struct stat *st, const struct ib_transform_result *t)
+{
+    snprintf(msg, msglen, "%d %016" PRIx64 " %" PRIu64 " %lld %ld", decoded,
+             hash, (uint64_t)st->st_size, (long long)st->st_mtim.tv_sec,
+             (long)st->st_mtim.tv_nsec);
+    if (t) {
+        size_t n = strlen(msg);
+        snprintf(msg + n, msglen - n, " %" PRIu32 " %" PRIu32 " %" PRIu32
+                 " %" PRIu32, t->in_w, t->in_h, t->out_w, t->out_h);
+    }
+}
+
+int run_done_parse(const char *msg, struct run_done *d)
+{
+    long long sec;
+    long nsec;
+    int n = sscanf(msg, "%d %" SCNx64 " %" SCNu64 " %lld %ld %" SCNu32
+                   " %" SCNu32 " %" SCNu32 " %" SCNu32, &d->decoded,
+                   &d->hash, &d->size, &sec, &nsec, &d->dims[0], &d->dims[1],
+                   &d->dims[2], &d->dims[3]);
+    d->sec = sec;
+    d->nsec = nsec;
+    return n == 5 + 4 * (d->decoded != 0) ? 0 : -1;
+}
+
+int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
+                  char *msg, size_t msglen)
+{
+    char *in = run_join(s->dl_dir, slot->in);
+    char *out = run_join(s->out, slot->out);
+    struct ib_transform_result t;
+    struct stat st;
+    uint64_t hash;
+    int rc = 1;
+
+    if (hash_file(in, &hash)) {
+        snprintf(msg, msglen, "cannot read '%s': %s", in, strerror(errno));
+        goto out;
+    }
+    /* same bytes as made the output, which nobody touched since: done */
+    if (slot->prev_hash == hash && !stat(out, &st) &&
+        (uint64_t)st.st_size == slot->prev_size &&
+        st.st_mtim.tv_sec == slot->prev_sec &&
+        st.st_mtim.tv_nsec == slot->prev_nsec &&
+        !cmd_output_stamp(in, out) && !stat(out, &st)) {
+        put_done(msg, msglen, 0, hash, &st, NULL);
+        rc = 0;
+        goto out;
+    }
+    if (ib_transform_file(in, out, &s->dopts, s->pipeline, &s->eopts, &t,
+                          msg, msglen))
+        goto out;
+    if (cmd_output_stamp(in, out) || stat(out, &st)) {
+        snprintf(msg, msglen, "cannot stamp '%s': %s", out, strerror(errno));
+        goto out;
+    }
+    put_done(msg, msglen, 1, hash, &st, &t);
+    rc = 0;
+out:
+    free(in);
+    free(out);
+    return rc;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const struct run_entry *x = a, *y = b;
+    return strcmp(x->name, y->name);
+}
+
+static int entry_cmp_seq(const void *a, const void *b)
+{
+    const struct run_entry *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+static int parse_entry(char *line, struct run_entry *e)
+{
+    long long sec, nsec;
+    int used = 0;
+    if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%n", &e->hash,
+               &e->size, &sec, &nsec, &used) != 4 || !used ||
+        !line[used] || !e->hash)
+        return -1;
+    line[strcspn(line, "\n")] = '\0';
+    e->sec = sec;
+    e->nsec = nsec;
+    e->name = run_strdup(line + used);
+    return 0;
+}
+
+int run_journal_open(struct run_journal *j, const char *out,
+                     const char *name, char *msg, size_t msglen)
+{
+    memset(j, 0, sizeof *j);
+    j->fd = -1;
+    j->path = run_join(out, name);
+    FILE *f = fopen(j->path, "r");
+    char *line = NULL;
+    size_t cap = 0, n = 0, alloc = 0;
+
+    while (f && getline(&line, &cap, f) > 0) {
+        struct run_entry e;
+        if (parse_entry(line, &e))
+            continue;   /* a line cut by a kill: ignored */
+        if (n == alloc) {
+            alloc = alloc ? 2 * alloc : 256;
+            j->old = realloc(j->old, alloc * sizeof *j->old);
+            if (!j->old)
+                abort();
+        }
+        e.seq = n;
+        j->old[n++] = e;
+    }
+    free(line);
+    if (f)
+        fclose(f);
+    /* by name, then line: of one name's lines the last, newest, wins */
+    if (n)
+        qsort(j->old, n, sizeof *j->old, entry_cmp_seq);
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (kept && !strcmp(j->old[kept - 1].name, j->old[i].name)) {
+            free(j->old[kept - 1].name);
+            j->old[kept - 1] = j->old[i];
+        } else {
+            j->old[kept++] = j->old[i];
+        }
+    }
+    j->nold = kept;
+    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (j->fd < 0) {
+        snprintf(msg, msglen, "cannot open '%s': %s", j->path,
+                 strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+void run_journal_get(const struct run_journal *j, const char *name,
+                     struct run_slot *slot)
+{
+    struct run_entry key = {.name = (char *)name};
+    const struct run_entry *e =
+        j->nold ? bsearch(&key, j->old, j->nold, sizeof *j->old, entry_cmp)
+                : NULL;
+    if (!e)
+        return;
+    slot->prev_hash = e->hash;
+    slot->prev_size = e->size;
+    slot->prev_sec = e->sec;
+    slot->prev_nsec = e->nsec;
+}
+
+static int write_entry(FILE *f, int fd, const struct run_entry *e)
+{
+    char line[RUN_NAMELEN + 96];
+    int n = snprintf(line, sizeof line, "%016" PRIx64 "\t%" PRIu64
+                     "\t%lld\t%lld\t%s\n", e->hash, e->size,
+                     (long long)e->sec, (long long)e->nsec, e->name);
+    if (n < 0 || (size_t)n >= sizeof line)
+        return -1;
+    if (f)
+        return fputs(line, f) < 0 ? -1 : 0;
+    /* one write(): O_APPEND keeps a line whole */
+    return write(fd, line, (size_t)n) == n ? 0 : -1;
+}
+
+void run_journal_add(struct run_journal *j, const char *name,
+                     const struct run_done *d)
+{
+    if (j->nadded == j->capadded) {
+        j->capadded = j->capadded ? 2 * j->capadded : 256;
+        j->added = realloc(j->added, j->capadded * sizeof *j->added);
+        if (!j->added)
+            abort();
+    }
+    struct run_entry *e = &j->added[j->nadded++];
+    *e = (struct run_entry){run_strdup(name), d->hash, d->size, d->sec,
+                            d->nsec, 0};
+    if (j->fd >= 0)
+        write_entry(NULL, j->fd, e);   /* lost: the item is only redone */
+}
+
+/* Rewrites the journal with one line per name: old ones not redone. */
+static int compact(struct run_journal *j)
+{
+    size_t n = strlen(j->path) + 8;
+    char *tmp = malloc(n);
+    if (!tmp)
+        return -1;
+    snprintf(tmp, n, "%s.XXXXXX", j->path);
+    int fd = mkstemp(tmp);
+    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+    int bad = !f;
+    if (!f && fd >= 0)
+        close(fd);
+    if (j->nadded)
+        qsort(j->added, j->nadded, sizeof *j->added, entry_cmp);
+    for (size_t i = 0; f && i < j->nold; i++) {
+        struct run_entry *e = &j->old[i];
+        if (!(j->nadded && bsearch(e, j->added, j->nadded, sizeof *e,
+                                   entry_cmp)))
+            bad |= write_entry(f, -1, e);
+    }
+    for (size_t i = 0; f && i < j->nadded; i++)
+        bad |= write_entry(f, -1, &j->added[i]);
+    if (f)
+        bad |= fclose(f) != 0;
+    if (bad || rename(tmp, j->path)) {
+        if (fd >= 0)
+            unlink(tmp);
+        free(tmp);
+        return -1;
+    }
+    free(tmp);
+    return 0;
+}
+
+int run_journal_close(struct run_journal *j, char *msg, size_t msglen)
+{
+    int rc = 0;
+    if (j->fd >= 0) {
+        close(j->fd);
+        j->fd = -1;
+        if (compact(j)) {
+            if (msg)
+                snprintf(msg, msglen, "cannot rewrite '%s': %s", j->path,
+                         strerror(errno));
+            rc = -1;
+        }
+    }
+    for (size_t i = 0; i < j->nold; i++)
+        free(j->old[i].name);
+    for (size_t i = 0; i < j->nadded; i++)
+        free(j->added[i].name);
+    free(j->old);
+    free(j->added);
+    free(j->path);
+    memset(j, 0, sizeof *j);
+    j->fd = -1;
+    return rc;
+}
+
+int run_names_init(struct run_names *n, size_t count)
+{
+    n->cap = 16;
+    while (n->cap < 2 * count)
+        n->cap *= 2;
+    n->name = calloc(n->cap, sizeof *n->name);
+    n->url = calloc(n->cap, sizeof *n->url);
+    return n->name && n->url ? 0 : -1;
+}
+
+const char *run_names_claim(struct run_names *n, char *name,
+                            const char *url)
+{
+    size_t i = (size_t)cmd_shard_hash(name) & (n->cap - 1);
+    while (n->name[i]) {
+        if (!strcmp(n->name[i], name))
+            return n->url[i];
+        i = (i + 1) & (n->cap - 1);
+    }
+    n->name[i] = name;   /* at most one per URL: never full */
+    n->url[i] = url;
+    return NULL;
+}
+
+void run_names_release(struct run_names *n)
+{
+    free(n->name);
+    free(n->url);
+    memset(n, 0, sizeof *n);
+}
+
+/*
+ * Removes what a killed run left in dir: dot-files named like the temp
+ * files of an output (".NAME.tmp-XXXXXX") or a download
+ * (".NAME.part.XXXXXX"). Only when no other process writes there.
+ */
+int run_sweep_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d))) {
+        const char *name = e->d_name;
+        size_t len = strlen(name);
+        if (name[0] != '.' || len < 14)
+            continue;
+        const char *tail = name + len - 12;   /* ".tmp-XXXXXX" + 1 */
+        if (strncmp(tail + 1, ".tmp-", 5) && strncmp(tail, ".part.", 6))
+            continue;
+        char *p = run_join(dir, name);
+        n += unlink(p) == 0;
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    return n;
+}

@@ -1,0 +1,329 @@
+/*
+ * cmd/run_opts.c: the options of imgbatch run. The rows repeat those of
+ * imgbatch fetch and imgbatch transform with the same names, defaults and
+ * checks; tests/cli/run_help.sh holds all three to the man page.
+ */
+#include "cmd/cmd.h"
+#include "cmd/run.h"
+#include "cmd/walk.h"
+#include "pool/pool.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define NAME "run"
+
+enum {
+    OPT_DL_DIR = 256, OPT_PER_HOST, OPT_RETRIES, OPT_TIMEOUT, OPT_MAX_SIZE,
+    OPT_INSECURE, OPT_PROCS, OPT_FORMAT, OPT_QUALITY, OPT_PNG_LEVEL,
+    OPT_PROGRESSIVE, OPT_FILTER, OPT_UPSCALE, OPT_AUTO_ORIENT,
+    OPT_NO_AUTO_ORIENT, OPT_NO_SHRINK, OPT_STRIP, OPT_MAX_PIXELS,
+    OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_REPORT, OPT_FORCE, OPT_SHARD,
+    OPT_FAIL_ON, OPT_PROGRESS,
+    OPT_OP = 512,   /* OPT_OP + i: op i of the transform library */
+};
+
+static const struct cmd_option fixed_options[] = {
+    {"out", required_argument, 'o', "DIR", "output folder (required)"},
+    {"download-dir", required_argument, OPT_DL_DIR, "DIR",
+     "downloads (default OUT/.downloads, OUT/.downloads-K-of-N with --shard)"},
+    {"concurrency", required_argument, 'c', "N", "transfers in flight (32)"},
+    {"per-host", required_argument, OPT_PER_HOST, "N",
+     "connections per host (8)"},
+    {"retries", required_argument, OPT_RETRIES, "N",
+     "retries on connect errors, timeouts, 408/429/5xx (3)"},
+    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
+     "per transfer, also a stall limit (300; 0 none)"},
+    {"max-size", required_argument, OPT_MAX_SIZE, "BYTES",
+     "refuse and remove larger bodies"},
+    {"insecure", no_argument, OPT_INSECURE, NULL,
+     "do not verify TLS certificates"},
+    {"procs", required_argument, OPT_PROCS, "N",
+     "worker processes (default: online CPUs)"},
+    {"format", required_argument, OPT_FORMAT, "F",
+     "jpeg, png or same (default: same as the input)"},
+    {"quality", required_argument, OPT_QUALITY, "Q",
+     "JPEG quality 1..100 (default 85)"},
+    {"png-level", required_argument, OPT_PNG_LEVEL, "N",
+     "PNG zlib level 0..9 (default 6)"},
+    {"progressive", no_argument, OPT_PROGRESSIVE, NULL,
+     "write progressive JPEGs"},
+    {"filter", required_argument, OPT_FILTER, "F",
+     "resampling: lanczos3 (default), mitchell, bilinear, box"},
+    {"upscale", no_argument, OPT_UPSCALE, NULL, "let --resize enlarge"},
+    {"auto-orient", no_argument, OPT_AUTO_ORIENT, NULL,
+     "apply EXIF orientation (the default)"},
+    {"no-auto-orient", no_argument, OPT_NO_AUTO_ORIENT, NULL,
+     "keep pixels as stored"},
+    {"no-shrink-on-load", no_argument, OPT_NO_SHRINK, NULL,
+     "decode JPEGs at full size even when the first op shrinks them"},
+    {"strip", no_argument, OPT_STRIP, NULL,
+     "drop the ICC profile (kept by default)"},
+    {"max-pixels", required_argument, OPT_MAX_PIXELS, "N",
+     "refuse images whose header declares more (default 268402689)"},
+    {"job-timeout", required_argument, OPT_JOB_TIMEOUT, "SECONDS",
+     "kill and fail an image taking longer"},
+    {"worker-mem", required_argument, OPT_WORKER_MEM, "MB",
+     "address-space cap per worker"},
+    {"report", required_argument, OPT_REPORT, "FILE",
+     "JSON Lines: one object per URL, then a summary"},
+    {"force", no_argument, OPT_FORCE, NULL,
+     "fetch unconditionally and redo every output"},
+    {"shard", required_argument, OPT_SHARD, "K/N", CMD_SHARD_HELP},
+    {"fail-on", required_argument, OPT_FAIL_ON, "WHEN",
+     "exit 1 on: any failure (default), or more than P% failed"},
+    {"quiet", no_argument, 'q', NULL, "errors only"},
+    {"verbose", no_argument, 'v', NULL, "a line per item"},
+    {"progress", required_argument, OPT_PROGRESS, "WHEN",
+     "auto (stderr is a terminal, default), always or never"},
+    {"help", no_argument, 'h', NULL, "this help"},
+};
+#define NFIXED (sizeof fixed_options / sizeof fixed_options[0])
+#define MAXOPTS 64
+
+static void build_options(struct cmd_option *opts)
+{
+    size_t n = 0;
+    const char *name, *arg, *help;
+    for (size_t i = 0; i < NFIXED; i++)
+        opts[n++] = fixed_options[i];
+    for (size_t i = 0; n < MAXOPTS - 1 && !ib_op_info(i, &name, &arg, &help);
+         i++)
+        opts[n++] = (struct cmd_option){name, arg ? required_argument
+                                                  : no_argument,
+                                        OPT_OP + (int)i, arg, help};
+    opts[n] = (struct cmd_option){0};
+}
+
+static int parse_format(const char *v, enum ib_format *f)
+{
+    if (!strcmp(v, "jpeg") || !strcmp(v, "jpg"))
+        *f = IB_FORMAT_JPEG;
+    else if (!strcmp(v, "png"))
+        *f = IB_FORMAT_PNG;
+    else if (!strcmp(v, "same"))
+        *f = IB_FORMAT_UNKNOWN;
+    else
+        return -1;
+    return 0;
+}
+
+/* "any" or "P%" with P in 0..100; 0, or -1 if malformed. */
+static int parse_fail_on(const char *v, double *pct)
+{
+    size_t n = strlen(v);
+    char num[32];
+    if (!strcmp(v, "any")) {
+        *pct = -1;
+        return 0;
+    }
+    if (n < 2 || n >= sizeof num || v[n - 1] != '%')
+        return -1;
+    memcpy(num, v, n - 1);
+    num[n - 1] = '\0';
+    return cmd_parse_double(num, 0, 100, pct);
+}
+
+/* One option that fetch and transform share with run; -1 if not one. */
+static int parse_one(struct run_settings *s, int c, const char *v,
+                     int *progress)
+{
+    char msg[256];
+    unsigned u;
+    uint64_t u64;
+
+    switch (c) {
+    case 'o': s->out = v; break;
+    case OPT_DL_DIR:
+        free(s->dl_dir);
+        s->dl_dir = run_strdup(v);
+        break;
+    case 'c':
+        if (cmd_parse_uint(v, 1, 100000, &s->fetch.concurrency))
+            return cmd_usage_error(NAME, "bad --concurrency '%s'", v);
+        break;
+    case OPT_PER_HOST:
+        if (cmd_parse_uint(v, 1, 10000, &s->fetch.per_host))
+            return cmd_usage_error(NAME, "bad --per-host '%s'", v);
+        break;
+    case OPT_RETRIES:
+        if (cmd_parse_uint(v, 0, 100, &s->fetch.retries))
+            return cmd_usage_error(NAME, "bad --retries '%s'", v);
+        break;
+    case OPT_TIMEOUT:
+        if (cmd_parse_double(v, 0, 86400 * 7, &s->fetch.timeout_s))
+            return cmd_usage_error(NAME, "bad --timeout '%s'", v);
+        break;
+    case OPT_MAX_SIZE:
+        if (cmd_parse_u64(v, 1, UINT64_MAX, &s->fetch.max_size))
+            return cmd_usage_error(NAME, "bad --max-size '%s'", v);
+        break;
+    case OPT_INSECURE: s->fetch.insecure = 1; break;
+    case OPT_PROCS:
+        if (cmd_parse_uint(v, 1, 1024, &s->workers))
+            return cmd_usage_error(NAME, "invalid --procs '%s' (1..1024)", v);
+        break;
+    case OPT_FORMAT:
+        if (parse_format(v, &s->eopts.format))
+            return cmd_usage_error(NAME, "invalid --format '%s' (jpeg, png "
+                                   "or same)", v);
+        break;
+    case OPT_QUALITY:
+        if (cmd_parse_uint(v, 1, 100, &u))
+            return cmd_usage_error(NAME, "invalid --quality '%s' (1..100)",
+                                   v);
+        s->eopts.quality = (int)u;
+        break;
+    case OPT_PNG_LEVEL:
+        if (cmd_parse_uint(v, 0, 9, &u))
+            return cmd_usage_error(NAME, "invalid --png-level '%s' (0..9)",
+                                   v);
+        s->eopts.png_level = (int)u;
+        break;
+    case OPT_PROGRESSIVE: s->eopts.progressive = 1; break;
+    case OPT_FILTER:
+        if (ib_pipeline_set_filter(s->pipeline, v, msg, sizeof msg))
+            return cmd_usage_error(NAME, "%s", msg);
+        break;
+    case OPT_UPSCALE: ib_pipeline_set_upscale(s->pipeline, 1); break;
+    case OPT_AUTO_ORIENT: s->dopts.auto_orient = 1; break;
+    case OPT_NO_AUTO_ORIENT: s->dopts.auto_orient = 0; break;
+    case OPT_NO_SHRINK: s->dopts.no_shrink_on_load = 1; break;
+    case OPT_STRIP: s->dopts.keep_icc = 0; break;
+    case OPT_MAX_PIXELS:
+        if (cmd_parse_u64(v, 1, UINT64_MAX, &s->dopts.max_pixels))
+            return cmd_usage_error(NAME, "invalid --max-pixels '%s'", v);
+        break;
+    case OPT_JOB_TIMEOUT:
+        if (cmd_parse_uint(v, 1, 86400, &s->job_timeout_s))
+            return cmd_usage_error(NAME, "invalid --job-timeout '%s' "
+                                   "(1..86400 seconds)", v);
+        break;
+    case OPT_WORKER_MEM:
+        if (cmd_parse_u64(v, 16, UINT64_MAX >> 20, &u64))
+            return cmd_usage_error(NAME, "invalid --worker-mem '%s' (MB, at "
+                                   "least 16)", v);
+        s->worker_mem = u64 << 20;
+        break;
+    case OPT_REPORT: s->report = v; break;
+    case OPT_FORCE:
+        s->force = 1;
+        s->fetch.force = 1;
+        break;
+    case OPT_SHARD:
+        if (cmd_shard_parse(&s->shard, v, msg, sizeof msg))
+            return cmd_usage_error(NAME, "%s", msg);
+        break;
+    case OPT_FAIL_ON:
+        if (parse_fail_on(v, &s->fail_pct))
+            return cmd_usage_error(NAME, "invalid --fail-on '%s' (any or "
+                                   "P%% with P in 0..100)", v);
+        break;
+    case 'q': s->quiet = 1; break;
+    case 'v': s->verbose = 1; break;
+    case OPT_PROGRESS:
+        if (!strcmp(v, "auto"))
+            *progress = -1;
+        else if (!strcmp(v, "always"))
+            *progress = 1;
+        else if (!strcmp(v, "never"))
+            *progress = 0;
+        else
+            return cmd_usage_error(NAME, "invalid --progress '%s' (auto, "
+                                   "always or never)", v);
+        break;
+    default: {
+        const char *op, *oparg, *ophelp;
+        if (c < OPT_OP ||
+            ib_op_info((size_t)(c - OPT_OP), &op, &oparg, &ophelp))
+            return cmd_usage_error(NAME, "unhandled option");
+        if (ib_pipeline_add(s->pipeline, op, v, msg, sizeof msg))
+            return cmd_usage_error(NAME, "%s", msg);
+        break;
+    }
+    }
+    return -1;
+}
+
+/* The folders and the journal's name, per shard when sharded. */
+static void default_names(struct run_settings *s)
+{
+    char b[96] = "";
+    if (s->shard.n)
+        snprintf(b, sizeof b, "-%llu-of-%llu", (unsigned long long)s->shard.k,
+                 (unsigned long long)s->shard.n);
+    char name[128];
+    if (!s->dl_dir) {
+        snprintf(name, sizeof name, ".downloads%s", b);
+        s->dl_dir = run_join(s->out, name);
+    }
+    snprintf(name, sizeof name, ".imgbatch-run%s.tsv", b);
+    s->journal = run_strdup(name);
+}
+
+int run_settings_parse(struct run_settings *s, int argc, char **argv,
+                       const char *usage, const char *about)
+{
+    struct cmd_option opts[MAXOPTS];
+    const char *v;
+    int c, progress = -1;
+
+    memset(s, 0, sizeof *s);
+    s->fetch = (struct ib_fetch_opts){.concurrency = 32, .per_host = 8,
+                                      .retries = 3, .timeout_s = 300};
+    ib_decode_opts_init(&s->dopts);
+    ib_encode_opts_init(&s->eopts);
+    s->eopts.format = IB_FORMAT_UNKNOWN;
+    s->fail_pct = -1;
+    s->pipeline = ib_pipeline_new();
+    if (!s->pipeline)
+        return EXIT_FATAL;
+
+    build_options(opts);
+    optind = 1;
+    while ((c = cmd_getopt(argc, argv, opts, &v)) != -1) {
+        if (c == 'h') {
+            cmd_print_help(stdout, usage, about, opts);
+            return EXIT_ALL_OK;
+        }
+        if (c == '?')
+            return EXIT_USAGE;
+        int rc = parse_one(s, c, v, &progress);
+        if (rc >= 0)
+            return rc;
+    }
+    if (!s->out)
+        return cmd_usage_error(NAME, "missing -o/--out DIR");
+    if (optind != argc - 1)
+        return cmd_usage_error(NAME, optind >= argc ? "no URL list given"
+                                                    : "one URL list only");
+    s->progress = progress < 0 ? !s->quiet && isatty(2) : progress;
+    default_names(s);
+    return -1;
+}
+
+void run_settings_release(struct run_settings *s)
+{
+    ib_pipeline_free(s->pipeline);
+    free(s->dl_dir);
+    free(s->journal);
+    s->pipeline = NULL;
+    s->dl_dir = s->journal = NULL;
+}
+
+int run_make_dirs(const struct run_settings *s, char *msg, size_t msglen)
+{
+    const char *dirs[] = {s->out, s->dl_dir};
+    for (size_t i = 0; i < 2; i++) {
+        if (walk_make_dir(dirs[i])) {
+            snprintf(msg, msglen, "cannot create '%s': %s", dirs[i],
+                     strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}

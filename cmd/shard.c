@@ -1,0 +1,125 @@
+/*
+ * cmd/shard.c: which items a --shard K/N copy owns. See shard.h.
+ */
+#include "cmd/shard.h"
+#include "cmd/cmd.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* shards beyond this are a typo, not a cluster */
+#define MAX_SHARDS 1000000
+
+uint64_t cmd_shard_hash(const char *key)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (const unsigned char *p = (const unsigned char *)key; *p; p++) {
+        h ^= *p;
+        h *= 0x100000001b3u;
+    }
+    /* FNV's low bits mix poorly; mod N with N a power of two needs them */
+    h ^= h >> 30;
+    h *= 0xbf58476d1ce4e5b9u;
+    h ^= h >> 27;
+    h *= 0x94d049bb133111ebu;
+    h ^= h >> 31;
+    return h;
+}
+
+int cmd_shard_has(const struct cmd_shard *s, const char *key)
+{
+    return s->n == 0 || cmd_shard_hash(key) % s->n == s->k;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int fail(char *msg, size_t msglen, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, msglen, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+/* An environment variable as a number; -1 with msg if unset or bad. */
+static int env_u64(const char *name, uint64_t max, uint64_t *out, char *msg,
+                   size_t msglen)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return fail(msg, msglen, "--shard: %s is not set", name);
+    if (cmd_parse_u64(v, 0, max, out))
+        return fail(msg, msglen, "--shard: %s is '%s', not a number in range",
+                    name, v);
+    return 0;
+}
+
+static int check(struct cmd_shard *s, uint64_t k, uint64_t n,
+                 const char *value, char *msg, size_t msglen)
+{
+    if (n < 1 || k >= n)
+        return fail(msg, msglen, "--shard '%s': need 0 <= K < N", value);
+    s->k = k;
+    s->n = n;
+    return 0;
+}
+
+static int parse_slurm(struct cmd_shard *s, const char *value, char *msg,
+                       size_t msglen)
+{
+    uint64_t id, count, min = 0, step = 1;
+    if (env_u64("SLURM_ARRAY_TASK_ID", UINT32_MAX, &id, msg, msglen) ||
+        env_u64("SLURM_ARRAY_TASK_COUNT", MAX_SHARDS, &count, msg, msglen))
+        return -1;
+    if (getenv("SLURM_ARRAY_TASK_MIN") &&
+        env_u64("SLURM_ARRAY_TASK_MIN", UINT32_MAX, &min, msg, msglen))
+        return -1;
+    if (getenv("SLURM_ARRAY_TASK_STEP") &&
+        env_u64("SLURM_ARRAY_TASK_STEP", UINT32_MAX, &step, msg, msglen))
+        return -1;
+    if (id < min || step == 0 || (id - min) % step)
+        return fail(msg, msglen, "--shard %s: the array's task ids are not "
+                    "MIN, MIN+STEP, ...", value);
+    if (check(s, (id - min) / step, count, value, msg, msglen))
+        return fail(msg, msglen, "--shard %s: task %s is past the array's "
+                    "SLURM_ARRAY_TASK_COUNT (use --array=A-B[:S])", value,
+                    getenv("SLURM_ARRAY_TASK_ID"));
+    return 0;
+}
+
+int cmd_shard_parse(struct cmd_shard *s, const char *value, char *msg,
+                    size_t msglen)
+{
+    uint64_t k, n;
+    const char *slash = strchr(value, '/');
+
+    if (!strcmp(value, "slurm"))
+        return parse_slurm(s, value, msg, msglen);
+    if (!strncmp(value, "k8s", 3) && (!value[3] || value[3] == '/')) {
+        if (env_u64("JOB_COMPLETION_INDEX", MAX_SHARDS, &k, msg, msglen))
+            return -1;
+        if (value[3] ? cmd_parse_u64(value + 4, 1, MAX_SHARDS, &n)
+                     : env_u64("IMGBATCH_SHARD_COUNT", MAX_SHARDS, &n, msg,
+                               msglen))
+            return value[3] ? fail(msg, msglen, "--shard '%s': N must be "
+                                   "1..1000000", value)
+                            : -1;
+        return check(s, k, n, value, msg, msglen);
+    }
+    if (!slash)
+        return fail(msg, msglen, "--shard '%s': expected K/N, k8s[/N] or "
+                    "slurm", value);
+    char kbuf[32];
+    size_t klen = (size_t)(slash - value);
+    if (klen == 0 || klen >= sizeof kbuf)
+        return fail(msg, msglen, "--shard '%s': expected K/N", value);
+    memcpy(kbuf, value, klen);
+    kbuf[klen] = '\0';
+    if (cmd_parse_u64(kbuf, 0, MAX_SHARDS, &k) ||
+        cmd_parse_u64(slash + 1, 1, MAX_SHARDS, &n))
+        return fail(msg, msglen, "--shard '%s': expected K/N with N in "
+                    "1..1000000", value);
+    return check(s, k, n, value, msg, msglen);
+}
