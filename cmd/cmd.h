@@ -18,6 +18,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "transform/transform.h"
+
 enum {
     EXIT_ALL_OK = 0,
     EXIT_SOME_FAILED = 1,
@@ -59,6 +61,31 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...)
 int cmd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 int cmd_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out);
 int cmd_parse_double(const char *s, double min, double max, double *out);
+
+/*
+ * The image options transform and run share (cmd/image_opts.c): encoding,
+ * decoding limits, worker limits and the op pipeline, ops in command-line
+ * order. Their codes are CMD_IMAGE_OPT_FIRST.. and CMD_IMAGE_OPT_OP + op;
+ * a subcommand's own codes stay below CMD_IMAGE_OPT_FIRST.
+ */
+#define CMD_IMAGE_OPT_FIRST 384
+#define CMD_IMAGE_OPT_OP 512
+struct cmd_image {
+    struct ib_decode_opts dopts;
+    struct ib_encode_opts eopts;    /* format UNKNOWN: same as the input */
+    struct ib_pipeline *pipeline;   /* owned */
+    unsigned job_timeout_s;         /* 0: none */
+    uint64_t worker_mem;            /* bytes; 0: no cap */
+};
+int cmd_image_init(struct cmd_image *img);   /* 0, or -1 out of memory */
+void cmd_image_release(struct cmd_image *img);
+/* Appends the image rows and one per op to opts[n..], NUL-terminated
+ * within max; returns the new count. */
+size_t cmd_image_options(struct cmd_option *opts, size_t n, size_t max);
+/* Option c with value v: 0 taken, EXIT_USAGE (message printed) if its
+ * value is bad, -1 if c is not an image option. */
+int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
+                     const char *v);
 
 /* Milliseconds on a monotonic clock. */
 double cmd_now_ms(void);

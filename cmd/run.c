@@ -400,8 +400,8 @@ static int run_all(struct run *r)
         .results = r->results,
         .done = on_result,
         .done_ctx = r,
-        .timeout_ms = s->job_timeout_s * 1000u,
-        .worker_mem = s->worker_mem,
+        .timeout_ms = s->img.job_timeout_s * 1000u,
+        .worker_mem = s->img.worker_mem,
         .stop = &cmd_stop,
         .grace_ms = 5000,
     };

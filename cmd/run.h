@@ -22,13 +22,9 @@ struct run_settings {
     char *journal;                  /* owned: the journal's file name */
     struct ib_fetch_opts fetch;     /* only the option fields are set */
     unsigned workers;
-    struct ib_decode_opts dopts;
-    struct ib_encode_opts eopts;
-    struct ib_pipeline *pipeline;   /* owned */
+    struct cmd_image img;           /* shared with transform */
     const char *report;
     int force, quiet, verbose, progress;
-    unsigned job_timeout_s;
-    uint64_t worker_mem;
     struct cmd_shard shard;
     double fail_pct;                /* < 0: any failure fails the run */
 };

@@ -88,7 +88,7 @@ void run_list_release(struct run_list *l)
 /* The extension the output gets; "" keeps the name. */
 static const char *out_ext(const struct run_settings *s, const char *path)
 {
-    enum ib_format f = s->eopts.format;
+    enum ib_format f = s->img.eopts.format;
     if (f == IB_FORMAT_UNKNOWN) {
         unsigned char b[16];
         int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -214,8 +214,9 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         rc = 0;
         goto out;
     }
-    if (ib_transform_file(in, out, &s->dopts, s->pipeline, &s->eopts, &t,
-                          msg, msglen))
+    const struct cmd_image *img = &s->img;
+    if (ib_transform_file(in, out, &img->dopts, img->pipeline, &img->eopts,
+                          &t, msg, msglen))
         goto out;
     if (cmd_output_stamp(in, out) || stat(out, &st)) {
         snprintf(msg, msglen, "cannot stamp '%s': %s", out, strerror(errno));

@@ -6,7 +6,6 @@
 #include "cmd/cmd.h"
 #include "cmd/run.h"
 #include "cmd/walk.h"
-#include "pool/pool.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -17,14 +16,10 @@
 
 #define NAME "run"
 
-enum {
+enum {   /* below CMD_IMAGE_OPT_FIRST: the image options are shared */
     OPT_DL_DIR = 256, OPT_PER_HOST, OPT_RETRIES, OPT_TIMEOUT, OPT_MAX_SIZE,
-    OPT_INSECURE, OPT_PROCS, OPT_FORMAT, OPT_QUALITY, OPT_PNG_LEVEL,
-    OPT_PROGRESSIVE, OPT_FILTER, OPT_UPSCALE, OPT_AUTO_ORIENT,
-    OPT_NO_AUTO_ORIENT, OPT_NO_SHRINK, OPT_STRIP, OPT_MAX_PIXELS,
-    OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_REPORT, OPT_FORCE, OPT_SHARD,
-    OPT_FAIL_ON, OPT_PROGRESS,
-    OPT_OP = 512,   /* OPT_OP + i: op i of the transform library */
+    OPT_INSECURE, OPT_PROCS, OPT_REPORT, OPT_FORCE, OPT_SHARD, OPT_FAIL_ON,
+    OPT_PROGRESS,
 };
 
 static const struct cmd_option fixed_options[] = {
@@ -44,31 +39,6 @@ static const struct cmd_option fixed_options[] = {
      "do not verify TLS certificates"},
     {"procs", required_argument, OPT_PROCS, "N",
      "worker processes (default: online CPUs)"},
-    {"format", required_argument, OPT_FORMAT, "F",
-     "jpeg, png or same (default: same as the input)"},
-    {"quality", required_argument, OPT_QUALITY, "Q",
-     "JPEG quality 1..100 (default 85)"},
-    {"png-level", required_argument, OPT_PNG_LEVEL, "N",
-     "PNG zlib level 0..9 (default 6)"},
-    {"progressive", no_argument, OPT_PROGRESSIVE, NULL,
-     "write progressive JPEGs"},
-    {"filter", required_argument, OPT_FILTER, "F",
-     "resampling: lanczos3 (default), mitchell, bilinear, box"},
-    {"upscale", no_argument, OPT_UPSCALE, NULL, "let --resize enlarge"},
-    {"auto-orient", no_argument, OPT_AUTO_ORIENT, NULL,
-     "apply EXIF orientation (the default)"},
-    {"no-auto-orient", no_argument, OPT_NO_AUTO_ORIENT, NULL,
-     "keep pixels as stored"},
-    {"no-shrink-on-load", no_argument, OPT_NO_SHRINK, NULL,
-     "decode JPEGs at full size even when the first op shrinks them"},
-    {"strip", no_argument, OPT_STRIP, NULL,
-     "drop the ICC profile (kept by default)"},
-    {"max-pixels", required_argument, OPT_MAX_PIXELS, "N",
-     "refuse images whose header declares more (default 268402689)"},
-    {"job-timeout", required_argument, OPT_JOB_TIMEOUT, "SECONDS",
-     "kill and fail an image taking longer"},
-    {"worker-mem", required_argument, OPT_WORKER_MEM, "MB",
-     "address-space cap per worker"},
     {"report", required_argument, OPT_REPORT, "FILE",
      "JSON Lines: one object per URL, then a summary"},
     {"force", no_argument, OPT_FORCE, NULL,
@@ -85,31 +55,13 @@ static const struct cmd_option fixed_options[] = {
 #define NFIXED (sizeof fixed_options / sizeof fixed_options[0])
 #define MAXOPTS 64
 
+/* run's own options, then the image options and ops transform has too. */
 static void build_options(struct cmd_option *opts)
 {
     size_t n = 0;
-    const char *name, *arg, *help;
     for (size_t i = 0; i < NFIXED; i++)
         opts[n++] = fixed_options[i];
-    for (size_t i = 0; n < MAXOPTS - 1 && !ib_op_info(i, &name, &arg, &help);
-         i++)
-        opts[n++] = (struct cmd_option){name, arg ? required_argument
-                                                  : no_argument,
-                                        OPT_OP + (int)i, arg, help};
-    opts[n] = (struct cmd_option){0};
-}
-
-static int parse_format(const char *v, enum ib_format *f)
-{
-    if (!strcmp(v, "jpeg") || !strcmp(v, "jpg"))
-        *f = IB_FORMAT_JPEG;
-    else if (!strcmp(v, "png"))
-        *f = IB_FORMAT_PNG;
-    else if (!strcmp(v, "same"))
-        *f = IB_FORMAT_UNKNOWN;
-    else
-        return -1;
-    return 0;
+    cmd_image_options(opts, n, MAXOPTS);
 }
 
 /* "any" or "P%" with P in 0..100; 0, or -1 if malformed. */
@@ -133,8 +85,6 @@ static int parse_one(struct run_settings *s, int c, const char *v,
                      int *progress)
 {
     char msg[256];
-    unsigned u;
-    uint64_t u64;
 
     switch (c) {
     case 'o': s->out = v; break;
@@ -167,48 +117,6 @@ static int parse_one(struct run_settings *s, int c, const char *v,
         if (cmd_parse_uint(v, 1, 1024, &s->workers))
             return cmd_usage_error(NAME, "invalid --procs '%s' (1..1024)", v);
         break;
-    case OPT_FORMAT:
-        if (parse_format(v, &s->eopts.format))
-            return cmd_usage_error(NAME, "invalid --format '%s' (jpeg, png "
-                                   "or same)", v);
-        break;
-    case OPT_QUALITY:
-        if (cmd_parse_uint(v, 1, 100, &u))
-            return cmd_usage_error(NAME, "invalid --quality '%s' (1..100)",
-                                   v);
-        s->eopts.quality = (int)u;
-        break;
-    case OPT_PNG_LEVEL:
-        if (cmd_parse_uint(v, 0, 9, &u))
-            return cmd_usage_error(NAME, "invalid --png-level '%s' (0..9)",
-                                   v);
-        s->eopts.png_level = (int)u;
-        break;
-    case OPT_PROGRESSIVE: s->eopts.progressive = 1; break;
-    case OPT_FILTER:
-        if (ib_pipeline_set_filter(s->pipeline, v, msg, sizeof msg))
-            return cmd_usage_error(NAME, "%s", msg);
-        break;
-    case OPT_UPSCALE: ib_pipeline_set_upscale(s->pipeline, 1); break;
-    case OPT_AUTO_ORIENT: s->dopts.auto_orient = 1; break;
-    case OPT_NO_AUTO_ORIENT: s->dopts.auto_orient = 0; break;
-    case OPT_NO_SHRINK: s->dopts.no_shrink_on_load = 1; break;
-    case OPT_STRIP: s->dopts.keep_icc = 0; break;
-    case OPT_MAX_PIXELS:
-        if (cmd_parse_u64(v, 1, UINT64_MAX, &s->dopts.max_pixels))
-            return cmd_usage_error(NAME, "invalid --max-pixels '%s'", v);
-        break;
-    case OPT_JOB_TIMEOUT:
-        if (cmd_parse_uint(v, 1, 86400, &s->job_timeout_s))
-            return cmd_usage_error(NAME, "invalid --job-timeout '%s' "
-                                   "(1..86400 seconds)", v);
-        break;
-    case OPT_WORKER_MEM:
-        if (cmd_parse_u64(v, 16, UINT64_MAX >> 20, &u64))
-            return cmd_usage_error(NAME, "invalid --worker-mem '%s' (MB, at "
-                                   "least 16)", v);
-        s->worker_mem = u64 << 20;
-        break;
     case OPT_REPORT: s->report = v; break;
     case OPT_FORCE:
         s->force = 1;
@@ -237,12 +145,11 @@ static int parse_one(struct run_settings *s, int c, const char *v,
                                    "always or never)", v);
         break;
     default: {
-        const char *op, *oparg, *ophelp;
-        if (c < OPT_OP ||
-            ib_op_info((size_t)(c - OPT_OP), &op, &oparg, &ophelp))
+        int rc = cmd_image_option(NAME, &s->img, c, v);
+        if (rc > 0)
+            return rc;
+        if (rc < 0)
             return cmd_usage_error(NAME, "unhandled option");
-        if (ib_pipeline_add(s->pipeline, op, v, msg, sizeof msg))
-            return cmd_usage_error(NAME, "%s", msg);
         break;
     }
     }
@@ -275,12 +182,8 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     memset(s, 0, sizeof *s);
     s->fetch = (struct ib_fetch_opts){.concurrency = 32, .per_host = 8,
                                       .retries = 3, .timeout_s = 300};
-    ib_decode_opts_init(&s->dopts);
-    ib_encode_opts_init(&s->eopts);
-    s->eopts.format = IB_FORMAT_UNKNOWN;
     s->fail_pct = -1;
-    s->pipeline = ib_pipeline_new();
-    if (!s->pipeline)
+    if (cmd_image_init(&s->img))
         return EXIT_FATAL;
 
     build_options(opts);
@@ -308,10 +211,9 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
 
 void run_settings_release(struct run_settings *s)
 {
-    ib_pipeline_free(s->pipeline);
+    cmd_image_release(&s->img);
     free(s->dl_dir);
     free(s->journal);
-    s->pipeline = NULL;
     s->dl_dir = s->journal = NULL;
 }
 

@@ -24,13 +24,9 @@
 
 #define NAME "transform"
 
-enum {
-    OPT_ENGINE = 256, OPT_PROCS, OPT_THREADS, OPT_FORMAT, OPT_QUALITY,
-    OPT_PNG_LEVEL, OPT_PROGRESSIVE, OPT_FILTER, OPT_UPSCALE, OPT_AUTO_ORIENT,
-    OPT_NO_AUTO_ORIENT, OPT_STRIP, OPT_MAX_PIXELS, OPT_REPORT, OPT_FORCE,
-    OPT_PROGRESS, OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_NO_SHRINK,
-    OPT_SHARD = 320,
-    OPT_OP = 512,   /* OPT_OP + i: op i of the transform library */
+enum {   /* below CMD_IMAGE_OPT_FIRST: the image options are shared */
+    OPT_ENGINE = 256, OPT_PROCS, OPT_THREADS, OPT_REPORT, OPT_FORCE,
+    OPT_PROGRESS, OPT_SHARD,
 };
 
 static const struct cmd_option fixed_options[] = {
@@ -41,31 +37,6 @@ static const struct cmd_option fixed_options[] = {
      "worker processes (default: online CPUs)"},
     {"threads", required_argument, OPT_THREADS, "N",
      "OpenMP threads for --engine omp (default: online CPUs)"},
-    {"format", required_argument, OPT_FORMAT, "F",
-     "jpeg, png or same (default: same as the input)"},
-    {"quality", required_argument, OPT_QUALITY, "Q", "JPEG quality 1..100 "
-     "(default 85)"},
-    {"png-level", required_argument, OPT_PNG_LEVEL, "N",
-     "PNG zlib level 0..9 (default 6)"},
-    {"progressive", no_argument, OPT_PROGRESSIVE, NULL,
-     "write progressive JPEGs"},
-    {"filter", required_argument, OPT_FILTER, "F",
-     "resampling: lanczos3 (default), mitchell, bilinear, box"},
-    {"upscale", no_argument, OPT_UPSCALE, NULL, "let --resize enlarge"},
-    {"auto-orient", no_argument, OPT_AUTO_ORIENT, NULL,
-     "apply EXIF orientation (the default)"},
-    {"no-auto-orient", no_argument, OPT_NO_AUTO_ORIENT, NULL,
-     "keep pixels as stored"},
-    {"no-shrink-on-load", no_argument, OPT_NO_SHRINK, NULL,
-     "decode JPEGs at full size even when the first op shrinks them"},
-    {"strip", no_argument, OPT_STRIP, NULL,
-     "drop the ICC profile (kept by default)"},
-    {"max-pixels", required_argument, OPT_MAX_PIXELS, "N",
-     "refuse images whose header declares more (default 268402689)"},
-    {"job-timeout", required_argument, OPT_JOB_TIMEOUT, "SECONDS",
-     "kill and fail an image taking longer (procs engine)"},
-    {"worker-mem", required_argument, OPT_WORKER_MEM, "MB",
-     "address-space cap per worker (procs engine)"},
     {"report", required_argument, OPT_REPORT, "FILE",
      "JSON Lines: one object per item, then a summary"},
     {"force", no_argument, OPT_FORCE, NULL,
@@ -89,32 +60,22 @@ static const char about[] =
     "its input's mtime: a rerun skips outputs whose input is unchanged and\n"
     "redoes the rest. Operations run in the order given.";
 
-/* The fixed options followed by one per op of the transform library. */
+/* transform's own options, then the shared image options and ops. */
 static void build_options(struct cmd_option *opts)
 {
     size_t n = 0;
-    const char *name, *arg, *help;
     for (size_t i = 0; i < NFIXED; i++)
         opts[n++] = fixed_options[i];
-    for (size_t i = 0; n < MAXOPTS - 1 && !ib_op_info(i, &name, &arg, &help);
-         i++)
-        opts[n++] = (struct cmd_option){name, arg ? required_argument
-                                                  : no_argument,
-                                        OPT_OP + (int)i, arg, help};
-    opts[n] = (struct cmd_option){0};
+    cmd_image_options(opts, n, MAXOPTS);
 }
 
 struct settings {
     const char *out;
     enum ib_pool_backend backend;
     unsigned workers;
-    struct ib_decode_opts dopts;
-    struct ib_encode_opts eopts;
-    struct ib_pipeline *pipeline;
+    struct cmd_image img;
     const char *report;
     int force, quiet, verbose, progress;
-    unsigned job_timeout_s;
-    uint64_t worker_mem;
     struct cmd_shard shard;   /* key: the input's path below its root */
 };
 
@@ -157,8 +118,9 @@ static int task(void *vctx, size_t index, char *msg, size_t msglen)
     struct ib_transform_result r;
 
     inject_fault(c->fault, it->path);
-    int rc = ib_transform_file(it->path, it->out, &c->s->dopts,
-                               c->s->pipeline, &c->s->eopts, &r, msg, msglen);
+    const struct cmd_image *img = &c->s->img;
+    int rc = ib_transform_file(it->path, it->out, &img->dopts, img->pipeline,
+                               &img->eopts, &r, msg, msglen);
     if (rc)
         return 1;
     cmd_output_stamp(it->path, it->out);
@@ -234,27 +196,12 @@ static int parse_engine(const char *v, enum ib_pool_backend *b)
     return 0;
 }
 
-static int parse_format(const char *v, enum ib_format *f)
-{
-    if (!strcmp(v, "jpeg") || !strcmp(v, "jpg"))
-        *f = IB_FORMAT_JPEG;
-    else if (!strcmp(v, "png"))
-        *f = IB_FORMAT_PNG;
-    else if (!strcmp(v, "same"))
-        *f = IB_FORMAT_UNKNOWN;
-    else
-        return -1;
-    return 0;
-}
-
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, struct settings *s)
 {
     struct cmd_option opts[MAXOPTS];
     const char *v;
     char msg[256];
-    unsigned u;
-    uint64_t u64;
     int c, threads_set = 0, procs_set = 0;
 
     build_options(opts);
@@ -278,48 +225,6 @@ static int parse_args(int argc, char **argv, struct settings *s)
             procs_set |= c == OPT_PROCS;
             threads_set |= c == OPT_THREADS;
             break;
-        case OPT_FORMAT:
-            if (parse_format(v, &s->eopts.format))
-                return cmd_usage_error(NAME, "invalid --format '%s' (jpeg, "
-                                       "png or same)", v);
-            break;
-        case OPT_QUALITY:
-            if (cmd_parse_uint(v, 1, 100, &u))
-                return cmd_usage_error(NAME, "invalid --quality '%s' "
-                                       "(1..100)", v);
-            s->eopts.quality = (int)u;
-            break;
-        case OPT_PNG_LEVEL:
-            if (cmd_parse_uint(v, 0, 9, &u))
-                return cmd_usage_error(NAME, "invalid --png-level '%s' "
-                                       "(0..9)", v);
-            s->eopts.png_level = (int)u;
-            break;
-        case OPT_PROGRESSIVE: s->eopts.progressive = 1; break;
-        case OPT_FILTER:
-            if (ib_pipeline_set_filter(s->pipeline, v, msg, sizeof msg))
-                return cmd_usage_error(NAME, "%s", msg);
-            break;
-        case OPT_UPSCALE: ib_pipeline_set_upscale(s->pipeline, 1); break;
-        case OPT_AUTO_ORIENT: s->dopts.auto_orient = 1; break;
-        case OPT_NO_AUTO_ORIENT: s->dopts.auto_orient = 0; break;
-        case OPT_STRIP: s->dopts.keep_icc = 0; break;
-        case OPT_NO_SHRINK: s->dopts.no_shrink_on_load = 1; break;
-        case OPT_MAX_PIXELS:
-            if (cmd_parse_u64(v, 1, UINT64_MAX, &s->dopts.max_pixels))
-                return cmd_usage_error(NAME, "invalid --max-pixels '%s'", v);
-            break;
-        case OPT_JOB_TIMEOUT:
-            if (cmd_parse_uint(v, 1, 86400, &s->job_timeout_s))
-                return cmd_usage_error(NAME, "invalid --job-timeout '%s' "
-                                       "(1..86400 seconds)", v);
-            break;
-        case OPT_WORKER_MEM:
-            if (cmd_parse_u64(v, 16, UINT64_MAX >> 20, &u64))
-                return cmd_usage_error(NAME, "invalid --worker-mem '%s' "
-                                       "(MB, at least 16)", v);
-            s->worker_mem = u64 << 20;
-            break;
         case OPT_REPORT: s->report = v; break;
         case OPT_FORCE: s->force = 1; break;
         case OPT_SHARD:
@@ -342,12 +247,11 @@ static int parse_args(int argc, char **argv, struct settings *s)
         case '?':
             return EXIT_USAGE;
         default: {
-            const char *op, *oparg, *ophelp;
-            if (c < OPT_OP ||
-                ib_op_info((size_t)(c - OPT_OP), &op, &oparg, &ophelp))
+            int rc = cmd_image_option(NAME, &s->img, c, v);
+            if (rc > 0)
+                return rc;
+            if (rc < 0)
                 return cmd_usage_error(NAME, "unhandled option");
-            if (ib_pipeline_add(s->pipeline, op, v, msg, sizeof msg))
-                return cmd_usage_error(NAME, "%s", msg);
             break;
         }
         }
@@ -405,15 +309,11 @@ int cmd_transform(int argc, char **argv)
     memset(&s, 0, sizeof s);
     s.backend = IB_POOL_FORK;
     s.progress = -1;
-    ib_decode_opts_init(&s.dopts);
-    ib_encode_opts_init(&s.eopts);
-    s.eopts.format = IB_FORMAT_UNKNOWN;
-    s.pipeline = ib_pipeline_new();
-    if (!s.pipeline)
+    if (cmd_image_init(&s.img))
         return EXIT_FATAL;
     rc = parse_args(argc, argv, &s);
     if (rc >= 0) {
-        ib_pipeline_free(s.pipeline);
+        cmd_image_release(&s.img);
         return rc;
     }
 
@@ -421,16 +321,16 @@ int cmd_transform(int argc, char **argv)
     if (walk_make_dir(s.out)) {
         fprintf(stderr, "imgbatch transform: cannot create '%s': %s\n",
                 s.out, strerror(errno));
-        ib_pipeline_free(s.pipeline);
+        cmd_image_release(&s.img);
         return EXIT_FATAL;
     }
     if (cmd_report_open(&report, NAME, s.report)) {
-        ib_pipeline_free(s.pipeline);
+        cmd_image_release(&s.img);
         return EXIT_FATAL;
     }
-    walk_init(&w, s.out, s.eopts.format == IB_FORMAT_UNKNOWN
+    walk_init(&w, s.out, s.img.eopts.format == IB_FORMAT_UNKNOWN
                              ? NULL
-                             : ib_format_ext(s.eopts.format));
+                             : ib_format_ext(s.img.eopts.format));
     for (int i = optind; i < argc; i++)
         walk_add(&w, argv[i]);
 
@@ -443,7 +343,7 @@ int cmd_transform(int argc, char **argv)
     if (!c.todo) {
         fprintf(stderr, "imgbatch transform: out of memory\n");
         walk_release(&w);
-        ib_pipeline_free(s.pipeline);
+        cmd_image_release(&s.img);
         cmd_report_close(&report, NAME);
         return EXIT_FATAL;
     }
@@ -482,8 +382,8 @@ int cmd_transform(int argc, char **argv)
         .results = results,
         .done = done,
         .done_ctx = &c,
-        .timeout_ms = s.job_timeout_s * 1000u,
-        .worker_mem = s.worker_mem,
+        .timeout_ms = s.img.job_timeout_s * 1000u,
+        .worker_mem = s.img.worker_mem,
         .stop = &cmd_stop,
         .grace_ms = 5000,
     };
@@ -507,6 +407,6 @@ int cmd_transform(int argc, char **argv)
     free(results);
     free(c.todo);
     walk_release(&w);
-    ib_pipeline_free(s.pipeline);
+    cmd_image_release(&s.img);
     return rc;
 }
