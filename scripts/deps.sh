@@ -10,6 +10,8 @@ packages=(
     python3                                 # loopback HTTP test server
     imagemagick                             # independent decoder, test oracle
     nginx-light                             # a real server for fetch tests
+    clang libclang-rt-14-dev libomp-dev     # fuzzers (libFuzzer, OpenMP)
+    valgrind time                           # tests/valgrind.sh, peak RSS
 )
 
 missing=()
