@@ -142,20 +142,58 @@ static void json_raw(struct cmd_json *j, const char *s, size_t n)
     j->buf[j->len] = '\0';
 }
 
+/*
+ * Length of the valid UTF-8 sequence at p (1..4), or 0 if it is not one:
+ * overlong forms, surrogates and code points past U+10FFFF are invalid.
+ */
+static size_t utf8_len(const unsigned char *p)
+{
+    unsigned char c = p[0];
+    if (c < 0x80)
+        return 1;
+    if (c < 0xc2 || c > 0xf4)
+        return 0;
+    size_t n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    unsigned char lo = 0x80, hi = 0xbf;   /* bounds of the second byte */
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 (file names can hold any) become
+ * U+FFFD, so the report always parses. */
 static void json_quoted(struct cmd_json *j, const char *s)
 {
     json_raw(j, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
         char esc[8];
-        if (*p == '"' || *p == '\\') {
+        size_t n = utf8_len(p);
+        if (n == 0) {
+            json_raw(j, "\\ufffd", 6);
+            p++;
+        } else if (*p == '"' || *p == '\\') {
             esc[0] = '\\';
             esc[1] = (char)*p;
             json_raw(j, esc, 2);
+            p++;
         } else if (*p < 0x20 || *p == 0x7f) {
             snprintf(esc, sizeof esc, "\\u%04x", *p);
             json_raw(j, esc, 6);
+            p++;
         } else {
-            json_raw(j, (const char *)p, 1);
+            json_raw(j, (const char *)p, n);
+            p += n;
         }
     }
     json_raw(j, "\"", 1);

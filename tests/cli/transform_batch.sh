@@ -91,3 +91,11 @@ expect_exit 1 "$IMGBATCH" transform -o "$T/out3" --max-pixels 100 \
     "$T/in/png-rgb8.png"
 assert_grep "over the pixel limit" "$T/stderr"
 ok "--max-pixels"
+
+# a file name that is not UTF-8 still gives a report that parses
+mkdir "$T/odd"
+cp "$T/in/png-rgb8.png" "$T/odd/$(printf 'bad\377name.png')"
+expect_exit 0 "$IMGBATCH" transform -o "$T/oddout" --report "$T/odd.jsonl" \
+    "$T/odd"
+json_check "$T/odd.jsonl" "summary['ok'] == 1 and 'bad\ufffdname' in items[0]['input']"
+ok "a name that is not UTF-8 is reported with U+FFFD"
