@@ -12,7 +12,7 @@
 # 3. runs bench_transform.sh (which also builds the real-photo corpus from
 #    the wallpapers in $BENCH_DIR/corpus), bench_pool.sh, bench_fetch.sh and
 #    imgbatch bench, each interleaving its contenders, medians reported;
-# 4. rewrites its own sections of docs/BENCHMARKS.md (the top, Summary,
+# 4. rewrites its own sections of docs/BENCHMARKS.md (the top,
 #    imgbatch bench, Pool, Downloads, Transform operations) and the plots
 #    docs/bench-*.png; every other section of the file is kept as it is.
 #
@@ -54,6 +54,7 @@ if [ "${NO_INSTALL:-}" != 1 ]; then
     fi
 fi
 
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 log "building $BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DIMGBATCH_BENCH=ON \
     >/dev/null
@@ -94,13 +95,12 @@ ver() { "$@" 2>&1 | head -1; }
     echo "Every figure is a median of interleaved runs (A B C A B C ...), and"
     echo "every ratio compares tools measured in the same run on the same cores."
     echo
-    echo "**The machine was shared**: while these ran, other jobs (a fuzzer at"
-    echo "nice 19, builds and other benchmarks) used the same 2 cores, with a"
-    echo "load average of $(cut -d' ' -f1-3 /proc/loadavg) at the end. Absolute"
-    echo "figures are therefore low and noisy; ratios from one run are"
-    echo "fairer than figures, and speedups over 1 worker understate what an idle"
-    echo "machine gives. Rerun \`bench_all.sh\` on your own machine, or"
-    echo "\`imgbatch bench\` for the concurrency models alone."
+    echo "Load average (1, 5, 15 min) when the run began: $LOAD_START; at the"
+    echo "end: $(cut -d' ' -f1-3 /proc/loadavg). The benchmarks themselves load"
+    echo "the machine; a load well above 0 at the start means other jobs shared"
+    echo "the cores, and then speedups over 1 worker understate the engines."
+    echo "Rerun \`bench_all.sh\` on your own machine, or \`imgbatch bench\` for"
+    echo "the concurrency models alone."
     echo
     echo "## Machine and versions"
     echo

@@ -206,7 +206,7 @@ echo
 gnuplot <<GP
 set terminal pngcairo size 960,420 noenhanced
 set output "$DOCS/bench-fetch.png"
-set multiplot layout 1,2 title "files/s against concurrency, 127.0.0.1, $(nproc) CPUs (shared machine)"
+set multiplot layout 1,2 title "files/s against concurrency, 127.0.0.1, $(nproc) CPUs"
 set logscale xy 2
 set xlabel "concurrency"
 set ylabel "files/s"

@@ -106,7 +106,7 @@ echo
 gnuplot <<GP
 set terminal pngcairo size 720,420 noenhanced
 set output "$DOCS/bench-pool.png"
-set title "thumbnail (fit 1024x1024, q85), $N photos, $(nproc) CPUs (shared machine)"
+set title "thumbnail (fit 1024x1024, q85), $N photos, $(nproc) CPUs"
 set xlabel "workers"
 set ylabel "images/s"
 set logscale x 2
