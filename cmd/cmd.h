@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdint.h>
 
+#include "fetch/fetch.h"
 #include "transform/transform.h"
 
 enum {
@@ -85,6 +86,19 @@ size_t cmd_image_options(struct cmd_option *opts, size_t n, size_t max);
 /* Option c with value v: 0 taken, EXIT_USAGE (message printed) if its
  * value is bad, -1 if c is not an image option. */
 int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
+                     const char *v);
+
+/*
+ * The download options fetch and run share (cmd/fetch_opts.c): -c,
+ * --per-host, --retries, --timeout, --max-size, --insecure. Codes from
+ * CMD_FETCH_OPT_FIRST (and 'c'), between a subcommand's own and the image
+ * options'.
+ */
+#define CMD_FETCH_OPT_FIRST 320
+void cmd_fetch_opts_init(struct ib_fetch_opts *o);   /* the defaults */
+size_t cmd_fetch_options(struct cmd_option *opts, size_t n, size_t max);
+/* As cmd_image_option: 0 taken, EXIT_USAGE if bad, -1 not one of them. */
+int cmd_fetch_option(const char *cmd, struct ib_fetch_opts *o, int c,
                      const char *v);
 
 /* Milliseconds on a monotonic clock. */

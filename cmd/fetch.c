@@ -17,47 +17,31 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-enum {
-    OPT_PER_HOST = 256,
-    OPT_RETRIES,
-    OPT_TIMEOUT,
-    OPT_MAX_SIZE,
-    OPT_MODE,
+enum {   /* below CMD_FETCH_OPT_FIRST: the download options are shared */
+    OPT_MODE = 256,
     OPT_REPORT,
     OPT_FORCE,
-    OPT_INSECURE,
     OPT_PROGRESS,
     OPT_SHARD,
 };
 
-static const struct cmd_option options[] = {
+static const struct cmd_option own_options[] = {
     {"out", required_argument, 'o', "DIR", "download folder (./downloads)"},
-    {"concurrency", required_argument, 'c', "N",
-     "transfers in flight (32)"},
-    {"per-host", required_argument, OPT_PER_HOST, "N",
-     "connections per host (8)"},
-    {"retries", required_argument, OPT_RETRIES, "N",
-     "retries on connect errors, timeouts, 408/429/5xx (3)"},
-    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
-     "per transfer, also a stall limit (300; 0 none)"},
-    {"max-size", required_argument, OPT_MAX_SIZE, "BYTES",
-     "refuse and remove larger bodies"},
     {"mode", required_argument, OPT_MODE, "MODE",
      "multi (event loop), threads or serial"},
     {"report", required_argument, OPT_REPORT, "FILE",
      "JSON Lines: one object per URL + a summary"},
     {"force", no_argument, OPT_FORCE, NULL,
      "fetch even what an earlier run has (no If-None-Match)"},
-    {"insecure", no_argument, OPT_INSECURE, NULL,
-     "do not verify TLS certificates"},
     {"progress", required_argument, OPT_PROGRESS, "WHEN",
      "auto (stderr is a terminal), always or never"},
     {"shard", required_argument, OPT_SHARD, "K/N", CMD_SHARD_HELP},
     {"quiet", no_argument, 'q', NULL, "print errors only"},
     {"verbose", no_argument, 'v', NULL, "also print each file fetched"},
     {"help", no_argument, 'h', NULL, "show this help"},
-    {NULL, 0, 0, NULL, NULL},
 };
+#define NOWN (sizeof own_options / sizeof own_options[0])
+#define MAXOPTS 32
 
 static const char usage_line[] = "imgbatch fetch [OPTIONS] URLS.txt|-";
 static const char about[] =
@@ -264,38 +248,21 @@ static int parse_mode(const char *v, enum ib_fetch_mode *m)
 
 int cmd_fetch(int argc, char **argv)
 {
-    struct ib_fetch_opts o = {.concurrency = 32, .per_host = 8,
-                              .retries = 3, .timeout_s = 300};
+    struct ib_fetch_opts o;
+    struct cmd_option options[MAXOPTS];
     const char *out = "downloads", *report = NULL, *progress = "auto", *v;
     struct state s;
     memset(&s, 0, sizeof s);
     int c;
 
+    cmd_fetch_opts_init(&o);
+    memcpy(options, own_options, sizeof own_options);
+    cmd_fetch_options(options, NOWN, MAXOPTS);
     optind = 1;
     while ((c = cmd_getopt(argc, argv, options, &v)) != -1) {
         switch (c) {
         case 'o':
             out = v;
-            break;
-        case 'c':
-            if (cmd_parse_uint(v, 1, 100000, &o.concurrency))
-                return cmd_usage_error("fetch", "bad --concurrency '%s'", v);
-            break;
-        case OPT_PER_HOST:
-            if (cmd_parse_uint(v, 1, 10000, &o.per_host))
-                return cmd_usage_error("fetch", "bad --per-host '%s'", v);
-            break;
-        case OPT_RETRIES:
-            if (cmd_parse_uint(v, 0, 100, &o.retries))
-                return cmd_usage_error("fetch", "bad --retries '%s'", v);
-            break;
-        case OPT_TIMEOUT:
-            if (cmd_parse_double(v, 0, 86400 * 7, &o.timeout_s))
-                return cmd_usage_error("fetch", "bad --timeout '%s'", v);
-            break;
-        case OPT_MAX_SIZE:
-            if (cmd_parse_u64(v, 1, UINT64_MAX, &o.max_size))
-                return cmd_usage_error("fetch", "bad --max-size '%s'", v);
             break;
         case OPT_MODE:
             if (parse_mode(v, &o.mode))
@@ -306,9 +273,6 @@ int cmd_fetch(int argc, char **argv)
             break;
         case OPT_FORCE:
             o.force = 1;
-            break;
-        case OPT_INSECURE:
-            o.insecure = 1;
             break;
         case OPT_PROGRESS:
             if (strcmp(v, "auto") && strcmp(v, "always") && strcmp(v, "never"))
@@ -330,8 +294,14 @@ int cmd_fetch(int argc, char **argv)
         case 'h':
             cmd_print_help(stdout, usage_line, about, options);
             return EXIT_ALL_OK;
-        default:
+        case '?':
             return EXIT_USAGE;
+        default: {
+            int rc = cmd_fetch_option("fetch", &o, c, v);
+            if (rc)
+                return rc < 0 ? EXIT_USAGE : rc;
+            break;
+        }
         }
     }
     if (optind != argc - 1)

@@ -16,27 +16,15 @@
 
 #define NAME "run"
 
-enum {   /* below CMD_IMAGE_OPT_FIRST: the image options are shared */
-    OPT_DL_DIR = 256, OPT_PER_HOST, OPT_RETRIES, OPT_TIMEOUT, OPT_MAX_SIZE,
-    OPT_INSECURE, OPT_PROCS, OPT_REPORT, OPT_FORCE, OPT_SHARD, OPT_FAIL_ON,
-    OPT_PROGRESS,
+enum {   /* below CMD_FETCH_OPT_FIRST: the others are shared */
+    OPT_DL_DIR = 256, OPT_PROCS, OPT_REPORT, OPT_FORCE, OPT_SHARD,
+    OPT_FAIL_ON, OPT_PROGRESS,
 };
 
 static const struct cmd_option fixed_options[] = {
     {"out", required_argument, 'o', "DIR", "output folder (required)"},
     {"download-dir", required_argument, OPT_DL_DIR, "DIR",
      "downloads (default OUT/.downloads, OUT/.downloads-K-of-N with --shard)"},
-    {"concurrency", required_argument, 'c', "N", "transfers in flight (32)"},
-    {"per-host", required_argument, OPT_PER_HOST, "N",
-     "connections per host (8)"},
-    {"retries", required_argument, OPT_RETRIES, "N",
-     "retries on connect errors, timeouts, 408/429/5xx (3)"},
-    {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
-     "per transfer, also a stall limit (300; 0 none)"},
-    {"max-size", required_argument, OPT_MAX_SIZE, "BYTES",
-     "refuse and remove larger bodies"},
-    {"insecure", no_argument, OPT_INSECURE, NULL,
-     "do not verify TLS certificates"},
     {"procs", required_argument, OPT_PROCS, "N",
      "worker processes (default: online CPUs)"},
     {"report", required_argument, OPT_REPORT, "FILE",
@@ -55,12 +43,13 @@ static const struct cmd_option fixed_options[] = {
 #define NFIXED (sizeof fixed_options / sizeof fixed_options[0])
 #define MAXOPTS 64
 
-/* run's own options, then the image options and ops transform has too. */
+/* run's own options, then those fetch has too, then transform's. */
 static void build_options(struct cmd_option *opts)
 {
     size_t n = 0;
     for (size_t i = 0; i < NFIXED; i++)
         opts[n++] = fixed_options[i];
+    n = cmd_fetch_options(opts, n, MAXOPTS);
     cmd_image_options(opts, n, MAXOPTS);
 }
 
@@ -92,27 +81,6 @@ static int parse_one(struct run_settings *s, int c, const char *v,
         free(s->dl_dir);
         s->dl_dir = run_strdup(v);
         break;
-    case 'c':
-        if (cmd_parse_uint(v, 1, 100000, &s->fetch.concurrency))
-            return cmd_usage_error(NAME, "bad --concurrency '%s'", v);
-        break;
-    case OPT_PER_HOST:
-        if (cmd_parse_uint(v, 1, 10000, &s->fetch.per_host))
-            return cmd_usage_error(NAME, "bad --per-host '%s'", v);
-        break;
-    case OPT_RETRIES:
-        if (cmd_parse_uint(v, 0, 100, &s->fetch.retries))
-            return cmd_usage_error(NAME, "bad --retries '%s'", v);
-        break;
-    case OPT_TIMEOUT:
-        if (cmd_parse_double(v, 0, 86400 * 7, &s->fetch.timeout_s))
-            return cmd_usage_error(NAME, "bad --timeout '%s'", v);
-        break;
-    case OPT_MAX_SIZE:
-        if (cmd_parse_u64(v, 1, UINT64_MAX, &s->fetch.max_size))
-            return cmd_usage_error(NAME, "bad --max-size '%s'", v);
-        break;
-    case OPT_INSECURE: s->fetch.insecure = 1; break;
     case OPT_PROCS:
         if (cmd_parse_uint(v, 1, 1024, &s->workers))
             return cmd_usage_error(NAME, "invalid --procs '%s' (1..1024)", v);
@@ -145,7 +113,9 @@ static int parse_one(struct run_settings *s, int c, const char *v,
                                    "always or never)", v);
         break;
     default: {
-        int rc = cmd_image_option(NAME, &s->img, c, v);
+        int rc = cmd_fetch_option(NAME, &s->fetch, c, v);
+        if (rc < 0)
+            rc = cmd_image_option(NAME, &s->img, c, v);
         if (rc > 0)
             return rc;
         if (rc < 0)
@@ -180,8 +150,7 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     int c, progress = -1;
 
     memset(s, 0, sizeof *s);
-    s->fetch = (struct ib_fetch_opts){.concurrency = 32, .per_host = 8,
-                                      .retries = 3, .timeout_s = 300};
+    cmd_fetch_opts_init(&s->fetch);
     s->fail_pct = -1;
     if (cmd_image_init(&s->img))
         return EXIT_FATAL;
