@@ -9,7 +9,7 @@ packages=(
     libcmocka-dev                           # unit tests
     python3                                 # loopback HTTP test server
     imagemagick                             # independent decoder, test oracle
-    nginx-light                             # a real server for fetch tests
+    nginx-light openssl                     # real servers (HTTP, TLS) for fetch tests
     clang libclang-rt-14-dev libomp-dev     # fuzzers (libFuzzer, OpenMP)
     valgrind time                           # tests/valgrind.sh, peak RSS
 )
