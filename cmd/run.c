@@ -404,6 +404,7 @@ static int run_all(struct run *r)
         .worker_mem = s->img.worker_mem,
         .stop = &cmd_stop,
         .grace_ms = 5000,
+        .close_fds = 1,   /* a replacement worker must not hold transfers */
     };
     /* STYLE §2: forked now, before any transfer exists */
     r->pool = ib_pool_new(&po, msg, sizeof msg);

@@ -84,6 +84,13 @@ struct ib_pool_opts {
      */
     volatile int *stop;
     unsigned grace_ms;
+    /*
+     * FORK: each worker closes every descriptor but 0, 1, 2 and its own
+     * pipes when it starts. For callers that hold sockets while the pool
+     * runs (imgbatch run): a worker forked to replace a dead one would
+     * otherwise keep live transfers' connections open.
+     */
+    int close_fds;
 };
 
 /*

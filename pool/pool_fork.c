@@ -13,6 +13,7 @@
 #include "pool/pool.h"
 #include "pool/pool_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -132,6 +133,30 @@ static void close_fd(int *fd)
     *fd = -1;
 }
 
+/* In a new worker: close every descriptor but 0-2 and keep_a, keep_b. */
+static void close_inherited(int keep_a, int keep_b)
+{
+    int fds[256];
+    size_t n;
+    /* a pass collects, then closes, so readdir never sees its own fd go;
+     * more than 256 at once just takes another pass */
+    do {
+        DIR *d = opendir("/proc/self/fd");
+        if (!d)
+            return;
+        n = 0;
+        struct dirent *e;
+        while (n < sizeof fds / sizeof fds[0] && (e = readdir(d))) {
+            int fd = atoi(e->d_name);
+            if (fd > 2 && fd != keep_a && fd != keep_b && fd != dirfd(d))
+                fds[n++] = fd;
+        }
+        closedir(d);
+        for (size_t i = 0; i < n; i++)
+            close(fds[i]);
+    } while (n == sizeof fds / sizeof fds[0]);
+}
+
 static pid_t wait_pid(pid_t pid, int *status)
 {
     pid_t r;
@@ -173,6 +198,8 @@ static _Noreturn void worker_main(struct ib_pool *p, int task_fd, int res_fd)
         close_fd(&p->w[k].to_fd);
         close_fd(&p->w[k].from_fd);
     }
+    if (p->o.close_fds)
+        close_inherited(task_fd, res_fd);
     for (;;) {
         uint64_t index;
         if (read_full(task_fd, &index, sizeof index) != sizeof index)

@@ -16,6 +16,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -613,6 +614,35 @@ static void test_fork_worker_fds(void **state)
     run_release(&r);
 }
 
+/*
+ * close_fds: a worker keeps only 0-2 and its two pipe ends, not what the
+ * caller had open (imgbatch run's live sockets), replacement included.
+ */
+static void test_fork_close_fds(void **state)
+{
+    (void)state;
+    struct run r;
+    int std = 0, extra[3];
+    for (int fd = 0; fd < 3; fd++)
+        std += fcntl(fd, F_GETFD) != -1;
+    for (int i = 0; i < 3; i++)
+        assert_true((extra[i] = open("/dev/null", O_RDONLY)) >= 0);
+    run_init(&r, IB_POOL_FORK, 2, 40, ACT_FDS);
+    r.opts.close_fds = 1;
+    r.job.special = 20;
+    r.job.special_act = ACT_SEGV;
+    assert_int_equal(ib_pool_run(&r.opts), IB_POOL_OK);
+    assert_all_ok_but(&r, 20);
+    /* count_fds also counts ".", ".." and its own directory descriptor */
+    for (size_t i = 0; i < 40; i++)
+        if (i != 20)
+            assert_int_equal(atoi(r.res[i].msg), std + 2 + 3);
+    assert_no_children();
+    run_release(&r);
+    for (int i = 0; i < 3; i++)
+        close(extra[i]);
+}
+
 /* Killing the parent kills its workers (PR_SET_PDEATHSIG). */
 static void test_fork_workers_die_with_parent(void **state)
 {
@@ -828,6 +858,7 @@ int main(void)
         cmocka_unit_test(test_stop_before_start),
         cmocka_unit_test(test_fork_no_fd_leak_10000),
         cmocka_unit_test(test_fork_worker_fds),
+        cmocka_unit_test(test_fork_close_fds),
         cmocka_unit_test(test_fork_workers_die_with_parent),
         cmocka_unit_test(test_fork_streaming),
         /* OpenMP threads exist from here on: no fork-only tests below */
