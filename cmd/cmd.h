@@ -54,6 +54,14 @@ void cmd_print_help(FILE *f, const char *usage, const char *about,
 int cmd_getopt(int argc, char **argv, const struct cmd_option *opts,
                const char **optarg_out);
 
+/*
+ * One item's failure on stderr: "imgbatch CMD: cannot VERB 'WHAT': WHY",
+ * always one line: control bytes in WHAT and WHY (a file name may hold a
+ * newline) are shown as '?'. The report keeps the exact bytes.
+ */
+void cmd_item_error(const char *cmd, const char *verb, const char *what,
+                    const char *why);
+
 /* "imgbatch CMD: <msg>" + hint to stderr; returns EXIT_USAGE. */
 int cmd_usage_error(const char *cmd, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

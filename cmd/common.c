@@ -41,6 +41,22 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...)
     return EXIT_USAGE;
 }
 
+static void put_printable(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        fputc(*p < 0x20 || *p == 0x7f ? '?' : *p, stderr);
+}
+
+void cmd_item_error(const char *cmd, const char *verb, const char *what,
+                    const char *why)
+{
+    fprintf(stderr, "imgbatch %s: cannot %s '", cmd, verb);
+    put_printable(what);
+    fputs("': ", stderr);
+    put_printable(why);
+    fputc('\n', stderr);
+}
+
 int cmd_getopt(int argc, char **argv, const struct cmd_option *opts,
                const char **optarg_out)
 {

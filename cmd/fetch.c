@@ -112,8 +112,7 @@ static void on_done(void *ctx, const struct ib_fetch_item *it)
 
     if (it->status == IB_FETCH_DONE_FAILED) {
         clear_progress(s);
-        fprintf(stderr, "imgbatch fetch: cannot fetch '%s': %s\n", it->url,
-                it->msg);
+        cmd_item_error("fetch", "fetch", it->url, it->msg);
     } else if (s->verbose && it->status != IB_FETCH_DONE_SKIPPED) {
         clear_progress(s);
         fprintf(stderr, "imgbatch fetch: %s '%s' -> '%s'\n",

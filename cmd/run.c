@@ -156,9 +156,9 @@ static void report(struct run *r, const struct pend *p, const char *url,
 
     if (o->status == RUN_FAILED) {
         clear_progress(r);
-        fprintf(stderr, "imgbatch run: cannot %s '%s': %s\n",
-                !strcmp(o->stage, "fetch") ? "fetch" : "transform", url,
-                o->error);
+        cmd_item_error("run", !strcmp(o->stage, "fetch") ? "fetch"
+                                                          : "transform",
+                       url, o->error);
     } else if (r->s->verbose && o->status != RUN_SKIPPED) {
         clear_progress(r);
         fprintf(stderr, "imgbatch run: %s '%s' -> '%s'\n",

@@ -179,8 +179,7 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
     const char *why = r->msg[0] ? r->msg : "failed";
     c->failed++;
     report_item(c->report, it, "failed", why, NULL, ms);
-    fprintf(stderr, "imgbatch transform: cannot transform '%s': %s\n",
-            it->path, why);
+    cmd_item_error(NAME, "transform", it->path, why);
 }
 
 static int parse_engine(const char *v, enum ib_pool_backend *b)
@@ -358,8 +357,7 @@ int cmd_transform(int argc, char **argv)
         } else if (it->error) {
             c.failed++;
             report_item(&report, it, "failed", it->error, NULL, 0.0);
-            fprintf(stderr, "imgbatch transform: cannot transform '%s': %s\n",
-                    it->path, it->error);
+            cmd_item_error(NAME, "transform", it->path, it->error);
         } else if (!s.force && cmd_output_fresh(it->path, it->out)) {
             skipped++;
             report_item(&report, it, "skipped", NULL, NULL, 0.0);

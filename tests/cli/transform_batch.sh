@@ -99,3 +99,13 @@ expect_exit 0 "$IMGBATCH" transform -o "$T/oddout" --report "$T/odd.jsonl" \
     "$T/odd"
 json_check "$T/odd.jsonl" "summary['ok'] == 1 and 'bad\ufffdname' in items[0]['input']"
 ok "a name that is not UTF-8 is reported with U+FFFD"
+
+# a broken file whose name holds a newline: still one line on stderr
+mkdir "$T/nl"
+cp "$T/in/truncated.jpg" "$T/nl/$(printf 'two\nlines.jpg')"
+expect_exit 1 "$IMGBATCH" transform -o "$T/nlout" --report "$T/nl.jsonl" \
+    "$T/nl"
+[ "$(grep -c . "$T/stderr")" = 2 ] || { cat "$T/stderr"; fail "not 2 lines"; }
+assert_grep "cannot transform '$T/nl/two?lines.jpg': truncated" "$T/stderr"
+json_check "$T/nl.jsonl" "items[0]['input'].endswith('two\nlines.jpg')"
+ok "a name with a newline stays on one stderr line; the report keeps it"
