@@ -7,6 +7,7 @@
  * started as "skipped", and transfers cut short as "failed: interrupted".
  */
 #include "cmd/cmd.h"
+#include "cmd/walk.h"
 #include "cmd/shard.h"
 #include "fetch/fetch.h"
 
@@ -147,36 +148,6 @@ static void on_progress(void *ctx, const struct ib_fetch_progress *p)
     if (p->waiting)
         fprintf(stderr, ", %u waiting to retry", p->waiting);
     s->progress_shown = 1;
-}
-
-/* mkdir -p; 0 or -1 with errno set. */
-static int make_dirs(const char *path)
-{
-    char *p = strdup(path);
-    if (!p)
-        return -1;
-    for (char *c = p + 1;; c++) {
-        if (*c != '/' && *c != '\0')
-            continue;
-        char was = *c;
-        *c = '\0';
-        if (mkdir(p, 0777) && errno != EEXIST) {
-            free(p);
-            return -1;
-        }
-        *c = was;
-        if (!was)
-            break;
-    }
-    free(p);
-    struct stat st;
-    if (stat(path, &st))
-        return -1;
-    if (!S_ISDIR(st.st_mode)) {
-        errno = ENOTDIR;
-        return -1;
-    }
-    return 0;
 }
 
 /* Lines a progress display can count on; 0 if the list is not a file. */
@@ -323,7 +294,7 @@ int cmd_fetch(int argc, char **argv)
         fprintf(stderr, "imgbatch fetch: out of memory\n");
         goto out;
     }
-    if (make_dirs(out)) {
+    if (walk_make_dir(out)) {
         fprintf(stderr, "imgbatch fetch: cannot create '%s': %s\n", out,
                 strerror(errno));
         goto out;
