@@ -25,10 +25,16 @@ mkdir -p "$demo/gen" && build/testdata/ib-gen "$demo/gen" >/dev/null
 cp "$demo"/gen/{truncated.jpg,huge-dims.png,orient-6.jpg,png-rgba8.png} \
     "$demo/www/"
 
-# a loopback server; python's answers If-Modified-Since with 304
+# a loopback server; python's answers If-Modified-Since with 304. Its
+# default listen backlog of 5 would drop the SYNs of imgbatch's 8
+# connections per host (a 1 s retransmit), so it gets a longer one.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 -m http.server "$port" --bind 127.0.0.1 --directory "$demo/www" \
-    >/dev/null 2>&1 &
+python3 -c '
+import functools, http.server as h, sys
+h.ThreadingHTTPServer.request_queue_size = 128
+handler = functools.partial(h.SimpleHTTPRequestHandler, directory=sys.argv[2])
+h.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), handler).serve_forever()
+' "$port" "$demo/www" >/dev/null 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true' EXIT
 for _ in $(seq 100); do
