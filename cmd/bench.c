@@ -679,7 +679,7 @@ out:
         free(b.bodies[i].buf);
     free(b.bodies);
     if (cmd_stop)
-        return cmd_stop == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+        return 128 + cmd_stop;
     if (err == -2)
         return EXIT_FATAL;
     if (err)

@@ -26,8 +26,8 @@ enum {
     EXIT_SOME_FAILED = 1,
     EXIT_USAGE = 2,
     EXIT_FATAL = 3,
-    EXIT_SIGINT = 130,
-    EXIT_SIGTERM = 143,
+    /* a stop by signal exits 128 + its number: SIGINT 130, SIGTERM 143,
+     * SIGHUP 129, SIGQUIT 131 */
 };
 
 int cmd_fetch(int argc, char **argv);
@@ -109,6 +109,14 @@ size_t cmd_fetch_options(struct cmd_option *opts, size_t n, size_t max);
 int cmd_fetch_option(const char *cmd, struct ib_fetch_opts *o, int c,
                      const char *v);
 
+/*
+ * Paths (cmd/paths.c). resolve: absolute, "." and ".." folded, symlinks
+ * resolved as far as the path exists; owned by the caller, NULL if out of
+ * memory. within: 1 if path is dir or lies inside it, else 0.
+ */
+char *cmd_path_resolve(const char *path);
+int cmd_path_within(const char *path, const char *dir);
+
 /* Milliseconds on a monotonic clock. */
 double cmd_now_ms(void);
 
@@ -150,9 +158,9 @@ int cmd_output_fresh(const char *in, const char *out);
 int cmd_output_stamp(const char *in, const char *out);
 
 /*
- * SIGINT/SIGTERM: the handler stores the signal number in cmd_stop; the
- * running loop checks it, stops handing out work, tidies up and exits
- * 128 + signal.
+ * SIGINT, SIGTERM, SIGHUP, SIGQUIT: the handler stores the signal number
+ * in cmd_stop; the running loop checks it, stops handing out work, tidies
+ * up and exits 128 + signal.
  */
 extern volatile int cmd_stop;
 void cmd_catch_signals(void);

@@ -97,7 +97,8 @@ int cmd_getopt(int argc, char **argv, const struct cmd_option *opts,
 int cmd_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 {
     char *end;
-    if (!s || !*s || *s == '-' || *s == '+')
+    /* digits only: strtoull alone skips blanks and takes a sign */
+    if (!s || !*s || strspn(s, "0123456789") != strlen(s))
         return -1;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
@@ -119,7 +120,9 @@ int cmd_parse_uint(const char *s, unsigned min, unsigned max, unsigned *out)
 int cmd_parse_double(const char *s, double min, double max, double *out)
 {
     char *end;
-    if (!s || !*s)
+    /* plain decimals only: strtod alone takes " 50", "0x10", "1e3", "inf" */
+    const char *p = s && *s == '-' ? s + 1 : s;
+    if (!p || *p < '0' || *p > '9' || strspn(p, "0123456789.") != strlen(p))
         return -1;
     errno = 0;
     double v = strtod(s, &end);
@@ -331,6 +334,10 @@ void cmd_catch_signals(void)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
+    /* a closed terminal (SIGHUP) or ^\ (SIGQUIT) is a stop like any
+     * other: tidy up, write the summary, exit 128 + signal */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGQUIT, &sa, NULL);
 }

@@ -279,6 +279,14 @@ int cmd_fetch(int argc, char **argv)
                                             ? "no URL list given"
                                             : "one URL list only");
     const char *list_path = argv[optind];
+    /* checked before anything is touched */
+    if (report && strcmp(list_path, "-") &&
+        cmd_path_within(report, list_path))
+        return cmd_usage_error("fetch", "--report '%s' would overwrite the "
+                               "URL list", report);
+    if (report && cmd_path_within(report, out))
+        return cmd_usage_error("fetch", "--report '%s' is inside the output "
+                               "folder '%s'", report, out);
 
     s.progress = !strcmp(progress, "always") ||
                  (!strcmp(progress, "auto") && !s.quiet && isatty(2));

@@ -446,7 +446,7 @@ static int run_all(struct run *r)
     if (cmd_report_close(&r->report, NAME) && rc == EXIT_ALL_OK)
         rc = EXIT_FATAL;
     if (interrupted)
-        rc = cmd_stop == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+        rc = 128 + cmd_stop;
     return rc;
 }
 
@@ -461,6 +461,7 @@ int cmd_run(int argc, char **argv)
         return rc;
     }
     memset(&r, 0, sizeof r);
+    r.journal.fd = -1;   /* not open: run_journal_close must not close 0 */
     r.s = &s;
     if (run_list_read(&r.list, argv[optind], &s.shard)) {
         run_settings_release(&s);

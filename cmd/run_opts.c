@@ -175,6 +175,17 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
                                                     : "one URL list only");
     s->progress = progress < 0 ? !s->quiet && isatty(2) : progress;
     default_names(s);
+    /* checked before anything is touched */
+    const char *list = argv[optind];
+    if (s->report && strcmp(list, "-") && cmd_path_within(s->report, list))
+        return cmd_usage_error(NAME, "--report '%s' would overwrite the URL "
+                               "list", s->report);
+    if (s->report && (cmd_path_within(s->report, s->out) ||
+                      cmd_path_within(s->report, s->dl_dir)))
+        return cmd_usage_error(NAME, "--report '%s' is inside the output "
+                               "folder '%s'", s->report,
+                               cmd_path_within(s->report, s->out)
+                                   ? s->out : s->dl_dir);
     return -1;
 }
 

@@ -88,7 +88,30 @@ struct ctx {
     struct cmd_report *report;
     size_t ok, failed, not_run;
     size_t other_shards;   /* items left to the other --shard copies */
+    size_t ntodo;
+    double t0, last_progress;   /* cmd_now_ms() */
+    int progress_shown;         /* a progress line is on stderr now */
 };
+
+/* The progress line (--progress): redrawn at most 5 times a second, and
+ * cleared before any other stderr line. */
+static void clear_progress(struct ctx *c)
+{
+    if (c->progress_shown)
+        fputs("\r\033[K", stderr);
+    c->progress_shown = 0;
+}
+
+static void show_progress(struct ctx *c)
+{
+    double now = cmd_now_ms();
+    if (!c->s->progress || now - c->last_progress < 200)
+        return;
+    c->last_progress = now;
+    fprintf(stderr, "\r\033[Ktransform: %zu/%zu done, %zu failed, %.1f s",
+            c->ok + c->failed, c->ntodo, c->failed, (now - c->t0) / 1e3);
+    c->progress_shown = 1;
+}
 
 /*
  * Test-only fault injection so the crash and timeout handling can be
@@ -159,6 +182,7 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
     double ms = r->end_ms - r->start_ms;
     uint32_t d[4];
 
+    clear_progress(c);
     if (r->state == IB_POOL_DONE && r->status == 0 &&
         sscanf(r->msg, "%" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32,
                &d[0], &d[1], &d[2], &d[3]) == 4) {
@@ -167,6 +191,7 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
         if (c->s->verbose)
             fprintf(stderr, "ok '%s' -> '%s' (%" PRIu32 "x%" PRIu32 ")\n",
                     it->path, it->out, d[2], d[3]);
+        show_progress(c);
         return;
     }
     if (r->state == IB_POOL_NOT_RUN) {
@@ -180,6 +205,7 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
     c->failed++;
     report_item(c->report, it, "failed", why, NULL, ms);
     cmd_item_error(NAME, "transform", it->path, why);
+    show_progress(c);
 }
 
 static int parse_engine(const char *v, enum ib_pool_backend *b)
@@ -265,6 +291,29 @@ static int parse_args(int argc, char **argv, struct settings *s)
         return cmd_usage_error(NAME, "--procs needs --engine procs");
     if (s->backend == IB_POOL_SERIAL)
         s->workers = 1;
+    if (s->progress < 0)
+        s->progress = !s->quiet && isatty(2);
+    /* checked before anything is touched: outputs must not land among
+     * their inputs, nor the report on an input or inside OUT */
+    for (int i = optind; i < argc; i++) {
+        if (cmd_path_within(argv[i], s->out))
+            return cmd_usage_error(NAME, "input '%s' is %s output folder "
+                                   "'%s'", argv[i],
+                                   cmd_path_within(s->out, argv[i])
+                                       ? "the" : "inside the", s->out);
+        struct stat st;
+        if (s->report && cmd_path_within(s->report, argv[i]))
+            return cmd_usage_error(NAME, "--report '%s' %s input '%s'",
+                                   s->report,
+                                   stat(argv[i], &st) == 0 &&
+                                           S_ISDIR(st.st_mode)
+                                       ? "is inside"
+                                       : "would overwrite",
+                                   argv[i]);
+    }
+    if (s->report && cmd_path_within(s->report, s->out))
+        return cmd_usage_error(NAME, "--report '%s' is inside the output "
+                               "folder '%s'", s->report, s->out);
     return -1;
 }
 
@@ -369,6 +418,8 @@ int cmd_transform(int argc, char **argv)
         }
     }
 
+    c.ntodo = ntodo;
+    c.t0 = t0;
     struct ib_pool_result *results = calloc(ntodo ? ntodo : 1,
                                             sizeof *results);
     struct ib_pool_opts po = {
@@ -388,6 +439,7 @@ int cmd_transform(int argc, char **argv)
     cmd_catch_signals();
     int prc = results ? ib_pool_run(&po) : IB_POOL_ESYS;
     int interrupted = cmd_stop != 0 || prc == IB_POOL_EINTR;
+    clear_progress(&c);
     if (prc && prc != IB_POOL_EINTR)
         fprintf(stderr, "imgbatch transform: %s\n", ib_pool_strerror(prc));
 
@@ -397,7 +449,7 @@ int cmd_transform(int argc, char **argv)
         prc = IB_POOL_ESYS;
 
     if (interrupted)
-        rc = cmd_stop == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+        rc = 128 + cmd_stop;
     else if (prc)
         rc = EXIT_FATAL;
     else

@@ -168,9 +168,10 @@ static pid_t wait_pid(pid_t pid, int *status)
 
 /*
  * The worker: never returns, leaves with _exit() (the parent owns the stdio
- * buffers and atexit handlers it inherited). SIGINT and SIGTERM are ignored:
- * a Ctrl-C reaches the whole process group, and a worker dying with it
- * would lose its image without the grace period the parent grants; the
+ * buffers and atexit handlers it inherited). SIGINT, SIGTERM, SIGHUP and
+ * SIGQUIT are ignored: a Ctrl-C or a closed terminal reaches the whole
+ * process group, and a worker dying with it would lose its image without
+ * the grace period the parent grants; the
  * parent decides, and SIGKILLs what is left after grace_ms. The parent's
  * death ends the worker through PR_SET_PDEATHSIG.
  */
@@ -184,6 +185,8 @@ static _Noreturn void worker_main(struct ib_pool *p, int task_fd, int res_fd)
         _exit(1);
     signal(SIGINT, SIG_IGN);
     signal(SIGTERM, SIG_IGN);
+    signal(SIGHUP, SIG_IGN);
+    signal(SIGQUIT, SIG_IGN);
     pthread_sigmask(SIG_SETMASK, &p->caller_mask, NULL);
     if (p->o.worker_mem) {
         struct rlimit rl;

@@ -357,10 +357,9 @@ int ib_blur(const struct ib_image *in, double sigma, struct ib_image **out,
 
 int ib_parse_sigma(const char *s, const char **end, double *sigma)
 {
-    char *e;
-    errno = 0;
-    double v = strtod(s, &e);
-    if (e == s || errno || !(v > 0.0) || v > 1000.0)
+    const char *e;
+    double v;
+    if (ib_parse_decimal(s, &e, &v) || !(v > 0.0) || v > 1000.0)
         return -1;
     *sigma = v;
     *end = e;

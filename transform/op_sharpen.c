@@ -22,12 +22,8 @@ static int sharpen_parse(const char *arg, struct ib_op *op, char *msg,
 
     op->d[1] = 1.0;
     if (!bad && *end == ',') {
-        char *e;
-        errno = 0;
-        op->d[1] = strtod(end + 1, &e);
-        bad = e == end + 1 || errno || !(op->d[1] >= 0.0) ||
+        bad = ib_parse_decimal(end + 1, &end, &op->d[1]) ||
               op->d[1] > 100.0;
-        end = e;
     }
     if (bad || *end)
         return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,

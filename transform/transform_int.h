@@ -102,5 +102,8 @@ int ib_blur(const struct ib_image *in, double sigma, struct ib_image **out,
             char *msg, size_t msglen);
 /* Parses a sigma in (0, 1000] at the start of s; *end after it. -1 if bad. */
 int ib_parse_sigma(const char *s, const char **end, double *sigma);
+/* A plain decimal at the start of s ("12", "0.5"; no sign, blank,
+ * exponent or hex); *end after it. 0, or -1 if there is none (ops.c). */
+int ib_parse_decimal(const char *s, const char **end, double *v);
 
 #endif

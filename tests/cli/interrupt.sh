@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# SIGINT/SIGTERM part-way: work stops, no temp file is left, the report
-# lists what finished plus a summary, exit 130/143; a rerun finishes.
+# SIGINT/SIGTERM/SIGHUP/SIGQUIT part-way: work stops, no temp file is
+# left, the report lists what finished plus a summary, exit 128 + signal;
+# a rerun finishes.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/in"
 convert -seed 8 -size 1600x1200 plasma:fractal -quality 92 "$T/in/p000.jpg"
 for i in $(seq 1 99); do cp "$T/in/p000.jpg" "$T/in/p$(printf %03d "$i").jpg"; done
 
-for sig in INT TERM; do
+for sig in INT TERM HUP QUIT; do
     rm -rf "$T/out" "$T/r.jsonl"
     "$IMGBATCH" transform --procs 2 -o "$T/out" --resize 700x700 \
         --report "$T/r.jsonl" "$T/in" 2>"$T/stderr" &
@@ -18,9 +19,9 @@ for sig in INT TERM; do
     wait "$pid"
     rc=$?
     set -e
-    want=130
-    [ "$sig" = TERM ] && want=143
+    want=$((128 + $(kill -l "$sig")))
     [ "$rc" = "$want" ] || { cat "$T/stderr"; fail "SIG$sig: exit $rc, want $want"; }
+    assert_grep "^transform: .*, interrupted$" "$T/stderr"
     [ -z "$(find "$T/out" -name '.*')" ] || fail "temp files left after SIG$sig"
     n=$(ls "$T/out" | wc -l)
     [ "$n" -lt 100 ] || fail "finished before the signal; test is void"
