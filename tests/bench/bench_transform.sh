@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Transform benchmark, run by hand (never by ctest): imgbatch against
-# vipsthumbnail, ImageMagick and GraphicsMagick on real photographs, on the
+# sharp (the first anchor: npm sharp, libvips 8.18, installed into
+# tests/bench/sharp by its install.sh), vipsthumbnail, ImageMagick and
+# GraphicsMagick on real photographs, on the
 # same cores in the same run. Writes a Markdown report to stdout and keeps
 # raw timings in $BENCH_DIR.
 #
@@ -17,12 +19,14 @@
 #
 # Workload "thumbnail": fit inside 1024x1024, JPEG q85, PROCS processes:
 #   imgbatch transform --procs P --resize 1024x1024 --format jpeg
+#   sharp: tests/bench/sharp/batch.js thumb, P images in flight (fit inside,
+#       no enlargement, JPEG q85 4:2:0, EXIF rotation applied)
 #   vipsthumbnail -s 1024x1024 -o OUT/%s.jpg[Q=85], P processes over
 #       interleaved shares of the list
 #   convert/mogrify and gm mogrify -resize 1024x1024 -quality 85 under
 #       xargs -P P
 # The tools run interleaved (A B C D A B C D ...), RUNS rounds; the median
-# of each is reported, as images/s and as a ratio to vipsthumbnail.
+# of each is reported, as images/s and as ratios to sharp and vipsthumbnail.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,6 +56,16 @@ install_tools() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${avail[@]}" \
         >/dev/null
 }
+
+install_sharp() {
+    [ "${NO_INSTALL:-}" = 1 ] && return
+    command -v npm >/dev/null || {
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+    }
+    bash "$ROOT/tests/bench/sharp/install.sh" >/dev/null
+}
+SHARP="node $ROOT/tests/bench/sharp/batch.js"
 
 build_corpus() {
     local c=$BENCH_DIR/corpus
@@ -118,6 +132,8 @@ run_tool() {
     imgbatch)
         "$IMGBATCH" transform -q --procs "$PROCS" -o "$out" \
             --resize 1024x1024 --format jpeg --quality 85 "${FILES[@]}" ;;
+    sharp)
+        $SHARP thumb "$out" "$PROCS" "${FILES[@]}" ;;
     vipsthumbnail)
         for ((p = 0; p < PROCS; p++)); do
             vipsthumbnail -s 1024x1024 -o "$out/%s.jpg[Q=85]" \
@@ -151,6 +167,8 @@ op_time() {
         shift
         "$IMGBATCH" transform -q --procs "$PROCS" -o "$out" --format jpeg \
             --quality 85 "$@" "${OPFILES[@]}"
+    elif [ "$1" = sharp ]; then
+        $SHARP "$2" "$out" "$PROCS" "${OPFILES[@]}"
     else
         shift
         printf '%s\n' "${OPFILES[@]}" | xargs -P "$PROCS" -I{} sh -c \
@@ -161,6 +179,7 @@ op_time() {
 }
 
 install_tools
+install_sharp
 mkdir -p "$BENCH_DIR"
 build_corpus
 mapfile -t FILES < <(ls "$BENCH_DIR"/corpus/*.jpg)
@@ -173,14 +192,15 @@ echo
 echo "Machine: $(lscpu | awk -F: '/Model name/ {gsub(/^ +/,"",$2); print $2}'), $(nproc) cores online, $(free -g | awk '/Mem:/ {print $2}') GiB;"
 echo "$(uname -sr); imgbatch $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'),"
 echo "$(vips --version), $(convert -version | head -1 | cut -d' ' -f2-3),"
-echo "GraphicsMagick $(gm version | head -1 | awk '{print $2}')."
+echo "GraphicsMagick $(gm version | head -1 | awk '{print $2}'),"
+echo "sharp $(cd "$ROOT/tests/bench/sharp" && node -p "const s=require('sharp').versions; s.sharp + ' (libvips ' + s.vips + ')'")."
 echo
 echo "Corpus: $N JPEGs, $MP MP in all ($(du -sh "$BENCH_DIR/corpus" | cut -f1))."
 echo
 echo "### Thumbnail: fit in 1024x1024, JPEG q85, $PROCS processes, median of $RUNS interleaved runs"
 echo
-TOOLS=(imgbatch vipsthumbnail imagemagick graphicsmagick)
-command -v gm >/dev/null || TOOLS=(imgbatch vipsthumbnail imagemagick)
+TOOLS=(imgbatch sharp vipsthumbnail imagemagick graphicsmagick)
+command -v gm >/dev/null || TOOLS=(imgbatch sharp vipsthumbnail imagemagick)
 for t in "${TOOLS[@]}"; do : >"$BENCH_DIR/t-$t"; done
 run_tool imgbatch >/dev/null      # warm the page cache
 for ((r = 0; r < RUNS; r++)); do
@@ -189,41 +209,53 @@ for ((r = 0; r < RUNS; r++)); do
     done
 done
 vips_s=$(median <"$BENCH_DIR/t-vipsthumbnail")
-echo "| tool | median s | images/s | vs vipsthumbnail |"
-echo "|---|---:|---:|---:|"
+sharp_s=$(median <"$BENCH_DIR/t-sharp")
+echo "| tool | median s | images/s | vs sharp | vs vipsthumbnail |"
+echo "|---|---:|---:|---:|---:|"
 for t in "${TOOLS[@]}"; do
     s=$(median <"$BENCH_DIR/t-$t")
-    printf '| %s | %.2f | %.1f | %.2fx |\n' "$t" "$s" \
-        "$(echo "$N / $s" | bc -l)" "$(echo "$vips_s / $s" | bc -l)"
+    printf '| %s | %.2f | %.1f | %.2fx | %.2fx |\n' "$t" "$s" \
+        "$(echo "$N / $s" | bc -l)" "$(echo "$sharp_s / $s" | bc -l)" \
+        "$(echo "$vips_s / $s" | bc -l)"
 done
 echo
-echo "(ratio > 1: faster than vipsthumbnail.)"
+echo "(ratio > 1: faster than sharp / vipsthumbnail.)"
 echo
 
 # Each op alone on the camera-sized images, against the nearest vips op.
 mapfile -t OPFILES < <(ls "$BENCH_DIR"/corpus/cam*.jpg)
 echo "### Each op alone: ${#OPFILES[@]} camera-sized images (12 and 24 MP), $PROCS processes, median of 3"
 echo
-echo "| op | imgbatch s | vips s | vips command | vips / imgbatch |"
-echo "|---|---:|---:|---|---:|"
-while IFS='|' read -r label ours vop vargs; do
+echo "| op | imgbatch s | sharp s | sharp / imgbatch | vips s | vips command | vips / imgbatch |"
+echo "|---|---:|---:|---:|---:|---|---:|"
+while IFS='|' read -r label ours sop vop vargs; do
     : >"$BENCH_DIR/o-a"
     : >"$BENCH_DIR/o-b"
+    : >"$BENCH_DIR/o-s"
     for r in 1 2 3; do
         # shellcheck disable=SC2086
         op_time imgbatch $ours >>"$BENCH_DIR/o-a"
+        [ "$sop" = - ] || op_time sharp "$sop" >>"$BENCH_DIR/o-s"
         op_time vips "$vop" "$vargs" >>"$BENCH_DIR/o-b"
     done
     a=$(median <"$BENCH_DIR/o-a")
     b=$(median <"$BENCH_DIR/o-b")
-    printf '| %s | %.2f | %.2f | `vips %s IN OUT %s` | %.2fx |\n' "$label" \
-        "$a" "$b" "$vop" "$vargs" "$(echo "$b / $a" | bc -l)"
+    if [ "$sop" = - ]; then
+        sh_s=-; sh_r=-
+    else
+        sh_s=$(printf %.2f "$(median <"$BENCH_DIR/o-s")")
+        sh_r=$(printf %.2fx "$(echo "$sh_s / $a" | bc -l)")
+    fi
+    printf '| %s | %.2f | %s | %s | %.2f | `vips %s IN OUT %s` | %.2fx |\n' \
+        "$label" "$a" "$sh_s" "$sh_r" "$b" "$vop" "$vargs" \
+        "$(echo "$b / $a" | bc -l)"
 done <<'OPS'
-blur 2|--blur 2|gaussblur|2
-blur 20|--blur 20|gaussblur|20
-sharpen 2|--sharpen 2|sharpen|--sigma 2
-rotate 90|--rotate 90|rot|d90
-grayscale|--grayscale|colourspace|b-w
+blur 2|--blur 2|blur2|gaussblur|2
+blur 3|--blur 3|blur3|gaussblur|3
+blur 20|--blur 20|blur20|gaussblur|20
+sharpen 2|--sharpen 2|-|sharpen|--sigma 2
+rotate 90|--rotate 90|-|rot|d90
+grayscale|--grayscale|-|colourspace|b-w
 OPS
 echo
 echo "(vips sharpen works on L* in LAB with a different mask; it is the"
@@ -251,3 +283,7 @@ k=$(rss vipsthumbnail -s 1024x1024 -o "$BENCH_DIR/out-rss/%s.jpg[Q=85]" "$big")
 printf '| vipsthumbnail -s 1024x1024 | %d |\n' $((k / 1024))
 k=$(rss vips gaussblur "$big" "$BENCH_DIR/out-rss/b.jpg" 20)
 printf '| vips gaussblur 20 | %d |\n' $((k / 1024))
+k=$(rss $SHARP thumb "$BENCH_DIR/out-rss" 1 "$big")
+printf '| sharp thumb (1 in flight) | %d |\n' $((k / 1024))
+k=$(rss $SHARP blur20 "$BENCH_DIR/out-rss" 1 "$big")
+printf '| sharp blur 20 (1 in flight) | %d |\n' $((k / 1024))

@@ -1,0 +1,51 @@
+// sharp doing what `imgbatch transform` does, for the benchmarks:
+//   node batch.js OP OUTDIR INFLIGHT FILE...
+// OP: thumb (fit 1024x1024, JPEG q85 4:2:0), thumbpng (fit 1024x1024, PNG
+// level 6, adaptive filtering), blurN (Gaussian blur sigma N, JPEG q85),
+// or "resize WxH" style: fit:WxH (JPEG q85). INFLIGHT images are processed
+// at once (libvips threads as sharp sets them by default).
+'use strict';
+const sharp = require('sharp');
+const path = require('path');
+
+const [op, outDir, inflightArg, ...files] = process.argv.slice(2);
+const inflight = Math.max(1, parseInt(inflightArg, 10) || 1);
+sharp.cache(false);   // a batch tool sees each image once
+
+function pipeline(file) {
+  const base = path.basename(file).replace(/\.[^.]*$/, '');
+  let img = sharp(file, { limitInputPixels: false }).rotate();
+  if (op === 'thumb' || op === 'thumbpng') {
+    img = img.resize(1024, 1024, { fit: 'inside', withoutEnlargement: true });
+  } else if (op.startsWith('blur')) {
+    img = img.blur(parseFloat(op.slice(4)));
+  } else if (op.startsWith('fit:')) {
+    const [w, h] = op.slice(4).split('x').map(Number);
+    img = img.resize(w, h, { fit: 'inside', withoutEnlargement: true });
+  } else {
+    throw new Error(`unknown op ${op}`);
+  }
+  if (op === 'thumbpng')
+    return img.png({ compressionLevel: 6, adaptiveFiltering: true })
+      .toFile(path.join(outDir, base + '.png'));
+  return img.jpeg({ quality: 85, chromaSubsampling: '4:2:0' })
+    .toFile(path.join(outDir, base + '.jpg'));
+}
+
+async function main() {
+  let next = 0, failed = 0;
+  async function worker() {
+    while (next < files.length) {
+      const f = files[next++];
+      try {
+        await pipeline(f);
+      } catch (e) {
+        failed++;
+        console.error(`sharp: ${f}: ${e.message}`);
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: inflight }, worker));
+  process.exitCode = failed ? 1 : 0;
+}
+main();
