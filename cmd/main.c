@@ -31,7 +31,7 @@ static void usage(FILE *f)
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
     fprintf(f, "\nexit: 0 all items ok, 1 some items failed, 2 usage error, "
-               "3 cannot run, 130/143 interrupted\n");
+               "3 cannot run,\n      128 + N stopped by signal N (130 SIGINT, 143 SIGTERM)\n");
 }
 
 static const struct cmd *find(const char *name)
