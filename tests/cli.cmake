@@ -8,3 +8,10 @@ ib_cli_test(cli_engines engines.sh)
 ib_cli_test(cli_interrupt interrupt.sh)
 ib_cli_test(cli_bench bench.sh)
 ib_cli_test(cli_usage_safety usage_safety.sh)
+# The .deb test installs the package it builds: once, from the release
+# build; a sanitizer build's binary would need the sanitizer runtime.
+if(NOT IMGBATCH_SANITIZE)
+    ib_cli_test(cli_package package.sh)
+    set_tests_properties(cli_package PROPERTIES SKIP_RETURN_CODE 77
+        RUN_SERIAL TRUE)
+endif()
