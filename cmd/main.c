@@ -66,7 +66,9 @@ int main(int argc, char **argv)
         return EXIT_ALL_OK;
     }
     if (!strcmp(arg, "--version")) {
-        printf("imgbatch %s (%s)\n", IMGBATCH_VERSION, curl_version());
+        /* what this binary runs with, for bug reports and audits */
+        printf("imgbatch %s\n%s\n%s\n", IMGBATCH_VERSION,
+               ib_transform_versions(), curl_version());
         return EXIT_ALL_OK;
     }
     if (!strcmp(arg, "help")) {

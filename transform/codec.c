@@ -1,8 +1,23 @@
 /* transform/codec.c: format sniffing, decode/encode dispatch, orientation. */
 #include "transform/transform_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jpeglib.h>
+#include <png.h>
+#include <zlib.h>
+
+const char *ib_transform_versions(void)
+{
+    static char buf[128];
+    int v = LIBJPEG_TURBO_VERSION_NUMBER;   /* MMMmmmppp */
+    snprintf(buf, sizeof buf, "libjpeg-turbo %d.%d.%d, libpng %s, zlib %s",
+             v / 1000000, v / 1000 % 1000, v % 1000, png_get_libpng_ver(NULL),
+             zlibVersion());
+    return buf;
+}
 
 enum ib_format ib_format_sniff(const unsigned char *buf, size_t len)
 {

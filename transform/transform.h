@@ -26,6 +26,9 @@ enum {
     IB_TRANSFORM_EIO = -6,     /* reading or writing a file */
 };
 const char *ib_transform_strerror(int code);
+/* "libjpeg-turbo 2.1.5, libpng 1.6.39, zlib 1.2.13": the codec libraries
+ * this build runs with (libpng and zlib as loaded, libjpeg-turbo as built). */
+const char *ib_transform_versions(void);
 
 /* Default --max-pixels: 268 MP, as sharp; a 16384 x 16384 RGBA is 1 GiB. */
 #define IB_DEFAULT_MAX_PIXELS ((uint64_t)268402689)
