@@ -50,8 +50,8 @@ static const char about[] =
     "# comments skipped) into the download folder, named from the URL path,\n"
     "through temp files renamed when complete. A rerun asks the server\n"
     "whether each file changed (ETag, Last-Modified) and keeps it if not.\n"
-    "exit: 0 all ok, 1 some failed, 2 usage error, 3 cannot run, 130/143\n"
-    "interrupted.";
+    "exit: 0 all ok, 1 some failed, 2 usage error, 3 cannot run, 128 + N\n"
+    "stopped by signal N.";
 
 struct state {
     struct cmd_report report;

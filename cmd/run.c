@@ -49,7 +49,7 @@ static const char about[] =
     "A rerun asks the server whether each file changed; an unchanged file\n"
     "whose output is up to date costs nothing more. Killed at any moment, a\n"
     "rerun finishes the rest. exit: 0 all ok, 1 failures past --fail-on,\n"
-    "2 usage error, 3 cannot run, 130/143 interrupted.";
+    "2 usage error, 3 cannot run, 128 + N stopped by signal N.";
 
 /* One URL of this shard, in the parent. */
 struct pend {

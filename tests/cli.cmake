@@ -15,3 +15,4 @@ if(NOT IMGBATCH_SANITIZE)
     set_tests_properties(cli_package PROPERTIES SKIP_RETURN_CODE 77
         RUN_SERIAL TRUE)
 endif()
+ib_cli_test(cli_completion completion.sh)

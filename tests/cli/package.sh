@@ -30,6 +30,7 @@ want=$("$IMGBATCH" --version)
 [ "$(/usr/bin/imgbatch --version)" = "$want" ] || fail "installed --version differs"
 man -w imgbatch >"$T/man" || fail "man -w imgbatch found no page"
 assert_grep "^/usr/share/man/man1/imgbatch.1" "$T/man"
+[ -f /usr/share/bash-completion/completions/imgbatch ] || fail "no bash completion installed"
 # the installed binary does a real job
 gen "$T/in"
 expect_exit 1 /usr/bin/imgbatch transform -q -o "$T/out" --resize 64x64 "$T/in"
