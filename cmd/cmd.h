@@ -33,6 +33,7 @@ enum {
 int cmd_fetch(int argc, char **argv);
 int cmd_transform(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 
 /* One option: its getopt_long row and its help line. */

@@ -19,6 +19,7 @@ static const struct cmd commands[] = {   /* "imgbatch help" prints it */
     {"fetch", cmd_fetch, "download URLs concurrently"},
     {"transform", cmd_transform, "transform images on every core"},
     {"run", cmd_run, "download and transform, overlapped"},
+    {"report", cmd_report, "merge --report files into one summary"},
     {"bench", cmd_bench, "measure the concurrency models here"},
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -3,3 +3,4 @@
 foreach(t run_basic run_kill run_help shard_fetch shard_transform)
     ib_cli_test(${t} ${t}.sh)
 endforeach()
+ib_cli_test(cli_report_merge report_merge.sh)
