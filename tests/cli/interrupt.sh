@@ -21,7 +21,8 @@ for sig in INT TERM; do
     want=130
     [ "$sig" = TERM ] && want=143
     [ "$rc" = "$want" ] || { cat "$T/stderr"; fail "SIG$sig: exit $rc, want $want"; }
-    [ -z "$(find "$T/out" -name '.*')" ] || fail "temp files left after SIG$sig"
+    [ -z "$(find "$T/out" -name '.*' ! -name .imgbatch.lock)" ] ||
+        fail "temp files left after SIG$sig"
     n=$(ls "$T/out" | wc -l)
     [ "$n" -lt 100 ] || fail "finished before the signal; test is void"
     json_check "$T/r.jsonl" "summary['interrupted'] == 1 and summary['ok'] == $n and len(items) == $n"
