@@ -125,12 +125,16 @@ static int open_parent(const struct ib_out *out, const char *name,
         }
         memcpy(comp, p, n);
         comp[n] = '\0';
-        if (create && mkdirat(fd, comp, 0777) && errno != EEXIST) {
-            int e = errno;
-            close(fd);
-            return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
-                           "cannot create the output folder '%.*s': %s",
-                           (int)(slash - name), name, strerror(e));
+        if (create && mkdirat(fd, comp, 0777)) {
+            if (errno != EEXIST) {
+                int e = errno;
+                close(fd);
+                return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+                               "cannot create the output folder '%.*s': %s",
+                               (int)(slash - name), name, strerror(e));
+            }
+        } else if (create && !out->no_fsync) {
+            fsync(fd);   /* a new folder, with what goes in it, survives */
         }
         int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
                                         O_CLOEXEC);
