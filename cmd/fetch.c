@@ -322,6 +322,10 @@ int cmd_fetch(int argc, char **argv)
     s.t0 = cmd_now_ms();
     char msg[256];
     int frc = ib_fetch_run(&o, msg, sizeof msg);
+    /* the renames are durable once the folder is: once per batch, not
+     * per file, which cost the event loop a millisecond each */
+    if (!oo.no_fsync)
+        fsync(out_fd);
     summary(&s, &o, cmd_now_ms() - s.t0, cmd_stop != 0);
 
     if (cmd_stop)

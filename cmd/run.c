@@ -485,6 +485,9 @@ static int run_all(struct run *r)
     fo.watch = watch_pool;
     fo.wake = serve_pool;
     int frc = ib_fetch_run(&fo, msg, sizeof msg);
+    /* the downloads' renames, once per batch (cmd/fetch.c) */
+    if (!s->oo.no_fsync)
+        fsync(r->dl_fd);
     int prc = ib_pool_wait(r->pool);
     ib_pool_free(r->pool);
     r->pool = NULL;

@@ -408,12 +408,6 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
             fx_fail(x, IB_FETCH_DONE_FAILED, m);
             return FX_FINAL;
         }
-        int dir = r->o->no_fsync ? -1 : open(r->o->out_dir, O_RDONLY |
-                                             O_DIRECTORY | O_CLOEXEC);
-        if (dir >= 0) {
-            fsync(dir);   /* the rename's durability; best effort */
-            close(dir);
-        }
         free(x->tmp);
         x->tmp = NULL;
         free(x->etag);
