@@ -96,8 +96,8 @@ static int bad_component(const char *c, size_t n)
 /*
  * Opens the folder that holds name (below root), making the missing ones
  * if create; *base is set to name's last component. Returns an fd the
- * caller closes (a dup of root for a name without '/'), or a negative
- * code with msg.
+ * caller closes (root itself, opened anew, for a name without '/'), or a
+ * negative code with msg.
  */
 static int open_parent(const struct ib_out *out, const char *name,
                        int create, const char **base, char *msg,
