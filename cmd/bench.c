@@ -25,6 +25,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -234,7 +235,8 @@ static int encode_picture(unsigned w, unsigned h, unsigned seed, int quality,
 /* ---- transform ---- */
 
 struct xf_ctx {
-    const char *in_dir, *out_dir;   /* borrowed */
+    const char *in_dir;             /* borrowed */
+    struct ib_out out;              /* written as transform writes */
     const struct ib_decode_opts *dopts;
     const struct ib_pipeline *pipeline;
     const struct ib_encode_opts *eopts;
@@ -243,12 +245,12 @@ struct xf_ctx {
 static int xf_task(void *vctx, size_t index, char *msg, size_t msglen)
 {
     const struct xf_ctx *c = vctx;
-    char in[4096], out[4096];
+    char in[4096], out[64];
     struct ib_transform_result r;
     snprintf(in, sizeof in, "%s/img%03zu.jpg", c->in_dir, index);
-    snprintf(out, sizeof out, "%s/img%03zu.jpg", c->out_dir, index);
-    return ib_transform_file(in, out, c->dopts, c->pipeline, c->eopts, &r,
-                             msg, msglen) ? 1 : 0;
+    snprintf(out, sizeof out, "img%03zu.jpg", index);
+    return ib_transform_file(in, &c->out, out, c->dopts, c->pipeline,
+                             c->eopts, &r, msg, msglen) ? 1 : 0;
 }
 
 /*
@@ -265,17 +267,19 @@ static double transform_once(struct bench *b, struct row *r, unsigned run,
     struct ib_pool_result *res = calloc(b->plan.images, sizeof *res);
     char msg[256], tag[64], *in = path_join(b->dir, "in"), *out;
     double ms = -2;
+    int out_fd = -1;
 
     snprintf(tag, sizeof tag, "out-%s-%u-%u", r->model, r->workers, run);
     out = path_join(b->dir, tag);
     if (!p || !res || !in || !out || mkdir(out, 0777) ||
+        (out_fd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
         ib_pipeline_add(p, "resize", "1024x1024", msg, sizeof msg))
         goto done;
     ib_decode_opts_init(&dopts);
     ib_encode_opts_init(&eopts);
     eopts.format = IB_FORMAT_JPEG;
     eopts.quality = 85;
-    struct xf_ctx c = {in, out, &dopts, p, &eopts};
+    struct xf_ctx c = {in, {.root = out_fd}, &dopts, p, &eopts};
     struct ib_pool_opts po = {
         .backend = backend, .workers = r->workers, .ntasks = b->plan.images,
         .task = xf_task, .ctx = &c, .results = res, .stop = &cmd_stop,
@@ -316,6 +320,8 @@ static double transform_once(struct bench *b, struct row *r, unsigned run,
     }
     free(ref);
 done:
+    if (out_fd >= 0)
+        close(out_fd);
     if (out)
         remove_tree(out);
     free(out);

@@ -118,6 +118,17 @@ int cmd_fetch_option(const char *cmd, struct ib_fetch_opts *o, int c,
 char *cmd_path_resolve(const char *path);
 int cmd_path_within(const char *path, const char *dir);
 
+/*
+ * Locks the folder dir (shown: its name for messages) for this run: the
+ * whole folder without --shard, shard K/N's part with one (other shards
+ * may run). Taken: 0. In use: "'DIR' is in use by pid N" printed and
+ * EXIT_FATAL, unless wait: then it waits (saying so unless quiet).
+ */
+int cmd_lock_take(struct cmd_lock *l, const char *cmd, int dir,
+                  const char *shown, const struct cmd_shard *shard,
+                  int wait, int quiet);
+void cmd_lock_release(struct cmd_lock *l);
+
 /* Milliseconds on a monotonic clock. */
 double cmd_now_ms(void);
 

@@ -7,7 +7,6 @@
  * started as "skipped", and transfers cut short as "failed: interrupted".
  */
 #include "cmd/cmd.h"
-#include "cmd/walk.h"
 #include "cmd/shard.h"
 #include "fetch/fetch.h"
 
@@ -226,8 +225,12 @@ int cmd_fetch(int argc, char **argv)
     int c;
 
     cmd_fetch_opts_init(&o);
+    struct cmd_out_opts oo = {0};
+    struct cmd_lock lock = {-1, -1, 0};
+    int out_fd = -1;
     memcpy(options, own_options, sizeof own_options);
-    cmd_fetch_options(options, NOWN, MAXOPTS);
+    cmd_fetch_options(options, cmd_out_options(options, NOWN, MAXOPTS),
+                      MAXOPTS);
     optind = 1;
     while ((c = cmd_getopt(argc, argv, options, &v)) != -1) {
         switch (c) {
@@ -267,6 +270,8 @@ int cmd_fetch(int argc, char **argv)
         case '?':
             return EXIT_USAGE;
         default: {
+            if (!cmd_out_option(&oo, c))
+                break;
             int rc = cmd_fetch_option("fetch", &o, c, v);
             if (rc)
                 return rc < 0 ? EXIT_USAGE : rc;
@@ -302,17 +307,18 @@ int cmd_fetch(int argc, char **argv)
         fprintf(stderr, "imgbatch fetch: out of memory\n");
         goto out;
     }
-    if (walk_make_dir(out)) {
-        fprintf(stderr, "imgbatch fetch: cannot create '%s': %s\n", out,
-                strerror(errno));
+    /* locked before anything in it is swept or written */
+    out_fd = cmd_out_open("fetch", out);
+    if (out_fd < 0 || cmd_lock_take(&lock, "fetch", out_fd, out, &s.shard,
+                                    oo.wait_lock, s.quiet))
         goto out;
-    }
     if (cmd_report_open(&s.report, "fetch", report))
         goto out;
     if (s.progress)
         s.total = count_urls(list_path, &s.shard);
 
     o.out_dir = out;
+    o.no_fsync = oo.no_fsync;
     s.list = l;
     o.next = next_in_shard;
     o.next_ctx = &s;
@@ -324,6 +330,10 @@ int cmd_fetch(int argc, char **argv)
     s.t0 = cmd_now_ms();
     char msg[256];
     int frc = ib_fetch_run(&o, msg, sizeof msg);
+    /* the renames are durable once the folder is: once per batch, not
+     * per file, which cost the event loop a millisecond each */
+    if (!oo.no_fsync)
+        fsync(out_fd);
     summary(&s, &o, cmd_now_ms() - s.t0, cmd_stop != 0);
 
     if (cmd_stop)
@@ -337,6 +347,9 @@ int cmd_fetch(int argc, char **argv)
     if (cmd_report_close(&s.report, "fetch") && rc == EXIT_ALL_OK)
         rc = EXIT_FATAL;
 out:
+    cmd_lock_release(&lock);
+    if (out_fd >= 0)
+        close(out_fd);
     cmd_json_release(&s.j);
     ib_fetch_list_free(l);
     if (f != stdin)

@@ -14,6 +14,9 @@
  * to know about its file travels through a MAP_SHARED table of slots the
  * parent fills before ib_pool_submit (the pipe write orders the two).
  *
+ * OUT is locked (cmd/lock.c) before anything in it is swept or written,
+ * and outputs are created relative to its fd, never through a symlink.
+ *
  * Reruns: a 304 whose output carries the download's mtime (cmd/stamp.c)
  * is "unchanged" and costs no worker. The journal OUT/.imgbatch-run.tsv
  * records, per output, a hash of the input that made it and the output's
@@ -36,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define NAME "run"
@@ -64,6 +68,12 @@ struct pend {
 
 struct run {
     struct run_settings *s;
+    int out_fd, dl_fd;       /* OUT and the download folder, -1 if closed */
+    struct cmd_lock lock, dl_lock;
+    struct ib_out out;       /* OUT, for sweeping */
+    char **stale;            /* owned: a shard's outputs with temp files
+                                left by a killed run, sorted */
+    size_t nstale, capstale;
     struct run_list list;
     size_t next;             /* list position for the fetch loop */
     struct run_slot *slots;  /* shared with the workers: list.n of them */
@@ -195,10 +205,36 @@ static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
     } else {
         /* its worker died mid-write: nobody else writes this output */
         if (res->state == IB_POOL_CRASHED || res->state == IB_POOL_TIMEOUT)
-            ib_transform_remove_temps(p->out);
+            ib_transform_remove_temps(&r->out, r->slots[index].out);
         o.error = res->msg[0] ? res->msg : "failed";
     }
     report(r, p, p->url, &o);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The start-up sweep of a --shard copy: which outputs it will own is known
+ * only as their files land, so the names with temp files are noted now
+ * (none removed: other shards may be writing theirs) and their temp files
+ * removed just before this copy writes them (on_fetched).
+ */
+static int note_stale(void *ctx, const char *name)
+{
+    struct run *r = ctx;
+    if (r->nstale == r->capstale) {
+        size_t cap = r->capstale ? 2 * r->capstale : 16;
+        char **p = realloc(r->stale, cap * sizeof *p);
+        if (!p)
+            return 0;   /* left for an unsharded run to sweep */
+        r->stale = p;
+        r->capstale = cap;
+    }
+    r->stale[r->nstale++] = run_strdup(name);
+    return 0;
 }
 
 /* The fetch loop's URL source: this shard's list, in order. */
@@ -271,6 +307,11 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
     }
     if (!r->s->force)
         run_journal_get(&r->journal, slot->out, slot);
+    /* a killed copy of this shard left temp files for this output */
+    char *key = slot->out;
+    if (r->nstale && bsearch(&key, r->stale, r->nstale, sizeof *r->stale,
+                             name_cmp))
+        ib_transform_remove_temps(&r->out, slot->out);
     r->submitted++;
     int prc = ib_pool_submit(r->pool, i);
     if (prc == IB_POOL_EINTR) {
@@ -360,14 +401,33 @@ static int run_all(struct run *r)
     char msg[256];
     size_t n = r->list.n ? r->list.n : 1;
 
-    if (run_make_dirs(s, msg, sizeof msg)) {
+    /* OUT is locked before anything in it is swept or written */
+    r->out_fd = cmd_out_open(NAME, s->out);
+    if (r->out_fd < 0 || cmd_lock_take(&r->lock, NAME, r->out_fd, s->out,
+                                       &s->shard, s->oo.wait_lock, s->quiet))
+        return EXIT_FATAL;
+    r->out = (struct ib_out){.root = r->out_fd, .no_fsync = s->oo.no_fsync};
+    r->dl_fd = run_make_dl_dir(s, r->out_fd, msg, sizeof msg);
+    if (r->dl_fd < 0) {
         fprintf(stderr, "imgbatch run: %s\n", msg);
         return EXIT_FATAL;
     }
+    /* a download folder of the user's choosing may be another run's OUT:
+     * it is locked as OUT is (unless it is OUT: that lock is ours) */
+    struct stat so, sd;
+    if (!s->dl_below && !fstat(r->out_fd, &so) && !fstat(r->dl_fd, &sd) &&
+        (so.st_dev != sd.st_dev || so.st_ino != sd.st_ino) &&
+        cmd_lock_take(&r->dl_lock, NAME, r->dl_fd, s->dl_dir, &s->shard,
+                      s->oo.wait_lock, s->quiet))
+        return EXIT_FATAL;
     /* a shard shares OUT with others that may be writing now */
-    if (!s->shard.n) {
-        run_sweep_temps(s->out);
+    if (r->lock.exclusive) {
+        ib_transform_sweep_temps(&r->out, NULL, NULL);
         run_sweep_temps(s->dl_dir);
+    } else {
+        ib_transform_sweep_temps(&r->out, note_stale, r);
+        if (r->nstale > 1)
+            qsort(r->stale, r->nstale, sizeof *r->stale, name_cmp);
     }
     if (run_journal_open(&r->journal, s->out, s->journal, msg,
                          sizeof msg)) {
@@ -415,6 +475,7 @@ static int run_all(struct run *r)
 
     struct ib_fetch_opts fo = s->fetch;
     fo.out_dir = s->dl_dir;
+    fo.no_fsync = s->oo.no_fsync;
     fo.next = next_url;
     fo.next_ctx = r;
     fo.done = on_fetched;
@@ -424,6 +485,9 @@ static int run_all(struct run *r)
     fo.watch = watch_pool;
     fo.wake = serve_pool;
     int frc = ib_fetch_run(&fo, msg, sizeof msg);
+    /* the downloads' renames, once per batch (cmd/fetch.c) */
+    if (!s->oo.no_fsync)
+        fsync(r->dl_fd);
     int prc = ib_pool_wait(r->pool);
     ib_pool_free(r->pool);
     r->pool = NULL;
@@ -463,6 +527,10 @@ int cmd_run(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.journal.fd = -1;   /* not open: run_journal_close must not close 0 */
     r.s = &s;
+    r.out_fd = r.dl_fd = -1;
+    r.journal.fd = -1;   /* closed, should run_all stop before opening it */
+    r.lock.main_fd = r.lock.shard_fd = -1;
+    r.dl_lock = r.lock;
     if (run_list_read(&r.list, argv[optind], &s.shard)) {
         run_settings_release(&s);
         return EXIT_FATAL;
@@ -482,6 +550,15 @@ int cmd_run(int argc, char **argv)
     if (r.slots)
         munmap(r.slots, (r.list.n ? r.list.n : 1) * sizeof *r.slots);
     run_list_release(&r.list);
+    for (size_t i = 0; i < r.nstale; i++)
+        free(r.stale[i]);
+    free(r.stale);
+    cmd_lock_release(&r.dl_lock);
+    cmd_lock_release(&r.lock);
+    if (r.dl_fd >= 0)
+        close(r.dl_fd);
+    if (r.out_fd >= 0)
+        close(r.out_fd);
     run_settings_release(&s);
     return rc;
 }

@@ -19,6 +19,7 @@ enum run_status { RUN_OK, RUN_UNCHANGED, RUN_FAILED, RUN_SKIPPED,
 struct run_settings {
     const char *out;
     char *dl_dir;                   /* owned */
+    int dl_below;                   /* dl_dir is the default, inside OUT */
     char *journal;                  /* owned: the journal's file name */
     struct ib_fetch_opts fetch;     /* only the option fields are set */
     unsigned workers;
@@ -26,6 +27,7 @@ struct run_settings {
     const char *report;
     int force, quiet, verbose, progress;
     struct cmd_shard shard;
+    struct cmd_out_opts oo;         /* --wait-lock, --no-fsync */
     double fail_pct;                /* < 0: any failure fails the run */
 };
 
@@ -36,8 +38,13 @@ struct run_settings {
 int run_settings_parse(struct run_settings *s, int argc, char **argv,
                        const char *usage, const char *about);
 void run_settings_release(struct run_settings *s);
-/* OUT and the download folder; 0, or -1 with msg. */
-int run_make_dirs(const struct run_settings *s, char *msg, size_t msglen);
+/*
+ * The download folder, OUT being made, open (out_fd) and locked: the
+ * default one is made inside OUT without following a symlink. Its fd, or
+ * -1 with msg.
+ */
+int run_make_dl_dir(const struct run_settings *s, int out_fd, char *msg,
+                    size_t msglen);
 
 /* This shard's URLs, in list order (the fetch loop names them in order). */
 struct run_list {

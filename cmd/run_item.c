@@ -199,6 +199,8 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
     struct stat st;
     uint64_t hash;
     int rc = 1;
+    /* the pool closed what the worker inherited: OUT is opened again */
+    struct ib_out dst = {.root = -1, .no_fsync = s->oo.no_fsync};
 
     if (hash_file(in, &hash)) {
         snprintf(msg, msglen, "cannot read '%s': %s", in, strerror(errno));
@@ -215,8 +217,14 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         goto out;
     }
     const struct cmd_image *img = &s->img;
-    if (ib_transform_file(in, out, &img->dopts, img->pipeline, &img->eopts,
-                          &t, msg, msglen))
+    dst.root = open(s->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dst.root < 0) {
+        snprintf(msg, msglen, "cannot open '%s': %s", s->out,
+                 strerror(errno));
+        goto out;
+    }
+    if (ib_transform_file(in, &dst, slot->out, &img->dopts, img->pipeline,
+                          &img->eopts, &t, msg, msglen))
         goto out;
     if (cmd_output_stamp(in, out) || stat(out, &st)) {
         snprintf(msg, msglen, "cannot stamp '%s': %s", out, strerror(errno));
@@ -225,6 +233,8 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
     put_done(msg, msglen, 1, hash, &st, &t);
     rc = 0;
 out:
+    if (dst.root >= 0)
+        close(dst.root);
     free(in);
     free(out);
     return rc;
@@ -297,7 +307,9 @@ int run_journal_open(struct run_journal *j, const char *out,
         }
     }
     j->nold = kept;
-    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    /* O_NOFOLLOW: a symlink planted in OUT must not take the appends */
+    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+                              O_NOFOLLOW, 0666);
     if (j->fd < 0) {
         snprintf(msg, msglen, "cannot open '%s': %s", j->path,
                  strerror(errno));

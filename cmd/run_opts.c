@@ -8,6 +8,7 @@
 #include "cmd/walk.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ static void build_options(struct cmd_option *opts)
     size_t n = 0;
     for (size_t i = 0; i < NFIXED; i++)
         opts[n++] = fixed_options[i];
+    n = cmd_out_options(opts, n, MAXOPTS);
     n = cmd_fetch_options(opts, n, MAXOPTS);
     cmd_image_options(opts, n, MAXOPTS);
 }
@@ -137,6 +139,7 @@ static void default_names(struct run_settings *s)
     if (!s->dl_dir) {
         snprintf(name, sizeof name, ".downloads%s", b);
         s->dl_dir = run_join(s->out, name);
+        s->dl_below = 1;
     }
     snprintf(name, sizeof name, ".imgbatch-run%s.tsv", b);
     s->journal = run_strdup(name);
@@ -164,6 +167,8 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
         }
         if (c == '?')
             return EXIT_USAGE;
+        if (!cmd_out_option(&s->oo, c))
+            continue;
         int rc = parse_one(s, c, v, &progress);
         if (rc >= 0)
             return rc;
@@ -197,15 +202,24 @@ void run_settings_release(struct run_settings *s)
     s->dl_dir = s->journal = NULL;
 }
 
-int run_make_dirs(const struct run_settings *s, char *msg, size_t msglen)
+int run_make_dl_dir(const struct run_settings *s, int out_fd, char *msg,
+                    size_t msglen)
 {
-    const char *dirs[] = {s->out, s->dl_dir};
-    for (size_t i = 0; i < 2; i++) {
-        if (walk_make_dir(dirs[i])) {
-            snprintf(msg, msglen, "cannot create '%s': %s", dirs[i],
-                     strerror(errno));
+    int fd;
+    if (s->dl_below) {
+        /* a symlink planted there must not send downloads elsewhere */
+        fd = walk_open_below(out_fd, s->dl_dir + strlen(s->out) + 1);
+        if (fd < 0 && errno == ELOOP) {
+            snprintf(msg, msglen, "'%s' is a symlink, not followed",
+                     s->dl_dir);
             return -1;
         }
+    } else {
+        fd = walk_make_dir(s->dl_dir) ? -1
+             : open(s->dl_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
-    return 0;
+    if (fd < 0)
+        snprintf(msg, msglen, "cannot create '%s': %s", s->dl_dir,
+                 strerror(errno));
+    return fd;
 }

@@ -66,6 +66,7 @@ static void build_options(struct cmd_option *opts)
     size_t n = 0;
     for (size_t i = 0; i < NFIXED; i++)
         opts[n++] = fixed_options[i];
+    n = cmd_out_options(opts, n, MAXOPTS);
     cmd_image_options(opts, n, MAXOPTS);
 }
 
@@ -77,12 +78,15 @@ struct settings {
     const char *report;
     int force, quiet, verbose, progress;
     struct cmd_shard shard;   /* key: the input's path below its root */
+    struct cmd_out_opts oo;
 };
 
 /* What a task needs; read-only while the pool runs. */
 struct ctx {
     const struct settings *s;
+    struct ib_out out;        /* OUT's fd, inherited by the workers */
     struct walk_item *items;
+    size_t nitems;
     size_t *todo;   /* pool task index -> item index */
     const char *fault;   /* test-only: IMGBATCH_TEST_FAULT */
     struct cmd_report *report;
@@ -142,8 +146,8 @@ static int task(void *vctx, size_t index, char *msg, size_t msglen)
 
     inject_fault(c->fault, it->path);
     const struct cmd_image *img = &c->s->img;
-    int rc = ib_transform_file(it->path, it->out, &img->dopts, img->pipeline,
-                               &img->eopts, &r, msg, msglen);
+    int rc = ib_transform_file(it->path, &c->out, it->out_name, &img->dopts,
+                               img->pipeline, &img->eopts, &r, msg, msglen);
     if (rc)
         return 1;
     cmd_output_stamp(it->path, it->out);
@@ -200,12 +204,29 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
     }
     /* its worker died mid-write: nobody else writes this output */
     if (r->state == IB_POOL_CRASHED || r->state == IB_POOL_TIMEOUT)
-        ib_transform_remove_temps(it->out);
+        ib_transform_remove_temps(&c->out, it->out_name);
     const char *why = r->msg[0] ? r->msg : "failed";
     c->failed++;
     report_item(c->report, it, "failed", why, NULL, ms);
     cmd_item_error(NAME, "transform", it->path, why);
     show_progress(c);
+}
+
+static int item_name_cmp(const void *key, const void *elem)
+{
+    return strcmp(key, ((const struct walk_item *)elem)->out_name);
+}
+
+/*
+ * For a --shard copy's start-up sweep: is output name one of this copy's?
+ * Items are sorted by out, so by out_name too (one prefix).
+ */
+static int shard_owns(void *vctx, const char *name)
+{
+    const struct ctx *c = vctx;
+    const struct walk_item *it = bsearch(name, c->items, c->nitems,
+                                         sizeof *c->items, item_name_cmp);
+    return it && cmd_shard_has(&c->s->shard, it->rel);
 }
 
 static int parse_engine(const char *v, enum ib_pool_backend *b)
@@ -272,6 +293,8 @@ static int parse_args(int argc, char **argv, struct settings *s)
         case '?':
             return EXIT_USAGE;
         default: {
+            if (!cmd_out_option(&s->oo, c))
+                break;
             int rc = cmd_image_option(NAME, &s->img, c, v);
             if (rc > 0)
                 return rc;
@@ -366,13 +389,18 @@ int cmd_transform(int argc, char **argv)
     }
 
     double t0 = cmd_now_ms();
-    if (walk_make_dir(s.out)) {
-        fprintf(stderr, "imgbatch transform: cannot create '%s': %s\n",
-                s.out, strerror(errno));
+    struct cmd_lock lock;
+    int out_fd = cmd_out_open(NAME, s.out);
+    if (out_fd < 0 || cmd_lock_take(&lock, NAME, out_fd, s.out, &s.shard,
+                                    s.oo.wait_lock, s.quiet)) {
+        if (out_fd >= 0)
+            close(out_fd);
         cmd_image_release(&s.img);
         return EXIT_FATAL;
     }
     if (cmd_report_open(&report, NAME, s.report)) {
+        cmd_lock_release(&lock);
+        close(out_fd);
         cmd_image_release(&s.img);
         return EXIT_FATAL;
     }
@@ -384,7 +412,9 @@ int cmd_transform(int argc, char **argv)
 
     memset(&c, 0, sizeof c);
     c.s = &s;
+    c.out = (struct ib_out){.root = out_fd, .no_fsync = s.oo.no_fsync};
     c.items = w.items;
+    c.nitems = w.n;
     c.report = &report;
     c.fault = getenv("IMGBATCH_TEST_FAULT");
     c.todo = malloc((w.n ? w.n : 1) * sizeof *c.todo);
@@ -393,8 +423,14 @@ int cmd_transform(int argc, char **argv)
         walk_release(&w);
         cmd_image_release(&s.img);
         cmd_report_close(&report, NAME);
+        cmd_lock_release(&lock);
+        close(out_fd);
         return EXIT_FATAL;
     }
+    /* temp files of killed runs: all of them when OUT is ours alone,
+     * else only this shard's (other shards may be writing theirs) */
+    ib_transform_sweep_temps(&c.out, lock.exclusive ? NULL : shard_owns,
+                             &c);
 
     /* Items that failed while walking, or whose output exists, are
      * reported now; the rest become pool tasks. */
@@ -458,5 +494,7 @@ int cmd_transform(int argc, char **argv)
     free(c.todo);
     walk_release(&w);
     cmd_image_release(&s.img);
+    cmd_lock_release(&lock);
+    close(out_fd);
     return rc;
 }

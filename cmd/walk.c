@@ -62,6 +62,19 @@ int walk_make_dir(const char *path)
     return 0;
 }
 
+int walk_open_below(int root, const char *name)
+{
+    if (mkdirat(root, name, 0777) && errno != EEXIST)
+        return -1;
+    int fd = openat(root, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                    O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 && !fstatat(root, name, &st, AT_SYMLINK_NOFOLLOW) &&
+        S_ISLNK(st.st_mode))
+        errno = ELOOP;
+    return fd;
+}
+
 void walk_init(struct walk *w, const char *out_root, const char *ext)
 {
     struct stat st;
@@ -151,6 +164,9 @@ static void push(struct walk *w, const char *path, const char *rel,
     it->path = xstrdup(path);
     it->rel = xstrdup(rel);
     it->out = out_path(w, rel, fmt);
+    /* out is out_root, a '/' if it had none, then the name */
+    size_t rl = strlen(w->out_root);
+    it->out_name = it->out + rl + (rl && w->out_root[rl - 1] != '/');
     it->error = error ? xstrdup(error) : NULL;
 }
 

@@ -20,6 +20,7 @@ struct walk_item {
     char *path;    /* owned: as given or found */
     char *rel;     /* owned: relative to its root, the key for --shard */
     char *out;     /* owned: OUT/rel with the extension set */
+    const char *out_name;   /* borrowed: out's part below OUT */
     char *error;   /* owned: why it fails before decoding, or NULL */
 };
 
@@ -39,7 +40,14 @@ void walk_init(struct walk *w, const char *out_root, const char *ext);
 void walk_add(struct walk *w, const char *arg);
 void walk_release(struct walk *w);
 
-/* mkdir -p; 0 or -1 with errno. */
+/* mkdir -p, following symlinks (for folders the user named); 0 or -1
+ * with errno. */
 int walk_make_dir(const char *path);
+/*
+ * Makes (if missing) and opens the folder name, one component, in root
+ * without following a symlink: an fd, or -1 with errno (ELOOP: name is a
+ * symlink).
+ */
+int walk_open_below(int root, const char *name);
 
 #endif

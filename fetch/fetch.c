@@ -392,11 +392,16 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
     char m[IB_FETCH_MSGLEN];
     curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &code);
     x->item.http = code;
+    int ok = rc == CURLE_OK && !x->werr && code >= 200 && code <= 299;
+    /* durable before it is visible: no empty file under the final name
+     * after a power cut */
+    if (ok && x->fd >= 0 && !r->o->no_fsync && fsync(x->fd))
+        x->werr = errno;
     if (x->fd >= 0 && close(x->fd) && rc == CURLE_OK && !x->werr)
         x->werr = errno;
     x->fd = -1;
 
-    if (rc == CURLE_OK && !x->werr && code >= 200 && code <= 299) {
+    if (ok && !x->werr) {
         if (rename(x->tmp, x->path)) {
             snprintf(m, sizeof m, "cannot rename to '%s': %s", x->path,
                      strerror(errno));

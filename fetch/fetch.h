@@ -95,6 +95,10 @@ struct ib_fetch_opts {
     uint64_t max_size;          /* body bytes; 0: no limit */
     int force;                  /* ignore validators: fetch unconditionally */
     int insecure;               /* do not verify TLS peers */
+    int no_fsync;               /* 0: a body is fsync'ed before its rename,
+                                   so no final name is ever empty after a
+                                   power cut; the caller fsyncs out_dir
+                                   once at the end for the renames */
     unsigned retry_base_ms;     /* first backoff; 0: 500 */
     unsigned retry_max_ms;      /* cap on any wait, Retry-After too; 0: 60 s */
     ib_fetch_next_fn *next;

@@ -1,17 +1,22 @@
 /*
  * transform/file.c: one item, file to file, never leaving a partial file
  * under the final name: the output is written to a temp name in the same
- * folder and renamed when complete (git lockfile.h).
+ * folder, fsync'ed, and renamed when complete (git lockfile.h); never
+ * outside the caller's output folder.
  */
+#define _DEFAULT_SOURCE   /* d_type */
 #include "transform/transform_int.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Inputs larger than this are refused before reading: no real JPEG or PNG
@@ -63,112 +68,302 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
     return 0;
 }
 
-/* mkdir -p of path's parent folder. */
-static int make_parents(const char *path)
+/*
+ * The output side. Every path is resolved one component at a time from
+ * the caller's OUT fd with O_NOFOLLOW, and the temp file is created with
+ * O_EXCL | O_NOFOLLOW, so a symlink planted inside OUT (a folder or a
+ * file) can never redirect a write outside it; renameat() replaces a
+ * symlink at the final name rather than writing through it.
+ */
+
+/*
+ * A new open file of root, not a dup: a dup would share root's offset,
+ * which readdir moves, with every other user of root (and with the
+ * workers that inherited it).
+ */
+static int open_root(const struct ib_out *out)
 {
-    char *dir = strdup(path);
-    if (!dir)
-        return -1;
-    for (char *p = dir + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(dir, 0777) && errno != EEXIST) {
-            free(dir);
-            return -1;
-        }
-        *p = '/';
-    }
-    free(dir);
-    return 0;
+    return openat(out->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
-static int write_atomic(const char *out_path, const unsigned char *buf,
-                        size_t len, char *msg, size_t msglen)
+/* "." and ".." and "" are never a component of an output name. */
+static int bad_component(const char *c, size_t n)
 {
-    size_t plen = strlen(out_path);
-    char *tmp = malloc(plen + 32);
-    if (!tmp)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+    return n == 0 || (n == 1 && c[0] == '.') ||
+           (n == 2 && c[0] == '.' && c[1] == '.');
+}
 
-    /* ".name.tmp-XXXXXX" beside the output: same filesystem, so rename is
-     * atomic, and a leading dot keeps it out of the way of globbing */
-    const char *slash = strrchr(out_path, '/');
-    size_t dirlen = slash ? (size_t)(slash - out_path + 1) : 0;
-    snprintf(tmp, plen + 32, "%.*s.%s.tmp-XXXXXX", (int)dirlen, out_path,
-             out_path + dirlen);
+/*
+ * Opens the folder that holds name (below root), making the missing ones
+ * if create; *base is set to name's last component. Returns an fd the
+ * caller closes (root itself, opened anew, for a name without '/'), or a
+ * negative code with msg.
+ */
+static int open_parent(const struct ib_out *out, const char *name,
+                       int create, const char **base, char *msg,
+                       size_t msglen)
+{
+    const char *p = name, *slash;
+    int fd = open_root(out);
 
-    if (make_parents(out_path)) {
-        int e = errno;
-        free(tmp);
+    if (fd < 0)
         return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
-                       "cannot create the output folder: %s", strerror(e));
+                       "cannot use the output folder: %s", strerror(errno));
+    if (*name == '/') {
+        close(fd);
+        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "output name '%s' is not relative", name);
     }
-    int fd = mkstemp(tmp);
-    if (fd < 0) {
+    while ((slash = strchr(p, '/'))) {
+        size_t n = (size_t)(slash - p);
+        char comp[256];
+        if (bad_component(p, n) || n >= sizeof comp) {
+            close(fd);
+            return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                           "output name '%s' is not below the output "
+                           "folder", name);
+        }
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        if (create && mkdirat(fd, comp, 0777)) {
+            if (errno != EEXIST) {
+                int e = errno;
+                close(fd);
+                return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+                               "cannot create the output folder '%.*s': %s",
+                               (int)(slash - name), name, strerror(e));
+            }
+        } else if (create && !out->no_fsync) {
+            fsync(fd);   /* a new folder, with what goes in it, survives */
+        }
+        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                        O_CLOEXEC);
         int e = errno;
-        free(tmp);
-        return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
-                       "cannot create a temp file beside '%s': %s", out_path,
-                       strerror(e));
+        struct stat st;
+        if (next < 0 && !fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) &&
+            S_ISLNK(st.st_mode)) {
+            close(fd);
+            return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+                           "output folder '%.*s' is a symlink, not "
+                           "followed", (int)(slash - name), name);
+        }
+        close(fd);
+        if (next < 0)
+            return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+                           "cannot open the output folder '%.*s': %s",
+                           (int)(slash - name), name, strerror(e));
+        fd = next;
+        p = slash + 1;
     }
-    fchmod(fd, 0644);
+    if (bad_component(p, strlen(p))) {
+        close(fd);
+        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "output name '%s' is not below the output folder",
+                       name);
+    }
+    *base = p;
+    return fd;
+}
+
+/* The temp name's 6 characters, as mkstemp's: letters and digits. */
+static const char temp_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+static int is_temp_char(char c)
+{
+    return c && strchr(temp_chars, c) != NULL;
+}
+
+/* 1 if n is ".<base>.tmp-XXXXXX" for some non-empty base (base NULL: any),
+ * the name make_temp gives. */
+static int is_temp_of(const char *n, const char *base)
+{
+    size_t len = strlen(n);
+    if (len < 1 + 1 + 5 + 6 || n[0] != '.' ||
+        memcmp(n + len - 11, ".tmp-", 5))
+        return 0;
+    for (size_t i = len - 6; i < len; i++)
+        if (!is_temp_char(n[i]))
+            return 0;
+    if (!base)
+        return 1;
+    size_t blen = strlen(base);
+    return len == 1 + blen + 11 && !memcmp(n + 1, base, blen);
+}
+
+/* Creates ".<base>.tmp-XXXXXX" in dir, never through a symlink. */
+static int make_temp(int dir, const char *base, char *tmp, size_t tmplen)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        unsigned char r[6];
+        if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+            /* no entropy yet: O_EXCL still keeps two writers apart */
+            unsigned long x = (unsigned long)getpid() * 2654435761u +
+                              (unsigned long)tries * 40503u +
+                              (unsigned long)time(NULL);
+            for (size_t i = 0; i < sizeof r; i++, x >>= 5)
+                r[i] = (unsigned char)x;
+        }
+        char sfx[7];
+        for (size_t i = 0; i < 6; i++)
+            sfx[i] = temp_chars[r[i] % (sizeof temp_chars - 1)];
+        sfx[6] = '\0';
+        int n = snprintf(tmp, tmplen, ".%s.tmp-%s", base, sfx);
+        if (n < 0 || (size_t)n >= tmplen) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+                                      O_CLOEXEC, 0600);
+        if (fd >= 0 || errno != EEXIST)
+            return fd;
+    }
+    errno = EEXIST;
+    return -1;
+}
+
+static int write_all(int fd, const unsigned char *buf, size_t len)
+{
     size_t n = 0;
-    int err = 0;
     while (n < len) {
         ssize_t w = write(fd, buf + n, len - n);
         if (w < 0 && errno == EINTR)
             continue;
-        if (w < 0) {
-            err = errno;
-            break;
-        }
+        if (w < 0)
+            return errno;
         n += (size_t)w;
     }
-    if (close(fd) && !err)
-        err = errno;
-    if (!err && rename(tmp, out_path))
-        err = errno;
-    if (err) {
-        unlink(tmp);
-        free(tmp);
-        return ib_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot write '%s': %s",
-                       out_path, strerror(err));
-    }
-    free(tmp);
     return 0;
 }
 
-int ib_transform_remove_temps(const char *out_path)
+static int write_atomic(const struct ib_out *out, const char *name,
+                        const unsigned char *buf, size_t len, char *msg,
+                        size_t msglen)
 {
-    const char *slash = strrchr(out_path, '/');
-    const char *base = slash ? slash + 1 : out_path;
-    char *dir = slash ? strndup(out_path, (size_t)(slash - out_path) + 1)
-                      : strdup("./");
-    size_t blen = strlen(base);
+    const char *base;
+    char tmp[NAME_MAX + 1];
+    int dir = open_parent(out, name, 1, &base, msg, msglen);
+    if (dir < 0)
+        return dir;
+
+    /* ".name.tmp-XXXXXX" beside the output: same filesystem, so rename is
+     * atomic, and a leading dot keeps it out of the way of globbing */
+    int fd = make_temp(dir, base, tmp, sizeof tmp);
+    if (fd < 0) {
+        int e = errno;
+        close(dir);
+        return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+                       "cannot create a temp file beside '%s': %s", name,
+                       strerror(e));
+    }
+    fchmod(fd, 0644);   /* the temp file's 0600 is not the output's */
+    int err = write_all(fd, buf, len);
+    /* durable before it is visible: a power cut after the rename must not
+     * leave an empty file under the final name (ext4, xfs delay blocks) */
+    if (!err && !out->no_fsync && fsync(fd))
+        err = errno;
+    if (close(fd) && !err)
+        err = errno;
+    if (!err && renameat(dir, tmp, dir, base))
+        err = errno;
+    if (err) {
+        unlinkat(dir, tmp, 0);
+        close(dir);
+        return ib_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot write '%s': %s",
+                       name, strerror(err));
+    }
+    /* the rename itself is durable once the folder is */
+    if (!out->no_fsync && fsync(dir)) {
+        int e = errno;
+        close(dir);
+        return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+                       "cannot sync the folder of '%s': %s", name,
+                       strerror(e));
+    }
+    close(dir);
+    return 0;
+}
+
+int ib_transform_remove_temps(const struct ib_out *out, const char *name)
+{
+    const char *base;
+    char ignored[8];
+    int dir = open_parent(out, name, 0, &base, ignored, sizeof ignored);
+    if (dir < 0)
+        return 0;
+    int dup_fd = dup(dir);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    struct dirent *e;
     int removed = 0;
 
-    DIR *d = dir ? opendir(dir) : NULL;
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        /* exactly ".<base>.tmp-XXXXXX", the name write_atomic makes */
-        const char *n = e->d_name;
-        if (n[0] != '.' || strncmp(n + 1, base, blen) ||
-            strncmp(n + 1 + blen, ".tmp-", 5) || strlen(n + 6 + blen) != 6)
-            continue;
-        size_t dl = strlen(dir);
-        char *p = malloc(dl + strlen(n) + 1);
-        if (!p)
-            break;
-        memcpy(p, dir, dl);
-        strcpy(p + dl, n);
-        removed += unlink(p) == 0;
-        free(p);
-    }
+    if (!d && dup_fd >= 0)
+        close(dup_fd);
+    while (d && (e = readdir(d)))
+        if (is_temp_of(e->d_name, base))
+            removed += unlinkat(dir, e->d_name, 0) == 0;
     if (d)
         closedir(d);
-    free(dir);
+    close(dir);
     return removed;
+}
+
+/* Deep enough for any real output tree; deeper folders are not swept. */
+#define SWEEP_MAX_DEPTH 64
+
+/* Sweeps folder fd (owned, closed here), whose path below root is rel. */
+static int sweep_dir(int fd, const char *rel, int depth,
+                     int (*mine)(void *ctx, const char *name), void *ctx)
+{
+    int dup_fd = dup(fd);
+    DIR *d = dup_fd >= 0 ? fdopendir(dup_fd) : NULL;
+    struct dirent *e;
+    int removed = 0;
+
+    if (!d) {
+        if (dup_fd >= 0)
+            close(dup_fd);
+        close(fd);
+        return 0;
+    }
+    while ((e = readdir(d))) {
+        const char *n = e->d_name;
+        if (!strcmp(n, ".") || !strcmp(n, ".."))
+            continue;
+        size_t rl = strlen(rel), nl = strlen(n);
+        char *path = malloc(rl + nl + 2);
+        if (!path)
+            break;
+        snprintf(path, rl + nl + 2, "%s%s%s", rel, rl ? "/" : "", n);
+        if (is_temp_of(n, NULL)) {
+            /* the output's name: path without the dot and the suffix */
+            char *o = malloc(rl + nl + 2);
+            if (o) {
+                snprintf(o, rl + nl + 2, "%s%s%.*s", rel, rl ? "/" : "",
+                         (int)(nl - 12), n + 1);
+                if (!mine || mine(ctx, o))
+                    removed += unlinkat(fd, n, 0) == 0;
+                free(o);
+            }
+        } else if (depth < SWEEP_MAX_DEPTH &&
+                   (e->d_type == DT_DIR || e->d_type == DT_UNKNOWN)) {
+            int sub = openat(fd, n, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                        O_CLOEXEC);
+            if (sub >= 0)
+                removed += sweep_dir(sub, path, depth + 1, mine, ctx);
+        }
+        free(path);
+    }
+    closedir(d);
+    close(fd);
+    return removed;
+}
+
+int ib_transform_sweep_temps(const struct ib_out *out,
+                             int (*mine)(void *ctx, const char *name),
+                             void *ctx)
+{
+    int fd = open_root(out);
+    return fd < 0 ? 0 : sweep_dir(fd, "", 0, mine, ctx);
 }
 
 int ib_image_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
@@ -275,8 +470,8 @@ static int shrink_fix(const struct ib_pipeline *p, const struct shrink *sh,
     return 0;
 }
 
-int ib_transform_file(const char *in_path, const char *out_path,
-                      const struct ib_decode_opts *dopts,
+int ib_transform_file(const char *in_path, const struct ib_out *dst,
+                      const char *name, const struct ib_decode_opts *dopts,
                       const struct ib_pipeline *p,
                       const struct ib_encode_opts *eopts,
                       struct ib_transform_result *res, char *msg,
@@ -326,7 +521,7 @@ int ib_transform_file(const char *in_path, const char *out_path,
     rc = ib_image_encode(img, &eo, &out, &outlen, msg, msglen);
     if (rc)
         goto done;
-    rc = write_atomic(out_path, out, outlen, msg, msglen);
+    rc = write_atomic(dst, name, out, outlen, msg, msglen);
     if (rc)
         goto done;
     res->out_w = img->width;

@@ -150,26 +150,53 @@ int ib_op_info(size_t i, const char **name, const char **arg,
                const char **help);
 
 /*
+ * Where ib_transform_file writes: below one folder (OUT), opened once by
+ * the caller with O_DIRECTORY; outputs are named relative to it. Folders
+ * on the way are made as needed; no symlink below root is followed and
+ * ".." is refused, so nothing is created or replaced outside root.
+ * A fork()ed worker may use the fd it inherited.
+ */
+struct ib_out {
+    int root;       /* borrowed: OUT's fd, O_RDONLY | O_DIRECTORY */
+    int no_fsync;   /* 0: the file is fsync'ed before its rename, its
+                       folder after, so a power cut never leaves an
+                       empty or partial file under the final name */
+};
+
+/*
  * One whole item, file to file: read in_path, decode under dopts, apply p,
- * encode with eopts, write to a temp name beside out_path, rename.
- * Fills *res. Never leaves a partial file under out_path.
+ * encode with eopts, write to a temp name ".NAME.tmp-XXXXXX" beside
+ * out->root/name, rename. Fills *res. Never leaves a partial file under
+ * the name.
  */
 struct ib_transform_result {
     uint32_t in_w, in_h, out_w, out_h;
     enum ib_format in_format, out_format;
 };
-int ib_transform_file(const char *in_path, const char *out_path,
-                      const struct ib_decode_opts *dopts,
+int ib_transform_file(const char *in_path, const struct ib_out *out,
+                      const char *name, const struct ib_decode_opts *dopts,
                       const struct ib_pipeline *p,
                       const struct ib_encode_opts *eopts,
                       struct ib_transform_result *res, char *msg,
                       size_t msglen);
 
 /*
- * Removes temp files ib_transform_file left beside out_path when its
- * process died mid-write. Only call it when no process is writing
- * out_path. Returns how many were removed.
+ * Removes the temp files ib_transform_file left beside out->root/name when
+ * its process died mid-write. Only call it when no process is writing
+ * that name. Returns how many were removed.
  */
-int ib_transform_remove_temps(const char *out_path);
+int ib_transform_remove_temps(const struct ib_out *out, const char *name);
+
+/*
+ * Removes, in the whole tree below out->root (symlinks not followed), the
+ * temp files of killed runs: dot-files named ".NAME.tmp-" + 6 letters or
+ * digits, as ib_transform_file makes them. With mine non-NULL only those
+ * for which mine(ctx, output name below root) returns nonzero go, so
+ * several writers can share root as long as each owns its names. Only
+ * call it when no other process writes those names. Returns how many.
+ */
+int ib_transform_sweep_temps(const struct ib_out *out,
+                             int (*mine)(void *ctx, const char *name),
+                             void *ctx);
 
 #endif

@@ -25,6 +25,6 @@ for i in range(1, 1001):
     total += size
 assert sum(i["bytes"] for i in items) == total
 assert sorted(os.listdir(out)) == sorted(
-    [".imgbatch-fetch.tsv"] + ["f%d.bin" % i for i in range(1, 1001)])
+    [".imgbatch-fetch.tsv", ".imgbatch.lock"] + ["f%d.bin" % i for i in range(1, 1001)])
 EOF
 echo "fetch_many: ok"

@@ -22,7 +22,8 @@ for sig in INT TERM HUP QUIT; do
     want=$((128 + $(kill -l "$sig")))
     [ "$rc" = "$want" ] || { cat "$T/stderr"; fail "SIG$sig: exit $rc, want $want"; }
     assert_grep "^transform: .*, interrupted$" "$T/stderr"
-    [ -z "$(find "$T/out" -name '.*')" ] || fail "temp files left after SIG$sig"
+    [ -z "$(find "$T/out" -name '.*' ! -name .imgbatch.lock)" ] ||
+        fail "temp files left after SIG$sig"
     n=$(ls "$T/out" | wc -l)
     [ "$n" -lt 100 ] || fail "finished before the signal; test is void"
     json_check "$T/r.jsonl" "summary['interrupted'] == 1 and summary['ok'] == $n and len(items) == $n"

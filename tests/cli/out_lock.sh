@@ -1,0 +1,123 @@
+# One output folder, one writer: a second fetch, transform or run on the
+# same OUT exits 3 at once naming the holder, or waits with --wait-lock;
+# shards of one job share OUT, the same shard twice does not; a run killed
+# with SIGKILL does not block the next. The first run is held mid-download
+# by a gate the test opens, so "still running" never depends on timing.
+. "$IB_TESTS/cli/lib.sh"
+
+# /NAME: logged to $T/seen, then held until $T/open exists, then $T/srv/NAME
+cat >"$T/gate.py" <<'PY'
+import http.server, os, sys, time
+port_file, root = sys.argv[1], sys.argv[2]
+class H(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def do_GET(self):
+        with open(os.path.join(root, "seen"), "a") as f:
+            f.write(self.path + "\n")
+        while not os.path.exists(os.path.join(root, "open")):
+            time.sleep(0.02)
+        with open(os.path.join(root, "srv", self.path.lstrip("/")), "rb") as f:
+            body = f.read()
+        try:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except OSError:
+            pass   # the client was killed while held at the gate
+s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+s.daemon_threads = True
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(s.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+s.serve_forever()
+PY
+mkdir -p "$T/srv" "$T/in"
+python3 "$T/gate.py" "$T/port" "$T" &
+GATE=$!
+trap 'kill $GATE 2>/dev/null || true; rm -rf "$T"' EXIT
+wait_for test -s "$T/port"
+BASE="http://127.0.0.1:$(cat "$T/port")"
+for i in 1 2 3 4 5 6; do
+    convert -size 96x64 "xc:rgb($((i * 40)),90,30)" "$T/srv/p$i.jpg"
+    echo "$BASE/p$i.jpg"
+done >"$T/urls"
+convert -size 96x64 xc:plum "$T/in/t1.png"
+convert -size 96x64 xc:khaki "$T/in/t2.png"
+touch "$T/seen"
+# what the copies turned away are given: never held at the gate, so a
+# copy that is not turned away ends (wrongly) instead of hanging
+echo "http://127.0.0.1:9/never.jpg" >"$T/other"
+seen() { wc -l <"$T/seen"; }
+# started_since N: the gate has seen a request past the first N
+started_since() { [ "$(seen)" -gt "$1" ]; }
+holder_is() { [ "$({ tr -d ' \n' <"$1"; } 2>/dev/null)" = "$2" ]; }
+
+# 1. a run holds OUT while its downloads wait at the gate
+"$IMGBATCH" run "$T/urls" -o "$T/out" --report "$T/r1" 2>"$T/e1" &
+P1=$!
+wait_for started_since 0
+for cmd in "run $T/other" "transform $T/in" "fetch $T/other" \
+    "run $T/other --shard 0/2"; do
+    set -- $cmd
+    expect_exit 3 "$IMGBATCH" "$@" -o "$T/out"
+    assert_grep "^imgbatch $1: '$T/out' is in use by pid $P1 " "$T/stderr"
+done
+[ ! -e "$T/out/t1.png" ] || fail "the turned-away transform wrote"
+ok "fetch, transform, run on an OUT in use: exit 3, naming the holder"
+
+"$IMGBATCH" transform --wait-lock -o "$T/out" "$T/in" --report "$T/r2" \
+    2>"$T/e2" &
+P2=$!
+wait_for grep -q "waiting for '$T/out', in use by pid $P1" "$T/e2"
+[ ! -e "$T/out/t1.png" ] || fail "--wait-lock wrote while OUT was in use"
+touch "$T/open"
+rc=0; wait $P1 || rc=$?
+[ "$rc" = 0 ] || { cat "$T/e1"; fail "the first run: exit $rc"; }
+json_check "$T/r1" 'summary["ok"] == 6 and summary["failed"] == 0'
+rc=0; wait $P2 || rc=$?
+[ "$rc" = 0 ] || { cat "$T/e2"; fail "transform --wait-lock: exit $rc"; }
+json_check "$T/r2" 'summary["ok"] == 2'
+ok "the first run finishes with every item ok; --wait-lock then runs"
+
+# 2. two shards of one job at once: both hold OUT, both finish
+rm "$T/open"
+n=$(seen)
+"$IMGBATCH" run "$T/urls" -o "$T/out2" --shard 0/2 --report "$T/s0" \
+    2>"$T/es0" &
+S0=$!
+"$IMGBATCH" run "$T/urls" -o "$T/out2" --shard 1/2 --report "$T/s1" \
+    2>"$T/es1" &
+S1=$!
+wait_for holder_is "$T/out2/.imgbatch-0-of-2.lock" "$S0"
+wait_for holder_is "$T/out2/.imgbatch-1-of-2.lock" "$S1"
+expect_exit 3 "$IMGBATCH" run "$T/other" -o "$T/out2" --shard 1/2
+assert_grep "'$T/out2' is in use by pid $S1 " "$T/stderr"
+expect_exit 3 "$IMGBATCH" transform "$T/in" -o "$T/out2"
+assert_grep "'$T/out2' is in use by pid \($S0\|$S1\) " "$T/stderr"
+touch "$T/open"
+for k in 0 1; do
+    p=$S0; [ $k = 1 ] && p=$S1
+    rc=0; wait "$p" || rc=$?
+    [ "$rc" = 0 ] || { cat "$T/es$k"; fail "shard $k/2: exit $rc"; }
+    # each shard had downloads held at the gate, so they ran side by side
+    json_check "$T/s$k" 'summary["ok"] == len(items) >= 1'
+done
+[ "$(ls "$T/out2" | wc -l)" = 6 ] || fail "the shards did not make all 6"
+ok "two shards share OUT; the same shard twice and an unsharded run do not"
+
+# 3. a run killed with SIGKILL (parent and workers) leaves no lock behind
+rm "$T/open"
+n=$(seen)
+setsid "$IMGBATCH" run "$T/urls" -o "$T/out3" 2>/dev/null &
+K=$!
+wait_for started_since "$n"
+kill -9 -- "-$K"
+{ wait "$K"; } 2>/dev/null || true
+group_gone() { ! kill -0 -- "-$K" 2>/dev/null; }
+wait_for group_gone
+touch "$T/open"
+expect_exit 0 "$IMGBATCH" run "$T/urls" -o "$T/out3" --report "$T/r3"
+json_check "$T/r3" 'summary["ok"] == 6'
+ok "after kill -9 the next run takes OUT at once and finishes"
