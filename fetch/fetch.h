@@ -130,7 +130,8 @@ int ib_fetch_run(const struct ib_fetch_opts *opts, char *msg, size_t msglen);
 
 /*
  * A URL list over a stream: one URL per line; surrounding blanks and CR
- * stripped; blank lines and lines starting with '#' skipped. Anything else
+ * stripped; blank lines and lines starting with '#' skipped; a UTF-8
+ * byte-order mark at the start of the stream skipped. Anything else
  * is returned as is: ib_fetch_run fails lines that are not http(s) URLs.
  */
 struct ib_fetch_list;

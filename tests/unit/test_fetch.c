@@ -247,6 +247,37 @@ static void test_list_parsing(void **state)
     fclose(f);
 }
 
+/* A list saved by an editor that writes a UTF-8 byte-order mark: the BOM
+ * is not part of the first URL, but a BOM anywhere else is kept. */
+static void test_list_bom(void **state)
+{
+    (void)state;
+    static const char text[] = "\xef\xbb\xbfhttp://h/first.jpg\n"
+                               "\xef\xbb\xbfhttp://h/second.jpg\n";
+    FILE *f = fmemopen((void *)text, sizeof text - 1, "r");
+    assert_non_null(f);
+    struct ib_fetch_list *l = ib_fetch_list_new(f);
+    const char *url;
+    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_string_equal(url, "http://h/first.jpg");
+    assert_true(ib_fetch_url_ok(url));
+    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_string_equal(url, "\xef\xbb\xbfhttp://h/second.jpg");
+    assert_int_equal(ib_fetch_list_next(l, &url), 0);
+    ib_fetch_list_free(l);
+    fclose(f);
+
+    /* a BOM before a comment or a blank line is skipped as well */
+    static const char text2[] = "\xef\xbb\xbf# urls\nhttp://h/a.jpg\n";
+    f = fmemopen((void *)text2, sizeof text2 - 1, "r");
+    assert_non_null(f);
+    l = ib_fetch_list_new(f);
+    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_string_equal(url, "http://h/a.jpg");
+    ib_fetch_list_free(l);
+    fclose(f);
+}
+
 static void test_transient(void **state)
 {
     (void)state;
@@ -393,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_names_hash_chain),
         cmocka_unit_test(test_url_ok),
         cmocka_unit_test(test_list_parsing),
+        cmocka_unit_test(test_list_bom),
         cmocka_unit_test(test_transient),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_backoff),
