@@ -9,6 +9,7 @@
  */
 #include "fetch/fetch_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -466,6 +467,45 @@ static int load_index(struct fx_run *r)
     return 0;
 }
 
+/* 1 if s is six characters mkstemp could have written */
+static int temp_suffix(const char *s)
+{
+    size_t n = 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+           (s[n] >= '0' && s[n] <= '9'))
+        n++;
+    return n == 6 && s[n] == '\0';
+}
+
+/*
+ * Removes what a killed run left in dir: the temp files of downloads
+ * (".NAME.part.XXXXXX", NAME not empty) and of the index
+ * (".imgbatch-fetch.tsv.XXXXXX"). Only fetch makes such names, and one
+ * run at a time writes a download folder, so none of them is live.
+ */
+static void sweep_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t ilen = strlen(FX_INDEX_NAME);
+    while (d && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        int part = n[0] == '.' && len >= 14 &&
+                   !strncmp(n + len - 12, ".part.", 6);
+        int index = len == ilen + 7 && !strncmp(n, FX_INDEX_NAME, ilen) &&
+                    n[ilen] == '.';
+        if ((part || index) && temp_suffix(n + len - 6)) {
+            char *p = path_join(dir, "", n, "");
+            if (p)
+                unlink(p);
+            free(p);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
 {
     struct stat st;
@@ -480,6 +520,7 @@ int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
                  errno ? strerror(errno) : "not a folder");
         return IB_FETCH_EIO;
     }
+    sweep_temps(o->out_dir);
     struct fx_run r;
     memset(&r, 0, sizeof r);
     r.o = o;

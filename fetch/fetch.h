@@ -11,6 +11,8 @@
  * grows with the list is one small record per URL: the names in use, and
  * the validator index OUT/.imgbatch-fetch.tsv (URL, file, ETag,
  * Last-Modified), read at the start and rewritten (temp + rename) at the end.
+ * At the start, temp files of either kind left in OUT by a killed run are
+ * removed: the caller makes sure no other run writes to OUT meanwhile.
  *
  * Three drivers share the naming, temp-file, retry and index code:
  *   IB_FETCH_MULTI    one thread, a curl multi handle (the default)
