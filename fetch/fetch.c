@@ -38,8 +38,9 @@ const char *ib_fetch_strerror(int code)
 
 const char *ib_fetch_status_name(enum ib_fetch_status s)
 {
-    static const char *names[] = {"ok", "unchanged", "failed", "skipped"};
-    return (unsigned)s < 4 ? names[s] : "unknown";
+    static const char *names[] = {"ok", "unchanged", "failed", "skipped",
+                                  "interrupted"};
+    return (unsigned)s < 5 ? names[s] : "unknown";
 }
 
 double fx_now_ms(void)
@@ -80,6 +81,17 @@ void fx_fail(struct fx_xfer *x, enum ib_fetch_status st, const char *msg)
     drop_temp(x);
     x->item.status = st;
     snprintf(x->item.msg, sizeof x->item.msg, "%s", msg);
+}
+
+void fx_interrupt(struct fx_xfer *x, int waiting)
+{
+    static const char pre[] = "interrupted while waiting to retry after: ";
+    char last[IB_FETCH_MSGLEN];
+    snprintf(last, sizeof last, "%s", x->item.msg);
+    fx_fail(x, IB_FETCH_DONE_INTERRUPTED, "interrupted");
+    if (waiting)
+        snprintf(x->item.msg, sizeof x->item.msg, "%s%.*s", pre,
+                 (int)(sizeof x->item.msg - sizeof pre), last);
 }
 
 static void xfer_free(struct fx_xfer *x)
@@ -427,8 +439,16 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
 
     int again = judge_failure(x, rc, code, m, sizeof m);
     fx_fail(x, IB_FETCH_DONE_FAILED, m);
-    if (!again || x->item.attempts > r->o->retries || fx_stopped(r))
+    if (rc == CURLE_ABORTED_BY_CALLBACK && fx_stopped(r)) {
+        fx_interrupt(x, 0);
         return FX_FINAL;
+    }
+    if (!again || x->item.attempts > r->o->retries)
+        return FX_FINAL;
+    if (fx_stopped(r)) {   /* it would have been retried */
+        fx_interrupt(x, 1);
+        return FX_FINAL;
+    }
     char *ra = NULL;
     take_header(x->easy, "Retry-After", &ra);
     pthread_mutex_lock(&r->lock);

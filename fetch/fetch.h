@@ -49,6 +49,8 @@ enum ib_fetch_status {
     IB_FETCH_DONE_UNCHANGED,  /* 304: the file from an earlier run is kept */
     IB_FETCH_DONE_FAILED,     /* see msg; nothing new under file */
     IB_FETCH_DONE_SKIPPED,    /* never started: stopped first, or duplicate */
+    IB_FETCH_DONE_INTERRUPTED,  /* started, then cut short by opts->stop:
+                                   not the source's failure; see msg */
 };
 const char *ib_fetch_status_name(enum ib_fetch_status s);  /* "ok"... */
 
@@ -106,9 +108,9 @@ struct ib_fetch_opts {
     void *ctx;                  /* for done and progress */
     /*
      * Set asynchronously (a signal handler) to stop: no new transfers,
-     * in-flight ones are aborted (their temp files removed) and fail with
-     * "interrupted", as do items waiting to retry; the rest of the list is
-     * still read and each URL reported as skipped. The index is written.
+     * in-flight ones are aborted (their temp files removed) and reported
+     * as interrupted, as are items waiting to retry; the rest of the list
+     * is still read and each URL reported as skipped. The index is written.
      */
     const volatile int *stop;
     /*

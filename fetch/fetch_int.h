@@ -113,6 +113,9 @@ enum fx_verdict { FX_FINAL, FX_RETRY };
 enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc);
 /* Marks x failed (or skipped) with msg, removing any temp file. */
 void fx_fail(struct fx_xfer *x, enum ib_fetch_status st, const char *msg);
+/* Marks x interrupted by a stop: in flight, or waiting to retry (its msg
+ * then says after what). */
+void fx_interrupt(struct fx_xfer *x, int waiting);
 /* Reports x through done, records it in the index, frees it. */
 void fx_finish(struct fx_run *r, struct fx_xfer *x);
 void fx_progress(struct fx_run *r, uint64_t partial, int force);

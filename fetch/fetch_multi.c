@@ -120,13 +120,13 @@ static void abort_all(struct loop *l)
         curl_multi_remove_handle(l->multi, x->easy);
         give_easy(l, x->easy);
         l->r->in_flight--;
-        fx_fail(x, IB_FETCH_DONE_FAILED, "interrupted");
+        fx_interrupt(x, 0);
         fx_finish(l->r, x);
     }
     while ((x = l->waitq)) {
         l->waitq = x->next;
         l->r->waiting--;
-        fx_fail(x, IB_FETCH_DONE_FAILED, "interrupted");
+        fx_interrupt(x, 1);
         fx_finish(l->r, x);
     }
     while (fx_pull(l->r, &x))
