@@ -315,6 +315,8 @@ static void setup_easy(struct fx_run *r, struct fx_xfer *x, CURL *h)
                          (curl_off_t)o->max_size);
     if (x->hdrs)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+    if (x->fresh)
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 }
 
 int fx_begin(struct fx_run *r, struct fx_xfer *x, CURL *easy)
@@ -399,6 +401,33 @@ static int judge_failure(struct fx_xfer *x, CURLcode rc, long code,
     return fx_transient(rc, 0);
 }
 
+/*
+ * 1 if the attempt got no valid response over a connection taken from the
+ * cache. What it read may be the excess of an earlier response whose
+ * Content-Length lied ("Received HTTP/0.9"), or the connection died while
+ * idle: either way the connection, not this URL, is to blame.
+ */
+static int reused_and_broken(CURL *h, CURLcode rc, long code)
+{
+    long conns = 0, redirects = 0;
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:   /* also a redirect to ftp: code 3xx */
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        break;
+    default:
+        return 0;
+    }
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects);
+    /* fewer new connections than requests: one of them reused one */
+    return code == 0 && conns <= redirects;
+}
+
 enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
 {
     long code = 0;
@@ -443,7 +472,16 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         fx_interrupt(x, 0);
         return FX_FINAL;
     }
-    if (!again || x->item.attempts > r->o->retries)
+    if (!x->fresh && reused_and_broken(x->easy, rc, code)) {
+        /* once, at once, and not counted against --retries */
+        x->fresh = 1;
+        x->due_ms = fx_now_ms();
+        if (!fx_stopped(r))
+            return FX_RETRY;
+        fx_interrupt(x, 1);
+        return FX_FINAL;
+    }
+    if (!again || x->item.attempts - x->fresh > r->o->retries)
         return FX_FINAL;
     if (fx_stopped(r)) {   /* it would have been retried */
         fx_interrupt(x, 1);

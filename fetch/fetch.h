@@ -22,7 +22,10 @@
  * Retries (connect errors, timeouts, resets, short bodies, HTTP 408/429/5xx)
  * back off exponentially with jitter, honour Retry-After, and in MULTI mode
  * are scheduled by time, never slept. Other 4xx, a body over max_size, a
- * refused protocol or too many redirects fail at once.
+ * refused protocol or too many redirects fail at once. An attempt that got
+ * no valid response over a reused keep-alive connection (one poisoned by an
+ * earlier response's lying Content-Length, say) is repeated once, at once,
+ * on a fresh connection, whatever the retries.
  *
  * The library never prints or exits; it calls curl_global_init never either
  * (the program does, once).

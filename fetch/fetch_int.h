@@ -70,6 +70,8 @@ struct fx_xfer {
     CURL *easy;                   /* borrowed from the driver */
     struct curl_slist *hdrs;      /* owned: conditional request headers */
     int conditional;              /* validators were sent */
+    int fresh;                    /* this attempt and the next: a new
+                                     connection, not one from the cache */
     uint64_t got;                 /* body bytes written this attempt */
     uint64_t max_size;            /* opts->max_size, for write_cb */
     long code;                    /* HTTP status seen by write_cb */
