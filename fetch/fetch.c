@@ -169,11 +169,33 @@ static int name_xfer(struct fx_run *r, struct fx_xfer *x)
         fx_fail(x, IB_FETCH_DONE_SKIPPED, "duplicate URL");
         return 1;
     }
+    char key[320];
+    if (!fx_host_key(x->url, key, sizeof key) &&
+        !(x->host = fx_hosts_get(&r->hosts, key))) {
+        r->oom = 1;
+        fx_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
+        return 1;
+    }
+    if (fx_host_tripped(x))
+        return 1;
     if (fx_stopped(r)) {
         fx_fail(x, IB_FETCH_DONE_SKIPPED, "interrupted before start");
         return 1;
     }
     return 0;
+}
+
+int fx_host_tripped(struct fx_xfer *x)
+{
+    const struct fx_host *h = x->host;
+    if (!h || !h->open)
+        return 0;
+    char m[IB_FETCH_MSGLEN];
+    snprintf(m, sizeof m, "%s: host %s %s %u connections in a row",
+             x->item.attempts ? "not retried" : "not tried", h->key,
+             h->refused ? "refused" : "failed", h->fails);
+    fx_fail(x, IB_FETCH_DONE_FAILED, m);
+    return 1;
 }
 
 int fx_pull(struct fx_run *r, struct fx_xfer **out)
@@ -321,6 +343,11 @@ static void setup_easy(struct fx_run *r, struct fx_xfer *x, CURL *h)
 
 int fx_begin(struct fx_run *r, struct fx_xfer *x, CURL *easy)
 {
+    pthread_mutex_lock(&r->lock);
+    int tripped = fx_host_tripped(x);
+    pthread_mutex_unlock(&r->lock);
+    if (tripped)
+        return -1;
     x->easy = easy;
     if (x->item.attempts++ == 0)
         x->t0 = fx_now_ms();
@@ -428,6 +455,65 @@ static int reused_and_broken(CURL *h, CURLcode rc, long code)
     return code == 0 && conns <= redirects;
 }
 
+/*
+ * 1 if the attempt could not connect to its URL's own host (a redirect's
+ * target is another host's business): refused or unreachable (*refused
+ * says which), unresolved, or timed out before a connection was made.
+ */
+static int connect_failed(CURL *h, CURLcode rc, int *refused)
+{
+    long redirects = 0, conns = 0, err = 0;
+    curl_off_t connect_us = 0;
+    *refused = 0;
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects);
+    if (redirects)
+        return 0;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return 1;
+    case CURLE_COULDNT_CONNECT:
+        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &err);
+        *refused = err == ECONNREFUSED;
+        return 1;
+    case CURLE_OPERATION_TIMEDOUT:
+        /* a new connection that never completed; a reused one has none */
+        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+        return conns > 0 && connect_us == 0;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Records how x's attempt went for its host: answered (cfail 0), or one
+ * more connect failure in a row, which may trip the host. Returns whether
+ * the host is now given up on.
+ */
+static int note_host(struct fx_run *r, struct fx_xfer *x, int cfail,
+                     int refused)
+{
+    struct fx_host *h = x->host;
+    if (!h)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    if (!cfail) {
+        h->fails = 0;
+        h->open = 0;
+    } else {
+        h->fails++;
+        h->refused = refused;
+        if (!h->open && r->o->host_breaker &&
+            h->fails >= r->o->host_breaker) {
+            h->open = 1;
+            r->trips++;
+        }
+    }
+    int open = h->open;
+    pthread_mutex_unlock(&r->lock);
+    return open;
+}
+
 enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
 {
     long code = 0;
@@ -455,6 +541,7 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         x->item.status = IB_FETCH_DONE_OK;
         x->item.bytes = x->got;
         x->item.msg[0] = '\0';
+        note_host(r, x, 0, 0);
         return FX_FINAL;
     }
     if (rc == CURLE_OK && code == 304 && x->conditional) {
@@ -463,6 +550,7 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         take_header(x->easy, "Last-Modified", &x->lastmod);
         x->item.status = IB_FETCH_DONE_UNCHANGED;
         x->item.msg[0] = '\0';
+        note_host(r, x, 0, 0);
         return FX_FINAL;
     }
 
@@ -481,8 +569,10 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         fx_interrupt(x, 1);
         return FX_FINAL;
     }
-    if (!again || x->item.attempts - x->fresh > r->o->retries)
-        return FX_FINAL;
+    int last = !again || x->item.attempts - x->fresh > r->o->retries;
+    int refused, cfail = connect_failed(x->easy, rc, &refused);
+    if (note_host(r, x, cfail, refused) || last)
+        return FX_FINAL;   /* given up on, or out of attempts */
     if (fx_stopped(r)) {   /* it would have been retried */
         fx_interrupt(x, 1);
         return FX_FINAL;
@@ -616,6 +706,7 @@ int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
         rc = irc;
     }
 out:
+    fx_hosts_release(&r.hosts);
     fx_index_release(&r.index);
     ib_fetch_names_free(r.names);
     pthread_mutex_destroy(&r.lock);

@@ -25,7 +25,9 @@
  * refused protocol or too many redirects fail at once. An attempt that got
  * no valid response over a reused keep-alive connection (one poisoned by an
  * earlier response's lying Content-Length, say) is repeated once, at once,
- * on a fresh connection, whatever the retries.
+ * on a fresh connection, whatever the retries. A host that keeps failing
+ * to connect is given up on (opts->host_breaker), so a dead host among
+ * many URLs costs one retry schedule, not one per URL.
  *
  * The library never prints or exits; it calls curl_global_init never either
  * (the program does, once).
@@ -97,6 +99,15 @@ struct ib_fetch_opts {
                                    what RLIMIT_NOFILE allows */
     unsigned per_host;          /* connections per host; 0: 8 */
     unsigned retries;           /* extra attempts after the first */
+    /*
+     * A host whose connections failed this many times in a row (refused,
+     * unresolved, connect timeouts; none answered between them) is given
+     * up on: its other items fail untried ("not tried: host h:80 refused
+     * 10 connections in a row"), those waiting to retry at once, and its
+     * transfers in flight are not retried. A connection to it that works
+     * (one already in flight) reopens it. 0: never.
+     */
+    unsigned host_breaker;
     double timeout_s;           /* per attempt; 0: none. Also sets connect
                                    timeout and a 1 B/s low-speed limit */
     uint64_t max_size;          /* body bytes; 0: no limit */

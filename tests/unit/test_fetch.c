@@ -278,6 +278,35 @@ static void test_list_bom(void **state)
     fclose(f);
 }
 
+/* The breaker's key: one per host and port, whatever the URL's spelling. */
+static void test_host_key(void **state)
+{
+    (void)state;
+    char k[320];
+    assert_int_equal(fx_host_key("http://Example.COM/a.jpg", k, sizeof k), 0);
+    assert_string_equal(k, "example.com:80");
+    assert_int_equal(fx_host_key("https://h/x?y", k, sizeof k), 0);
+    assert_string_equal(k, "h:443");
+    assert_int_equal(fx_host_key("HTTP://u:pw@h:8080/", k, sizeof k), 0);
+    assert_string_equal(k, "h:8080");
+    assert_int_equal(fx_host_key("http://[::1]:9/x", k, sizeof k), 0);
+    assert_string_equal(k, "[::1]:9");
+    assert_int_equal(fx_host_key("not a url", k, sizeof k), -1);
+    assert_int_equal(fx_host_key("http://h/", k, 4), -1);   /* too long */
+
+    struct fx_hosts t = {0};
+    struct fx_host *a = fx_hosts_get(&t, "a:80");
+    assert_non_null(a);
+    for (int i = 0; i < 100; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "h%d:80", i);
+        assert_non_null(fx_hosts_get(&t, key));
+    }
+    assert_ptr_equal(fx_hosts_get(&t, "a:80"), a);   /* stable records */
+    assert_int_equal(t.len, 101);
+    fx_hosts_release(&t);
+}
+
 static void test_transient(void **state)
 {
     (void)state;
@@ -425,6 +454,7 @@ int main(void)
         cmocka_unit_test(test_url_ok),
         cmocka_unit_test(test_list_parsing),
         cmocka_unit_test(test_list_bom),
+        cmocka_unit_test(test_host_key),
         cmocka_unit_test(test_transient),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_backoff),
