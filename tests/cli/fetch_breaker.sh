@@ -5,7 +5,9 @@
 # port of 127.0.0.1 nobody listens on.
 . "$IB_TESTS/cli/fetch_lib.sh"
 start_server
-DEAD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# a port nobody listens on: bound, then closed
+DEAD_PORT=$(python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DEAD="http://127.0.0.1:$DEAD_PORT"
 
 # 1. retries wait outside the window: with -c 2, four URLs told to come
