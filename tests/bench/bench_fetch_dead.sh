@@ -38,7 +38,8 @@ trap 'kill $SERVER_PID 2>/dev/null || true; wait 2>/dev/null || true' EXIT
 for _ in $(seq 1 200); do [ -s "$W/port" ] && break; sleep 0.05; done
 BASE="http://127.0.0.1:$(cat "$W/port")"
 # a port nobody listens on: bound, then closed
-DEAD_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+DEAD_PORT=$(python3 -c 'import socket; s = socket.socket()
+s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 DEADURL="http://127.0.0.1:$DEAD_PORT"
 
 for i in $(seq 1 "$GOOD"); do echo "$BASE/ok/g$i.bin?size=2000"; done \
@@ -51,7 +52,10 @@ for i in $(seq 1 "$DEAD"); do echo "$DEADURL/d$i.bin"; done >"$W/dead"
 for i in $(seq 1 "$HUGE"); do echo "$DEADURL/d$i.bin"; done >"$W/huge"
 
 now() { date +%s.%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+median() {
+    sort -n | awk '{a[NR]=$1}
+        END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'
+}
 
 # one IMGBATCH LIST: seconds for imgbatch fetch LIST, every good URL stored
 one() {
@@ -78,7 +82,8 @@ for r in $(seq 1 "$RUNS"); do
     done
 done
 
-echo "| binary | $GOOD good | $GOOD good + $GOOD dead | mixed / good | $DEAD dead | $HUGE dead |"
+echo "| binary | $GOOD good | $GOOD good + $GOOD dead | mixed / good" \
+    "| $DEAD dead | $HUGE dead |"
 echo "|---|---:|---:|---:|---:|---:|"
 for b in "$@"; do
     g=$(echo ${T[$b,good]} | tr ' ' '\n' | median)
