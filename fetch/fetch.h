@@ -103,9 +103,10 @@ struct ib_fetch_opts {
      * A host whose connections failed this many times in a row (refused,
      * unresolved, connect timeouts; none answered between them) is given
      * up on: its other items fail untried ("not tried: host h:80 refused
-     * 10 connections in a row"), those waiting to retry at once, and its
-     * transfers in flight are not retried. A connection to it that works
-     * (one already in flight) reopens it. 0: never.
+     * 10 connections in a row"), those waiting to retry at once (MULTI;
+     * the other drivers when their wait ends), and its transfers in
+     * flight are not retried. A connection to it that works (one already
+     * in flight) reopens it. 0: never.
      */
     unsigned host_breaker;
     double timeout_s;           /* per attempt; 0: none. Also sets connect
