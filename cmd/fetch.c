@@ -149,6 +149,7 @@ static void on_progress(void *ctx, const struct ib_fetch_progress *p)
             (unsigned long long)p->done, total, got, rate, p->in_flight);
     if (p->waiting)
         fprintf(stderr, ", %u waiting to retry", p->waiting);
+    fflush(stderr);   /* a line without its newline */
     s->progress_shown = 1;
 }
 
@@ -320,6 +321,12 @@ int cmd_fetch(int argc, char **argv)
     o.progress = on_progress;
     o.ctx = &s;
     o.stop = &cmd_stop;
+    /*
+     * One write per stderr line, not one per byte (stderr is unbuffered
+     * and cmd_item_error prints byte by byte): 50,000 URLs to a dead host
+     * are 50,000 lines.
+     */
+    setvbuf(stderr, NULL, _IOLBF, BUFSIZ);
     cmd_catch_signals();
     s.t0 = cmd_now_ms();
     char msg[256];
