@@ -24,8 +24,9 @@ interrupt() {   # interrupt MODE SIGNAL EXPECTED_RC
         for i in $(seq 1 20); do echo "$BASE/slow/n$i.bin?size=300000"; done
     } >"$T/list"
     before=$(hits /status/503)
-    "$IMGBATCH" fetch --mode "$1" -c $c -o "$O" --report "$T/rep.$1" \
-        "$T/list" 2>"$T/stderr" &
+    # --retries 50: the 503 is never out of attempts, however slow the check
+    "$IMGBATCH" fetch --mode "$1" -c $c --retries 50 -o "$O" \
+        --report "$T/rep.$1" "$T/list" 2>"$T/stderr" &
     local pid=$!
     wait_temp "$O" $pid
     # the 503 answered once: it is now waiting to retry, or retrying
