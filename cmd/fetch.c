@@ -4,7 +4,8 @@
  * Reads options, opens the list and the report, runs ib_fetch_run and
  * turns each finished item into a report line (and a stderr line if it
  * failed), then prints the summary. Interrupted runs report URLs never
- * started as "skipped", and transfers cut short as "failed: interrupted".
+ * started as "skipped", and transfers cut short as "interrupted": not
+ * failures, so they alone never make the exit code say some failed.
  */
 #include "cmd/cmd.h"
 #include "cmd/shard.h"
@@ -57,7 +58,7 @@ struct state {
     struct cmd_json j;
     int quiet, verbose, progress;
     uint64_t total;   /* URLs in the list, for progress; 0 unknown */
-    uint64_t n[4];    /* by enum ib_fetch_status */
+    uint64_t n[5];    /* by enum ib_fetch_status */
     uint64_t bytes;
     double t0;
     int progress_shown;
@@ -113,7 +114,8 @@ static void on_done(void *ctx, const struct ib_fetch_item *it)
     if (it->status == IB_FETCH_DONE_FAILED) {
         clear_progress(s);
         cmd_item_error("fetch", "fetch", it->url, it->msg);
-    } else if (s->verbose && it->status != IB_FETCH_DONE_SKIPPED) {
+    } else if (s->verbose && it->status != IB_FETCH_DONE_SKIPPED &&
+               it->status != IB_FETCH_DONE_INTERRUPTED) {
         clear_progress(s);
         fprintf(stderr, "imgbatch fetch: %s '%s' -> '%s'\n",
                 ib_fetch_status_name(it->status), it->url, it->path);
@@ -146,6 +148,7 @@ static void on_progress(void *ctx, const struct ib_fetch_progress *p)
             (unsigned long long)p->done, total, got, rate, p->in_flight);
     if (p->waiting)
         fprintf(stderr, ", %u waiting to retry", p->waiting);
+    fflush(stderr);   /* a line without its newline */
     s->progress_shown = 1;
 }
 
@@ -176,6 +179,9 @@ static void summary(struct state *s, const struct ib_fetch_opts *o,
     cmd_json_int(j, "unchanged", (long long)s->n[IB_FETCH_DONE_UNCHANGED]);
     cmd_json_int(j, "failed", (long long)s->n[IB_FETCH_DONE_FAILED]);
     cmd_json_int(j, "skipped", (long long)s->n[IB_FETCH_DONE_SKIPPED]);
+    /* "interrupted" is the run's flag, below */
+    cmd_json_int(j, "interrupted_items",
+                 (long long)s->n[IB_FETCH_DONE_INTERRUPTED]);
     cmd_json_int(j, "bytes", (long long)s->bytes);
     cmd_json_num(j, "wall_ms", wall_ms);
     cmd_json_str(j, "mode", modes[o->mode]);
@@ -196,6 +202,9 @@ static void summary(struct state *s, const struct ib_fetch_opts *o,
             (unsigned long long)s->n[IB_FETCH_DONE_OK],
             (unsigned long long)s->n[IB_FETCH_DONE_UNCHANGED],
             (unsigned long long)s->n[IB_FETCH_DONE_FAILED]);
+    if (s->n[IB_FETCH_DONE_INTERRUPTED])
+        fprintf(stderr, ", %llu interrupted",
+                (unsigned long long)s->n[IB_FETCH_DONE_INTERRUPTED]);
     if (s->n[IB_FETCH_DONE_SKIPPED])
         fprintf(stderr, ", %llu skipped",
                 (unsigned long long)s->n[IB_FETCH_DONE_SKIPPED]);
@@ -326,6 +335,12 @@ int cmd_fetch(int argc, char **argv)
     o.progress = on_progress;
     o.ctx = &s;
     o.stop = &cmd_stop;
+    /*
+     * One write per stderr line, not one per byte (stderr is unbuffered
+     * and cmd_item_error prints byte by byte): 50,000 URLs to a dead host
+     * are 50,000 lines.
+     */
+    setvbuf(stderr, NULL, _IOLBF, BUFSIZ);
     cmd_catch_signals();
     s.t0 = cmd_now_ms();
     char msg[256];

@@ -9,7 +9,7 @@
 
 enum {
     OPT_CONCURRENCY = CMD_FETCH_OPT_FIRST, OPT_PER_HOST, OPT_RETRIES,
-    OPT_TIMEOUT, OPT_MAX_SIZE, OPT_INSECURE,
+    OPT_TIMEOUT, OPT_MAX_SIZE, OPT_INSECURE, OPT_HOST_BREAKER,
 };
 
 static const struct cmd_option fetch_options[] = {
@@ -18,6 +18,8 @@ static const struct cmd_option fetch_options[] = {
      "connections per host (8)"},
     {"retries", required_argument, OPT_RETRIES, "N",
      "retries on connect errors, timeouts, 408/429/5xx (3)"},
+    {"host-breaker", required_argument, OPT_HOST_BREAKER, "N",
+     "give up a host after N failed connects (10; 0 off)"},
     {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",
      "per transfer, also a stall limit (300; 0 none)"},
     {"max-size", required_argument, OPT_MAX_SIZE, "BYTES",
@@ -33,6 +35,12 @@ void cmd_fetch_opts_init(struct ib_fetch_opts *o)
     o->concurrency = 32;
     o->per_host = 8;
     o->retries = 3;
+    /*
+     * More than per_host connections failing at once, and more than one
+     * URL's 4 attempts; few enough that a dead host among good ones costs
+     * them nothing and 50,000 URLs to it fail in a second.
+     */
+    o->host_breaker = 10;
     o->timeout_s = 300;
 }
 
@@ -70,6 +78,11 @@ int cmd_fetch_option(const char *cmd, struct ib_fetch_opts *o, int c,
     case OPT_MAX_SIZE:
         if (cmd_parse_u64(v, 1, UINT64_MAX, &o->max_size))
             return cmd_usage_error(cmd, "invalid --max-size '%s' (bytes)", v);
+        return 0;
+    case OPT_HOST_BREAKER:
+        if (cmd_parse_uint(v, 0, 1000000, &o->host_breaker))
+            return cmd_usage_error(cmd, "invalid --host-breaker '%s' "
+                                   "(0..1000000)", v);
         return 0;
     case OPT_INSECURE:
         o->insecure = 1;

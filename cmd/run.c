@@ -91,7 +91,7 @@ struct run {
 };
 
 static const char *status_name[RUN_NSTATUS] = {"ok", "unchanged", "failed",
-                                               "skipped"};
+                                               "skipped", "interrupted"};
 
 static void clear_progress(struct run *r)
 {
@@ -169,7 +169,7 @@ static void report(struct run *r, const struct pend *p, const char *url,
         cmd_item_error("run", !strcmp(o->stage, "fetch") ? "fetch"
                                                           : "transform",
                        url, o->error);
-    } else if (r->s->verbose && o->status != RUN_SKIPPED) {
+    } else if (r->s->verbose && o->status < RUN_SKIPPED) {
         clear_progress(r);
         fprintf(stderr, "imgbatch run: %s '%s' -> '%s'\n",
                 status_name[o->status], url, p->out);
@@ -197,6 +197,12 @@ static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
             o.transform_ms = -1;
         else
             r->transformed++;
+    } else if (res->state == IB_POOL_CRASHED && cmd_stop &&
+               !strcmp(res->msg, "interrupted")) {
+        /* killed at the end of the stop's grace: not the image's fault */
+        ib_transform_remove_temps(p->out);
+        o.status = RUN_INTERRUPTED;
+        o.error = res->msg;
     } else if (res->state == IB_POOL_NOT_RUN) {
         o.status = RUN_SKIPPED;
         o.stage = NULL;
@@ -266,6 +272,8 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
                          .fetch_ms = it->ms, .landed_ms = -1};
         if (it->status == IB_FETCH_DONE_SKIPPED)
             o.status = RUN_SKIPPED;
+        else if (it->status == IB_FETCH_DONE_INTERRUPTED)
+            o.status = RUN_INTERRUPTED;
         if (landed)
             o.error = "more files than URLs";   /* cannot happen */
         report(r, &f, it->url, &o);
@@ -356,8 +364,10 @@ static void summary(struct run *r, double wall_ms, int interrupted)
 
     cmd_json_begin(&j);
     cmd_json_bool(&j, "summary", 1);
-    for (int i = 0; i < RUN_NSTATUS; i++)
+    for (int i = 0; i < RUN_INTERRUPTED; i++)
         cmd_json_int(&j, status_name[i], (long long)r->n[i]);
+    /* "interrupted" is the run's flag, below */
+    cmd_json_int(&j, "interrupted_items", (long long)r->n[RUN_INTERRUPTED]);
     if (r->s->shard.n)
         cmd_json_int(&j, "other_shards", (long long)r->list.other_shards);
     cmd_json_int(&j, "downloaded", (long long)r->downloaded);
@@ -374,10 +384,14 @@ static void summary(struct run *r, double wall_ms, int interrupted)
     clear_progress(r);
     if (r->s->quiet && !r->n[RUN_FAILED])
         return;
+    char cut[48] = "";
+    if (r->n[RUN_INTERRUPTED])
+        snprintf(cut, sizeof cut, ", %" PRIu64 " interrupted",
+                 r->n[RUN_INTERRUPTED]);
     fprintf(stderr, "run: %" PRIu64 " ok, %" PRIu64 " unchanged, %" PRIu64
-            " failed, %" PRIu64 " skipped; %" PRIu64 " downloaded, %" PRIu64
+            " failed%s, %" PRIu64 " skipped; %" PRIu64 " downloaded, %" PRIu64
             " not modified; in %.2f s (%.1f images/s)%s\n", r->n[RUN_OK],
-            r->n[RUN_UNCHANGED], r->n[RUN_FAILED], r->n[RUN_SKIPPED],
+            r->n[RUN_UNCHANGED], r->n[RUN_FAILED], cut, r->n[RUN_SKIPPED],
             r->downloaded, r->not_modified, wall_ms / 1e3, ips,
             interrupted ? ", interrupted" : "");
 }

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 enum run_status { RUN_OK, RUN_UNCHANGED, RUN_FAILED, RUN_SKIPPED,
-                  RUN_NSTATUS };
+                  RUN_INTERRUPTED, RUN_NSTATUS };
 
 struct run_settings {
     const char *out;

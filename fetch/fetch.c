@@ -9,6 +9,7 @@
  */
 #include "fetch/fetch_int.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -37,8 +38,9 @@ const char *ib_fetch_strerror(int code)
 
 const char *ib_fetch_status_name(enum ib_fetch_status s)
 {
-    static const char *names[] = {"ok", "unchanged", "failed", "skipped"};
-    return (unsigned)s < 4 ? names[s] : "unknown";
+    static const char *names[] = {"ok", "unchanged", "failed", "skipped",
+                                  "interrupted"};
+    return (unsigned)s < 5 ? names[s] : "unknown";
 }
 
 double fx_now_ms(void)
@@ -79,6 +81,17 @@ void fx_fail(struct fx_xfer *x, enum ib_fetch_status st, const char *msg)
     drop_temp(x);
     x->item.status = st;
     snprintf(x->item.msg, sizeof x->item.msg, "%s", msg);
+}
+
+void fx_interrupt(struct fx_xfer *x, int waiting)
+{
+    static const char pre[] = "interrupted while waiting to retry after: ";
+    char last[IB_FETCH_MSGLEN];
+    snprintf(last, sizeof last, "%s", x->item.msg);
+    fx_fail(x, IB_FETCH_DONE_INTERRUPTED, "interrupted");
+    if (waiting)
+        snprintf(x->item.msg, sizeof x->item.msg, "%s%.*s", pre,
+                 (int)(sizeof x->item.msg - sizeof pre), last);
 }
 
 static void xfer_free(struct fx_xfer *x)
@@ -156,11 +169,33 @@ static int name_xfer(struct fx_run *r, struct fx_xfer *x)
         fx_fail(x, IB_FETCH_DONE_SKIPPED, "duplicate URL");
         return 1;
     }
+    char key[320];
+    if (!fx_host_key(x->url, key, sizeof key) &&
+        !(x->host = fx_hosts_get(&r->hosts, key))) {
+        r->oom = 1;
+        fx_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
+        return 1;
+    }
+    if (fx_host_tripped(x))
+        return 1;
     if (fx_stopped(r)) {
         fx_fail(x, IB_FETCH_DONE_SKIPPED, "interrupted before start");
         return 1;
     }
     return 0;
+}
+
+int fx_host_tripped(struct fx_xfer *x)
+{
+    const struct fx_host *h = x->host;
+    if (!h || !h->open)
+        return 0;
+    char m[IB_FETCH_MSGLEN];
+    snprintf(m, sizeof m, "%s: host %s %s %u connections in a row",
+             x->item.attempts ? "not retried" : "not tried", h->key,
+             h->refused ? "refused" : "failed", h->fails);
+    fx_fail(x, IB_FETCH_DONE_FAILED, m);
+    return 1;
 }
 
 int fx_pull(struct fx_run *r, struct fx_xfer **out)
@@ -302,10 +337,17 @@ static void setup_easy(struct fx_run *r, struct fx_xfer *x, CURL *h)
                          (curl_off_t)o->max_size);
     if (x->hdrs)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+    if (x->fresh)
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 }
 
 int fx_begin(struct fx_run *r, struct fx_xfer *x, CURL *easy)
 {
+    pthread_mutex_lock(&r->lock);
+    int tripped = fx_host_tripped(x);
+    pthread_mutex_unlock(&r->lock);
+    if (tripped)
+        return -1;
     x->easy = easy;
     if (x->item.attempts++ == 0)
         x->t0 = fx_now_ms();
@@ -386,6 +428,92 @@ static int judge_failure(struct fx_xfer *x, CURLcode rc, long code,
     return fx_transient(rc, 0);
 }
 
+/*
+ * 1 if the attempt got no valid response over a connection taken from the
+ * cache. What it read may be the excess of an earlier response whose
+ * Content-Length lied ("Received HTTP/0.9"), or the connection died while
+ * idle: either way the connection, not this URL, is to blame.
+ */
+static int reused_and_broken(CURL *h, CURLcode rc, long code)
+{
+    long conns = 0, redirects = 0;
+    switch (rc) {
+    case CURLE_UNSUPPORTED_PROTOCOL:   /* also a redirect to ftp: code 3xx */
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_HTTP2:
+    case CURLE_HTTP2_STREAM:
+        break;
+    default:
+        return 0;
+    }
+    curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects);
+    /* fewer new connections than requests: one of them reused one */
+    return code == 0 && conns <= redirects;
+}
+
+/*
+ * 1 if the attempt could not connect to its URL's own host (a redirect's
+ * target is another host's business): refused or unreachable (*refused
+ * says which), unresolved, or timed out before a connection was made.
+ */
+static int connect_failed(CURL *h, CURLcode rc, int *refused)
+{
+    long redirects = 0, conns = 0, err = 0;
+    curl_off_t connect_us = 0;
+    *refused = 0;
+    curl_easy_getinfo(h, CURLINFO_REDIRECT_COUNT, &redirects);
+    if (redirects)
+        return 0;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+        return 1;
+    case CURLE_COULDNT_CONNECT:
+        curl_easy_getinfo(h, CURLINFO_OS_ERRNO, &err);
+        *refused = err == ECONNREFUSED;
+        return 1;
+    case CURLE_OPERATION_TIMEDOUT:
+        /* a new connection that never completed; a reused one has none */
+        curl_easy_getinfo(h, CURLINFO_NUM_CONNECTS, &conns);
+        curl_easy_getinfo(h, CURLINFO_CONNECT_TIME_T, &connect_us);
+        return conns > 0 && connect_us == 0;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * Records how x's attempt went for its host: answered (cfail 0), or one
+ * more connect failure in a row, which may trip the host. Returns whether
+ * the host is now given up on.
+ */
+static int note_host(struct fx_run *r, struct fx_xfer *x, int cfail,
+                     int refused)
+{
+    struct fx_host *h = x->host;
+    if (!h)
+        return 0;
+    pthread_mutex_lock(&r->lock);
+    if (!cfail) {
+        h->fails = 0;
+        h->open = 0;
+    } else {
+        h->fails++;
+        h->refused = refused;
+        if (!h->open && r->o->host_breaker &&
+            h->fails >= r->o->host_breaker) {
+            h->open = 1;
+            r->trips++;
+        }
+    }
+    int open = h->open;
+    pthread_mutex_unlock(&r->lock);
+    return open;
+}
+
 enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
 {
     long code = 0;
@@ -418,6 +546,7 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         x->item.status = IB_FETCH_DONE_OK;
         x->item.bytes = x->got;
         x->item.msg[0] = '\0';
+        note_host(r, x, 0, 0);
         return FX_FINAL;
     }
     if (rc == CURLE_OK && code == 304 && x->conditional) {
@@ -426,13 +555,33 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         take_header(x->easy, "Last-Modified", &x->lastmod);
         x->item.status = IB_FETCH_DONE_UNCHANGED;
         x->item.msg[0] = '\0';
+        note_host(r, x, 0, 0);
         return FX_FINAL;
     }
 
     int again = judge_failure(x, rc, code, m, sizeof m);
     fx_fail(x, IB_FETCH_DONE_FAILED, m);
-    if (!again || x->item.attempts > r->o->retries || fx_stopped(r))
+    if (rc == CURLE_ABORTED_BY_CALLBACK && fx_stopped(r)) {
+        fx_interrupt(x, 0);
         return FX_FINAL;
+    }
+    if (!x->fresh && reused_and_broken(x->easy, rc, code)) {
+        /* once, at once, and not counted against --retries */
+        x->fresh = 1;
+        x->due_ms = fx_now_ms();
+        if (!fx_stopped(r))
+            return FX_RETRY;
+        fx_interrupt(x, 1);
+        return FX_FINAL;
+    }
+    int last = !again || x->item.attempts - x->fresh > r->o->retries;
+    int refused, cfail = connect_failed(x->easy, rc, &refused);
+    if (note_host(r, x, cfail, refused) || last)
+        return FX_FINAL;   /* given up on, or out of attempts */
+    if (fx_stopped(r)) {   /* it would have been retried */
+        fx_interrupt(x, 1);
+        return FX_FINAL;
+    }
     char *ra = NULL;
     take_header(x->easy, "Retry-After", &ra);
     pthread_mutex_lock(&r->lock);
@@ -471,6 +620,45 @@ static int load_index(struct fx_run *r)
     return 0;
 }
 
+/* 1 if s is six characters mkstemp could have written */
+static int temp_suffix(const char *s)
+{
+    size_t n = 0;
+    while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+           (s[n] >= '0' && s[n] <= '9'))
+        n++;
+    return n == 6 && s[n] == '\0';
+}
+
+/*
+ * Removes what a killed run left in dir: the temp files of downloads
+ * (".NAME.part.XXXXXX", NAME not empty) and of the index
+ * (".imgbatch-fetch.tsv.XXXXXX"). Only fetch makes such names, and one
+ * run at a time writes a download folder, so none of them is live.
+ */
+static void sweep_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t ilen = strlen(FX_INDEX_NAME);
+    while (d && (e = readdir(d))) {
+        const char *n = e->d_name;
+        size_t len = strlen(n);
+        int part = n[0] == '.' && len >= 14 &&
+                   !strncmp(n + len - 12, ".part.", 6);
+        int index = len == ilen + 7 && !strncmp(n, FX_INDEX_NAME, ilen) &&
+                    n[ilen] == '.';
+        if ((part || index) && temp_suffix(n + len - 6)) {
+            char *p = path_join(dir, "", n, "");
+            if (p)
+                unlink(p);
+            free(p);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
 {
     struct stat st;
@@ -485,6 +673,7 @@ int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
                  errno ? strerror(errno) : "not a folder");
         return IB_FETCH_EIO;
     }
+    sweep_temps(o->out_dir);
     struct fx_run r;
     memset(&r, 0, sizeof r);
     r.o = o;
@@ -522,6 +711,7 @@ int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
         rc = irc;
     }
 out:
+    fx_hosts_release(&r.hosts);
     fx_index_release(&r.index);
     ib_fetch_names_free(r.names);
     pthread_mutex_destroy(&r.lock);

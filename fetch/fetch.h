@@ -11,6 +11,8 @@
  * grows with the list is one small record per URL: the names in use, and
  * the validator index OUT/.imgbatch-fetch.tsv (URL, file, ETag,
  * Last-Modified), read at the start and rewritten (temp + rename) at the end.
+ * At the start, temp files of either kind left in OUT by a killed run are
+ * removed: the caller makes sure no other run writes to OUT meanwhile.
  *
  * Three drivers share the naming, temp-file, retry and index code:
  *   IB_FETCH_MULTI    one thread, a curl multi handle (the default)
@@ -20,7 +22,12 @@
  * Retries (connect errors, timeouts, resets, short bodies, HTTP 408/429/5xx)
  * back off exponentially with jitter, honour Retry-After, and in MULTI mode
  * are scheduled by time, never slept. Other 4xx, a body over max_size, a
- * refused protocol or too many redirects fail at once.
+ * refused protocol or too many redirects fail at once. An attempt that got
+ * no valid response over a reused keep-alive connection (one poisoned by an
+ * earlier response's lying Content-Length, say) is repeated once, at once,
+ * on a fresh connection, whatever the retries. A host that keeps failing
+ * to connect is given up on (opts->host_breaker), so a dead host among
+ * many URLs costs one retry schedule, not one per URL.
  *
  * The library never prints or exits; it calls curl_global_init never either
  * (the program does, once).
@@ -47,6 +54,8 @@ enum ib_fetch_status {
     IB_FETCH_DONE_UNCHANGED,  /* 304: the file from an earlier run is kept */
     IB_FETCH_DONE_FAILED,     /* see msg; nothing new under file */
     IB_FETCH_DONE_SKIPPED,    /* never started: stopped first, or duplicate */
+    IB_FETCH_DONE_INTERRUPTED,  /* started, then cut short by opts->stop:
+                                   not the source's failure; see msg */
 };
 const char *ib_fetch_status_name(enum ib_fetch_status s);  /* "ok"... */
 
@@ -90,6 +99,16 @@ struct ib_fetch_opts {
                                    what RLIMIT_NOFILE allows */
     unsigned per_host;          /* connections per host; 0: 8 */
     unsigned retries;           /* extra attempts after the first */
+    /*
+     * A host whose connections failed this many times in a row (refused,
+     * unresolved, connect timeouts; none answered between them) is given
+     * up on: its other items fail untried ("not tried: host h:80 refused
+     * 10 connections in a row"), those waiting to retry at once (MULTI;
+     * the other drivers when their wait ends), and its transfers in
+     * flight are not retried. A connection to it that works (one already
+     * in flight) reopens it. 0: never.
+     */
+    unsigned host_breaker;
     double timeout_s;           /* per attempt; 0: none. Also sets connect
                                    timeout and a 1 B/s low-speed limit */
     uint64_t max_size;          /* body bytes; 0: no limit */
@@ -108,9 +127,9 @@ struct ib_fetch_opts {
     void *ctx;                  /* for done and progress */
     /*
      * Set asynchronously (a signal handler) to stop: no new transfers,
-     * in-flight ones are aborted (their temp files removed) and fail with
-     * "interrupted", as do items waiting to retry; the rest of the list is
-     * still read and each URL reported as skipped. The index is written.
+     * in-flight ones are aborted (their temp files removed) and reported
+     * as interrupted, as are items waiting to retry; the rest of the list
+     * is still read and each URL reported as skipped. The index is written.
      */
     const volatile int *stop;
     /*
@@ -134,7 +153,8 @@ int ib_fetch_run(const struct ib_fetch_opts *opts, char *msg, size_t msglen);
 
 /*
  * A URL list over a stream: one URL per line; surrounding blanks and CR
- * stripped; blank lines and lines starting with '#' skipped. Anything else
+ * stripped; blank lines and lines starting with '#' skipped; a UTF-8
+ * byte-order mark at the start of the stream skipped. Anything else
  * is returned as is: ib_fetch_run fails lines that are not http(s) URLs.
  */
 struct ib_fetch_list;

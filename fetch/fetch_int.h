@@ -61,6 +61,30 @@ double fx_retry_after_ms(const char *value, time_t now);
 /* 1 if an attempt that ended so is worth repeating */
 int fx_transient(CURLcode rc, long http);
 
+/*
+ * The breaker (fetch/host.c, used by fetch.c). Per host ("name:port"): the
+ * connections to it that failed in a row (refused, unresolved, timed out
+ * while connecting), none answered between them. A host trips ("open")
+ * once that count reaches opts->host_breaker: its other items then fail
+ * untried, and its items in flight are not retried; a connection to it
+ * that works again (one already in flight) closes it.
+ */
+struct fx_host {
+    char *key;          /* owned: "name:port", the name in lower case */
+    unsigned fails;     /* connect failures in a row */
+    int refused;        /* the last failure was ECONNREFUSED */
+    int open;           /* tripped */
+};
+struct fx_hosts {
+    struct fx_host **slot;   /* owned: open addressing, by key */
+    size_t len, cap;
+};
+/* "name:port" of url (default port by scheme) in out; 0, or -1 if none */
+int fx_host_key(const char *url, char *out, size_t outlen);
+/* The record for key, added if new; NULL when out of memory. */
+struct fx_host *fx_hosts_get(struct fx_hosts *t, const char *key);
+void fx_hosts_release(struct fx_hosts *t);
+
 /* One URL being fetched, across its attempts. */
 struct fx_xfer {
     struct ib_fetch_item item;
@@ -69,7 +93,11 @@ struct fx_xfer {
     int fd;                       /* temp file, -1 when closed */
     CURL *easy;                   /* borrowed from the driver */
     struct curl_slist *hdrs;      /* owned: conditional request headers */
+    struct fx_host *host;         /* borrowed from fx_run.hosts; NULL if
+                                     the URL has no host curl can parse */
     int conditional;              /* validators were sent */
+    int fresh;                    /* this attempt and the next: a new
+                                     connection, not one from the cache */
     uint64_t got;                 /* body bytes written this attempt */
     uint64_t max_size;            /* opts->max_size, for write_cb */
     long code;                    /* HTTP status seen by write_cb */
@@ -87,6 +115,8 @@ struct fx_run {
     unsigned concurrency, per_host, base_ms, max_ms;
     struct ib_fetch_names *names;
     struct fx_index index;
+    struct fx_hosts hosts;
+    unsigned trips;               /* hosts tripped so far */
     /* around the list, names, index, counters and callbacks */
     pthread_mutex_t lock;
     int eof, list_err, oom;
@@ -106,6 +136,8 @@ int fx_stopped(const struct fx_run *r);
  * reported through fx_finish here and never returned.
  */
 int fx_pull(struct fx_run *r, struct fx_xfer **out);
+/* 1 with x failed untried if its host has tripped; called with r->lock. */
+int fx_host_tripped(struct fx_xfer *x);
 /* Sets up the next attempt on easy; 0, or -1 with the item failed. */
 int fx_begin(struct fx_run *r, struct fx_xfer *x, CURL *easy);
 enum fx_verdict { FX_FINAL, FX_RETRY };
@@ -113,6 +145,9 @@ enum fx_verdict { FX_FINAL, FX_RETRY };
 enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc);
 /* Marks x failed (or skipped) with msg, removing any temp file. */
 void fx_fail(struct fx_xfer *x, enum ib_fetch_status st, const char *msg);
+/* Marks x interrupted by a stop: in flight, or waiting to retry (its msg
+ * then says after what). */
+void fx_interrupt(struct fx_xfer *x, int waiting);
 /* Reports x through done, records it in the index, frees it. */
 void fx_finish(struct fx_run *r, struct fx_xfer *x);
 void fx_progress(struct fx_run *r, uint64_t partial, int force);

@@ -6,9 +6,11 @@
  * fewer than concurrency transfers run, let curl work, judge what ended,
  * then wait in curl_multi_poll for sockets, curl's own timers, the next
  * retry or 200 ms (so a stop request is seen promptly). A retry waits in
- * a queue sorted by due time, holding no socket, file or easy handle.
- * Pulling stops while 2 x concurrency items are running or waiting, so
- * memory stays bounded however long the list is.
+ * a queue sorted by due time, holding no socket, file, easy handle or
+ * transfer slot: new URLs start meanwhile, so a host that refuses does not
+ * slow the others. Pulling stops while concurrency items run or
+ * MAX_WAITING wait, so memory stays bounded however long the list is.
+ * When the breaker gives up on a host, its waiting items fail at once.
  */
 #include "fetch/fetch_int.h"
 
@@ -16,6 +18,8 @@
 
 /* descriptors the caller may add to a wait (opts->watch) */
 #define MAX_WATCH 256
+/* items waiting to retry, at most: about 1 kB each */
+#define MAX_WAITING(conc) ((conc) * 32 > 4096 ? (conc) * 32 : 4096)
 
 struct loop {
     struct fx_run *r;
@@ -24,6 +28,7 @@ struct loop {
     unsigned nspare;
     struct fx_xfer *running; /* in flight, unordered */
     struct fx_xfer *waitq;   /* waiting to retry, by due_ms */
+    unsigned trips;          /* r->trips when the waitq was last checked */
 };
 
 static CURL *take_easy(struct loop *l)
@@ -111,6 +116,24 @@ static unsigned collect(struct loop *l)
     return n;
 }
 
+/* Fails, at once, the waiting items of hosts the breaker gave up on. */
+static void drop_tripped(struct loop *l)
+{
+    if (l->trips == l->r->trips)
+        return;
+    l->trips = l->r->trips;
+    for (struct fx_xfer **p = &l->waitq; *p;) {
+        struct fx_xfer *x = *p;
+        if (!fx_host_tripped(x)) {
+            p = &x->next;
+            continue;
+        }
+        *p = x->next;
+        l->r->waiting--;
+        fx_finish(l->r, x);
+    }
+}
+
 /* Stop: abort what runs, give up what waits; fx_pull skips the rest. */
 static void abort_all(struct loop *l)
 {
@@ -120,13 +143,13 @@ static void abort_all(struct loop *l)
         curl_multi_remove_handle(l->multi, x->easy);
         give_easy(l, x->easy);
         l->r->in_flight--;
-        fx_fail(x, IB_FETCH_DONE_FAILED, "interrupted");
+        fx_interrupt(x, 0);
         fx_finish(l->r, x);
     }
     while ((x = l->waitq)) {
         l->waitq = x->next;
         l->r->waiting--;
-        fx_fail(x, IB_FETCH_DONE_FAILED, "interrupted");
+        fx_interrupt(x, 1);
         fx_finish(l->r, x);
     }
     while (fx_pull(l->r, &x))
@@ -182,7 +205,7 @@ static int loop_run(struct loop *l, char *msg, size_t msglen)
             start(l, x);
         }
         while (!r->eof && r->in_flight < cap &&
-               r->in_flight + r->waiting < 2 * cap) {
+               r->waiting < MAX_WAITING(cap)) {
             struct fx_xfer *x;
             if (!fx_pull(r, &x))
                 break;
@@ -199,6 +222,7 @@ static int loop_run(struct loop *l, char *msg, size_t msglen)
             return IB_FETCH_ECURL;
         }
         unsigned ended = collect(l);
+        drop_tripped(l);
         fx_progress(r, partial_bytes(l), 0);
         if (ended) {
             if (r->o->wake)
@@ -223,7 +247,7 @@ static int loop_run(struct loop *l, char *msg, size_t msglen)
 
 int fx_run_multi(struct fx_run *r, char *msg, size_t msglen)
 {
-    struct loop l = {r, curl_multi_init(), NULL, 0, NULL, NULL};
+    struct loop l = {r, curl_multi_init(), NULL, 0, NULL, NULL, 0};
     l.spare = calloc(r->concurrency, sizeof *l.spare);
     if (!l.multi || !l.spare) {
         snprintf(msg, msglen, "cannot set up libcurl");

@@ -53,7 +53,7 @@ static void *worker(void *arg)
             r->waiting--;
             pthread_mutex_unlock(&r->lock);
             if (fx_stopped(r)) {
-                fx_fail(x, IB_FETCH_DONE_FAILED, "interrupted");
+                fx_interrupt(x, 1);
                 break;
             }
         }

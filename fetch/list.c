@@ -9,6 +9,7 @@ struct ib_fetch_list {
     FILE *f;       /* borrowed */
     char *line;    /* owned: getline's buffer */
     size_t cap;
+    int started;   /* the first line has been read */
 };
 
 struct ib_fetch_list *ib_fetch_list_new(void *stream)
@@ -40,6 +41,13 @@ int ib_fetch_list_next(void *list, const char **url)
     while ((n = getline(&l->line, &l->cap, l->f)) >= 0) {
         char *s = l->line;
         size_t len = (size_t)n;
+        /* editors on some systems start a UTF-8 file with a byte-order
+         * mark: it is not part of the first URL */
+        if (!l->started && len >= 3 && !memcmp(s, "\xef\xbb\xbf", 3)) {
+            s += 3;
+            len -= 3;
+        }
+        l->started = 1;
         /* a NUL inside a line must not cut it into a plausible URL */
         for (size_t i = 0; i < len; i++)
             if (s[i] == '\0')

@@ -15,13 +15,21 @@ Paths (query parameters optional):
                         body ends when the connection closes
   /bighead?kb=K&lines=L K KiB of response headers (1024) in L lines (1),
                         then a short body
+  /liar?n=N&total=M     Content-Length N (100) and N bytes; then, once the
+                        client sends its next request on that connection,
+                        the other M - N (834 in all) bytes instead of an
+                        answer, and close: a lying length that poisons a
+                        kept-alive connection for the next URL
   /body/NAME            the body the other routes end with ("body NAME\\n")
+  /stats                JSON: requests per path, and "connections" that
+                        carried any (/stats aside)
 
 The shared tests/server.py keeps the ordinary faults; this one holds the
 attacks, so neither grows past what its tests need.
 """
 import gzip
 import http.server
+import json
 import os
 import socket
 import sys
@@ -31,6 +39,12 @@ import urllib.parse
 
 GZ_CACHE = {}
 GZ_LOCK = threading.Lock()
+COUNTS = {}
+
+
+def bump(key):
+    with GZ_LOCK:
+        COUNTS[key] = COUNTS.get(key, 0) + 1
 
 
 def gzip_zeros(mib):
@@ -50,6 +64,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.counted = False
 
     def log_message(self, fmt, *args):
         pass
@@ -65,6 +80,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         u = urllib.parse.urlsplit(self.path)
         q = urllib.parse.parse_qs(u.query)
+        if u.path != "/stats":
+            bump(u.path)
+            if not self.counted:
+                bump("connections")
+                self.counted = True
         parts = u.path.split("/")
         handler = getattr(self, "h_" + (parts[1] if len(parts) > 1 else ""),
                           None)
@@ -78,6 +98,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def h_body(self, rest, q):
         self.send(200, body(rest))
+
+    def h_stats(self, rest, q):
+        with GZ_LOCK:
+            data = json.dumps(COUNTS, sort_keys=True).encode()
+        self.send(200, data, [("Content-Type", "application/json")])
+
+    def h_liar(self, rest, q):
+        n = int(q.get("n", ["100"])[0])
+        data = body("liar") * 200
+        data = data[:int(q.get("total", ["834"])[0])]
+        self.send_response(200)
+        self.send_header("Content-Length", str(n))
+        self.end_headers()
+        self.wfile.write(data[:n])
+        self.wfile.flush()
+        # the rest only once the client has reused the connection, so it
+        # cannot have seen the excess before sending its next request
+        self.close_connection = True
+        self.connection.settimeout(10)
+        try:
+            if not self.connection.recv(65536):
+                return
+        except (socket.timeout, OSError):
+            return
+        self.wfile.write(data[n:])
+        self.wfile.flush()
 
     def h_drip(self, rest, q):
         n = int(q.get("n", ["100"])[0])

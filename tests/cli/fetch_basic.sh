@@ -75,6 +75,14 @@ done
 grep -q '^fetch: 0 ok, 0 unchanged, 0 failed' "$T/stderr" ||
     fail "empty summary"
 
+# a list saved with a UTF-8 byte-order mark: the first URL is fetched
+printf '\357\273\277%s\n%s\n' "$BASE/ok/bom1.png" "$BASE/ok/bom2.png" \
+    >"$T/list-bom"
+run_fetch 0 -q -o "$O" --report "$T/rep" "$T/list-bom"
+expect "$T/rep" "$BASE/ok/bom1.png" status ok
+expect "$T/rep" "$BASE/ok/bom2.png" status ok
+[ -s "$O/bom1.png" ] || fail "the URL after the BOM was not fetched"
+
 # usage errors -> 2, one message line plus the hint
 run_fetch 2 --no-such-option "$T/list"
 grep -q "^imgbatch fetch: unknown option '--no-such-option'\$" "$T/stderr" ||

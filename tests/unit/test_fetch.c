@@ -247,6 +247,66 @@ static void test_list_parsing(void **state)
     fclose(f);
 }
 
+/* A list saved by an editor that writes a UTF-8 byte-order mark: the BOM
+ * is not part of the first URL, but a BOM anywhere else is kept. */
+static void test_list_bom(void **state)
+{
+    (void)state;
+    static const char text[] = "\xef\xbb\xbfhttp://h/first.jpg\n"
+                               "\xef\xbb\xbfhttp://h/second.jpg\n";
+    FILE *f = fmemopen((void *)text, sizeof text - 1, "r");
+    assert_non_null(f);
+    struct ib_fetch_list *l = ib_fetch_list_new(f);
+    const char *url;
+    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_string_equal(url, "http://h/first.jpg");
+    assert_true(ib_fetch_url_ok(url));
+    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_string_equal(url, "\xef\xbb\xbfhttp://h/second.jpg");
+    assert_int_equal(ib_fetch_list_next(l, &url), 0);
+    ib_fetch_list_free(l);
+    fclose(f);
+
+    /* a BOM before a comment or a blank line is skipped as well */
+    static const char text2[] = "\xef\xbb\xbf# urls\nhttp://h/a.jpg\n";
+    f = fmemopen((void *)text2, sizeof text2 - 1, "r");
+    assert_non_null(f);
+    l = ib_fetch_list_new(f);
+    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_string_equal(url, "http://h/a.jpg");
+    ib_fetch_list_free(l);
+    fclose(f);
+}
+
+/* The breaker's key: one per host and port, whatever the URL's spelling. */
+static void test_host_key(void **state)
+{
+    (void)state;
+    char k[320];
+    assert_int_equal(fx_host_key("http://Example.COM/a.jpg", k, sizeof k), 0);
+    assert_string_equal(k, "example.com:80");
+    assert_int_equal(fx_host_key("https://h/x?y", k, sizeof k), 0);
+    assert_string_equal(k, "h:443");
+    assert_int_equal(fx_host_key("HTTP://u:pw@h:8080/", k, sizeof k), 0);
+    assert_string_equal(k, "h:8080");
+    assert_int_equal(fx_host_key("http://[::1]:9/x", k, sizeof k), 0);
+    assert_string_equal(k, "[::1]:9");
+    assert_int_equal(fx_host_key("not a url", k, sizeof k), -1);
+    assert_int_equal(fx_host_key("http://h/", k, 4), -1);   /* too long */
+
+    struct fx_hosts t = {0};
+    struct fx_host *a = fx_hosts_get(&t, "a:80");
+    assert_non_null(a);
+    for (int i = 0; i < 100; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "h%d:80", i);
+        assert_non_null(fx_hosts_get(&t, key));
+    }
+    assert_ptr_equal(fx_hosts_get(&t, "a:80"), a);   /* stable records */
+    assert_int_equal(t.len, 101);
+    fx_hosts_release(&t);
+}
+
 static void test_transient(void **state)
 {
     (void)state;
@@ -393,6 +453,8 @@ int main(void)
         cmocka_unit_test(test_names_hash_chain),
         cmocka_unit_test(test_url_ok),
         cmocka_unit_test(test_list_parsing),
+        cmocka_unit_test(test_list_bom),
+        cmocka_unit_test(test_host_key),
         cmocka_unit_test(test_transient),
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_backoff),
