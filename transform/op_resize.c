@@ -75,18 +75,22 @@ static double support(enum ib_filter f)
     return 1.0;
 }
 
+/* Frees and clears, so releasing twice (or after a failed init) is safe. */
 static void axis_release(struct axis *a)
 {
     free(a->start);
     free(a->n);
     free(a->w);
+    a->start = a->n = NULL;
+    a->w = NULL;
 }
 
 /*
  * Weights mapping in -> out samples. Pixel centres are aligned
  * ((o + 0.5) * in / out - 0.5); when shrinking the kernel is stretched by
  * the scale so it low-passes. Taps outside the image are dropped and the
- * rest renormalised, which keeps edges unbiased.
+ * rest renormalised, which keeps edges unbiased. On failure the caller
+ * still releases a.
  */
 static int axis_init(struct axis *a, uint32_t in, uint32_t out,
                      enum ib_filter f)
@@ -102,10 +106,8 @@ static int axis_init(struct axis *a, uint32_t in, uint32_t out,
     a->start = malloc(out * sizeof *a->start);
     a->n = malloc(out * sizeof *a->n);
     a->w = calloc((size_t)out * maxn, sizeof *a->w);
-    if (!a->start || !a->n || !a->w) {
-        axis_release(a);
+    if (!a->start || !a->n || !a->w)
         return -1;
-    }
     for (uint32_t o = 0; o < out; o++) {
         double c = (o + 0.5) * scale - 0.5;
         long lo = (long)floor(c - sup + 1e-9);
