@@ -3,9 +3,9 @@
  *
  * --resize WxH    fit inside WxH, keep the aspect ratio (W or H may be
  *                 omitted: "640", "640x", "x480")
- * --resize WxH!   exactly WxH
+ * --resize WxH!   exactly WxH, enlarging an axis if need be
  * --resize WxH^   cover WxH, keep the aspect, then crop the centre to WxH
- * Never upscales unless --upscale.
+ * Apart from WxH!, never upscales unless --upscale.
  *
  * Parameters: i[0] = W (0: omitted), i[1] = H (0: omitted), i[2] = mode.
  *
@@ -343,13 +343,10 @@ static void resize_size(const struct ib_op *op, uint32_t w, uint32_t h,
     double sy = op->i[1] ? (double)op->i[1] / h : 0.0;
     double s;
 
+    /* "!" asks for exactly WxH, as ImageMagick's, whatever --upscale says */
     if (op->i[2] == EXACT) {
         *ow = (uint32_t)op->i[0];
         *oh = (uint32_t)op->i[1];
-        if (!op->upscale) {
-            *ow = *ow < w ? *ow : w;
-            *oh = *oh < h ? *oh : h;
-        }
         return;
     }
     if (op->i[2] == COVER)
@@ -429,8 +426,8 @@ const struct ib_op_def ib_op_resize = {
     .name = "resize",
     .arg = "WxH",
     .help = "fit inside WxH keeping aspect (W or H may be omitted); WxH! "
-            "exact, WxH^ cover and crop the centre; never upscales unless "
-            "--upscale",
+            "exactly WxH; WxH^ cover and crop the centre; apart from WxH!, "
+            "never upscales unless --upscale",
     .parse = resize_parse,
     .apply = resize_apply,
     .size = resize_size,
