@@ -300,6 +300,11 @@ int ib_png_encode(const struct ib_image *img,
         return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "ICC profile of %zu bytes is too large for PNG",
                        opts->icc_len);
+    if (img->width > PNG_UINT_31_MAX || img->height > PNG_UINT_31_MAX)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+                       "%" PRIu32 "x%" PRIu32 " is over PNG's limit of %lu "
+                       "pixels a side", img->width, img->height,
+                       (unsigned long)PNG_UINT_31_MAX);
 
     memset(&ctx, 0, sizeof ctx);
     ctx.msg = msg;
@@ -328,6 +333,13 @@ int ib_png_encode(const struct ib_image *img,
      * pixels are still right without it.
      */
     png_set_benign_errors(png, 1);
+    /*
+     * libpng's default limit of 1,000,000 pixels a side applies to writing
+     * too and fails with "Invalid IHDR data". The decoder accepts up to
+     * PNG's own limit (under --max-pixels), so the encoder writes whatever
+     * the format can hold: the image is already in memory.
+     */
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_write_fn(png, &ctx, write_fn, flush_fn);
     png_set_compression_level(png, opts->png_level);
     png_set_IHDR(png, info, img->width, img->height, 8,
