@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1125,9 +1126,13 @@ void *__wrap_realloc(void *p, size_t n);
 static long alloc_fail_at = -1;  /* index of the call to fail; -1: none */
 static long alloc_count;         /* calls since armed */
 static int alloc_paused;
+static int alloc_measuring;      /* add every size asked for to alloc_bytes */
+static size_t alloc_bytes;
 
-static int alloc_fails(void)
+static int alloc_fails(size_t n)
 {
+    if (alloc_measuring)
+        alloc_bytes += n;
     if (alloc_fail_at < 0 || alloc_paused)
         return 0;
     return alloc_count++ == alloc_fail_at;
@@ -1135,17 +1140,17 @@ static int alloc_fails(void)
 
 void *__wrap_malloc(size_t n)
 {
-    return alloc_fails() ? NULL : __real_malloc(n);
+    return alloc_fails(n) ? NULL : __real_malloc(n);
 }
 
 void *__wrap_calloc(size_t n, size_t size)
 {
-    return alloc_fails() ? NULL : __real_calloc(n, size);
+    return alloc_fails(n * size) ? NULL : __real_calloc(n, size);
 }
 
 void *__wrap_realloc(void *p, size_t n)
 {
-    return alloc_fails() ? NULL : __real_realloc(p, n);
+    return alloc_fails(n) ? NULL : __real_realloc(p, n);
 }
 
 /* One call under test: 0, or an error code with msg set; frees its own. */
@@ -1461,6 +1466,155 @@ static void test_alloc_failures_in_codecs(void **state)
     }
 }
 
+/* ---- resampling: box pre-reduce ---------------------------------- */
+
+/* A smooth w x h image: slow waves in colour and alpha (50..250). */
+static struct ib_image *wave_image(uint32_t w, uint32_t h, unsigned ch)
+{
+    struct ib_image *img = ib_image_new(w, h, ch);
+
+    assert_non_null(img);
+    for (uint32_t y = 0; y < h; y++) {
+        for (uint32_t x = 0; x < w; x++) {
+            double u = 6.2831853 * (x + 0.5) / w, v = 6.2831853 * (y + 0.5) / h;
+            unsigned char *p = img->px + (size_t)y * img->stride +
+                               (size_t)x * ch;
+            for (unsigned c = 0; c < ch; c++) {
+                double t = sin(1.5 * u + c) * cos(1.2 * v + 0.5 * c);
+                int alpha = (ch == 2 || ch == 4) && c == ch - 1;
+                p[c] = (unsigned char)lrint(alpha ? 150 + 100 * t
+                                                  : 128 + 90 * t);
+            }
+        }
+    }
+    return img;
+}
+
+static struct ib_image *resample_ok(const struct ib_image *in, uint32_t w,
+                                    uint32_t h, enum ib_filter f, int full)
+{
+    struct ib_image *out = NULL;
+    char msg[256] = "";
+    int rc = full ? ib_resample_full(in, w, h, f, &out, msg, sizeof msg)
+                  : ib_resample(in, w, h, f, &out, msg, sizeof msg);
+
+    if (rc)
+        fail_msg("resample %ux%u to %ux%u: %s (%d)", in->width, in->height,
+                 w, h, msg, rc);
+    assert_int_equal(out->width, w);
+    assert_int_equal(out->height, h);
+    assert_int_equal(out->channels, in->channels);
+    return out;
+}
+
+static double psnr(const struct ib_image *a, const struct ib_image *b)
+{
+    double se = 0.0;
+    size_t n = 0;
+
+    for (uint32_t y = 0; y < a->height; y++)
+        for (size_t i = 0; i < (size_t)a->width * a->channels; i++, n++) {
+            double d = (double)a->px[y * a->stride + i] -
+                       (double)b->px[y * b->stride + i];
+            se += d * d;
+        }
+    return se == 0.0 ? 999.0 : 10.0 * log10(255.0 * 255.0 * n / se);
+}
+
+/* Below 4x on both axes there is no box: the output is what it was. */
+static void test_resample_below_4x_unchanged(void **state)
+{
+    static const uint32_t cases[][4] = {
+        {400, 300, 101, 76}, {400, 300, 120, 90}, {37, 23, 10, 6},
+        {37, 23, 90, 60}, {1000, 1, 251, 1}, {1, 1000, 1, 251},
+        {640, 480, 640, 121}, {99, 101, 33, 26},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (unsigned ch = 1; ch <= 4; ch++) {
+            struct ib_image *in = wave_image(cases[i][0], cases[i][1], ch);
+            for (int f = IB_FILTER_LANCZOS3; f <= IB_FILTER_BOX; f++) {
+                struct ib_image *a = resample_ok(in, cases[i][2], cases[i][3],
+                                                 (enum ib_filter)f, 0);
+                struct ib_image *b = resample_ok(in, cases[i][2], cases[i][3],
+                                                 (enum ib_filter)f, 1);
+                if (memcmp(a->px, b->px, a->height * a->stride))
+                    fail_msg("%ux%ux%u to %ux%u, filter %d: differs from "
+                             "the whole-input filter", in->width, in->height,
+                             ch, a->width, a->height, f);
+                ib_image_free(a);
+                ib_image_free(b);
+            }
+            ib_image_free(in);
+        }
+    }
+}
+
+/* From 4x on, the box pre-reduce stays within 40 dB of filtering the
+ * whole input, on every filter and channel count. */
+static void test_resample_box_quality(void **state)
+{
+    static const uint32_t cases[][4] = {
+        {2000, 1500, 50, 37}, {1200, 900, 299, 224}, {997, 13, 10, 13},
+        {13, 997, 13, 10}, {30000, 1, 50, 1}, {1, 30000, 1, 50},
+        {3001, 2999, 31, 29}, {2500, 40, 64, 64}, {4003, 3, 997, 1},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (unsigned ch = 1; ch <= 4; ch++) {
+            struct ib_image *in = wave_image(cases[i][0], cases[i][1], ch);
+            for (int f = IB_FILTER_LANCZOS3; f <= IB_FILTER_BOX; f++) {
+                struct ib_image *a = resample_ok(in, cases[i][2], cases[i][3],
+                                                 (enum ib_filter)f, 0);
+                struct ib_image *b = resample_ok(in, cases[i][2], cases[i][3],
+                                                 (enum ib_filter)f, 1);
+                double q = psnr(a, b);
+                if (q < 40.0)
+                    fail_msg("%ux%ux%u to %ux%u, filter %d: PSNR %.1f dB "
+                             "against the whole-input filter", in->width,
+                             in->height, ch, a->width, a->height, f, q);
+                ib_image_free(a);
+                ib_image_free(b);
+            }
+            ib_image_free(in);
+        }
+    }
+}
+
+/*
+ * Everything ib_resample allocates, output included, follows the output:
+ * under 64 KiB plus four times the output's bytes, however large the
+ * input. Filtering the whole input needed a weight table of the input's
+ * width times the taps for each output pixel, and a float input row.
+ */
+static void test_resample_memory_follows_output(void **state)
+{
+    static const uint32_t cases[][4] = {
+        {200000, 1, 50, 1}, {1, 200000, 1, 50}, {4000, 3000, 40, 30},
+        {4000, 3000, 64, 64}, {20000, 3, 50, 50},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (unsigned ch = 3; ch <= 4; ch++) {
+            struct ib_image *in = smooth_image(cases[i][0], cases[i][1], ch);
+            size_t bound = 65536 + 4 * (size_t)cases[i][2] * cases[i][3] * ch;
+            struct ib_image *out;
+
+            alloc_bytes = 0;
+            alloc_measuring = 1;
+            out = resample_ok(in, cases[i][2], cases[i][3],
+                              IB_FILTER_LANCZOS3, 0);
+            alloc_measuring = 0;
+            if (alloc_bytes > bound)
+                fail_msg("%ux%ux%u to %ux%u allocated %zu bytes, over %zu",
+                         in->width, in->height, ch, out->width, out->height,
+                         alloc_bytes, bound);
+            ib_image_free(out);
+            ib_image_free(in);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1486,6 +1640,9 @@ int main(void)
         cmocka_unit_test(test_alloc_failures_in_resample),
         cmocka_unit_test(test_alloc_failures_in_pipeline),
         cmocka_unit_test(test_alloc_failures_in_codecs),
+        cmocka_unit_test(test_resample_below_4x_unchanged),
+        cmocka_unit_test(test_resample_box_quality),
+        cmocka_unit_test(test_resample_memory_follows_output),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
