@@ -116,9 +116,10 @@ static void flush_fn(png_structp png)
  * Asks libpng for 8-bit samples whatever the file holds: palettes and
  * tRNS become RGB(A) or grey+alpha, 1/2/4-bit grey is scaled to 0..255,
  * 16-bit is rounded (v * 255 / 65535, not truncated as png_set_strip_16
- * would). Interlaced images are deinterlaced by png_read_image.
+ * would). Interlaced images are deinterlaced by libpng over the passes
+ * whose number this returns, each pass a png_read_row for every row.
  */
-static void set_transforms(png_structp png, png_infop info)
+static int set_transforms(png_structp png, png_infop info)
 {
     int type = png_get_color_type(png, info);
     int depth = png_get_bit_depth(png, info);
@@ -131,8 +132,9 @@ static void set_transforms(png_structp png, png_infop info)
         png_set_tRNS_to_alpha(png);
     if (depth == 16)
         png_set_scale_16(png);
-    png_set_interlace_handling(png);
+    int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
+    return passes;
 }
 
 /*
@@ -162,12 +164,11 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     png_structp png;
     png_infop info;
     struct ib_image *volatile img = NULL;
-    png_bytep *volatile rows = NULL;
     unsigned char *volatile icc = NULL;
     png_uint_32 w, h, limit;
     volatile size_t icc_len = 0;
     unsigned channels;
-    int rc;
+    int rc, passes;
 
     rc = check_raw_ihdr(buf, len, opts->max_pixels, msg, msglen);
     if (rc)
@@ -210,7 +211,7 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     rc = ib_check_dims(w, h, 4, opts->max_pixels, msg, msglen);
     if (rc)
         goto done;
-    set_transforms(png, info);
+    passes = set_transforms(png, info);
     channels = png_get_channels(png, info);
     if (channels < 1 || channels > 4 || png_get_bit_depth(png, info) != 8 ||
         png_get_rowbytes(png, info) != (size_t)w * channels) {
@@ -239,15 +240,19 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     }
 
     img = ib_image_new(w, h, channels);
-    rows = malloc(sizeof *rows * h);
-    if (!img || !rows) {
+    if (!img) {
         rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                      "no memory for a %" PRIu32 "x%" PRIu32 " image", w, h);
         goto done;
     }
-    for (png_uint_32 y = 0; y < h; y++)
-        rows[y] = img->px + y * img->stride;
-    png_read_image(png, rows);
+    /*
+     * Row by row, as png_read_image does, but with no array of row
+     * pointers: for a 1 x 20,000,000 image that array alone was 160 MB,
+     * nearly three times the pixels.
+     */
+    for (int pass = 0; pass < passes; pass++)
+        for (png_uint_32 y = 0; y < h; y++)
+            png_read_row(png, img->px + (size_t)y * img->stride, NULL);
     /* reads through IEND, so a file cut after its last IDAT still fails */
     png_read_end(png, NULL);
     /* libpng drops an ancillary chunk (iCCP, text) it has no memory for */
@@ -273,7 +278,6 @@ int ib_png_decode(const unsigned char *buf, size_t len,
 done:
     png_destroy_read_struct(&png, &info, NULL);
     ib_image_free(img);
-    free(rows);
     free(icc);
     return rc;
 }
@@ -287,7 +291,6 @@ int ib_png_encode(const struct ib_image *img,
     struct png_ctx ctx;
     png_structp png;
     png_infop info;
-    png_bytep *rows;
     int rc;
 
     if (img->channels < 1 || img->channels > 4)
@@ -316,10 +319,8 @@ int ib_png_encode(const struct ib_image *img,
         return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG encoder");
     info = png_create_info_struct(png);
-    rows = malloc(sizeof *rows * img->height);
-    if (!info || !rows) {
+    if (!info) {
         png_destroy_write_struct(&png, &info);
-        free(rows);
         return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG encoder");
     }
@@ -348,10 +349,12 @@ int ib_png_encode(const struct ib_image *img,
     if (opts->icc && opts->icc_len)
         png_set_iCCP(png, info, "icc", PNG_COMPRESSION_TYPE_BASE, opts->icc,
                      (png_uint_32)opts->icc_len);
+    /* row by row, as png_write_png does, without an array of row pointers
+     * (8 bytes a row: more than the pixels of a 1-pixel-wide image) */
+    png_write_info(png, info);
     for (uint32_t y = 0; y < img->height; y++)
-        rows[y] = img->px + y * img->stride;
-    png_set_rows(png, info, rows);
-    png_write_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
+        png_write_row(png, img->px + (size_t)y * img->stride);
+    png_write_end(png, info);
     if (ctx.nomem) {
         rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                      "out of memory writing PNG chunks");
@@ -364,7 +367,6 @@ int ib_png_encode(const struct ib_image *img,
     rc = 0;
 done:
     png_destroy_write_struct(&png, &info);
-    free(rows);
     free(ctx.out);
     return rc;
 }

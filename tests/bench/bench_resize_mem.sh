@@ -7,8 +7,9 @@
 #   tests/bench/bench_resize_mem.sh BEFORE_IMGBATCH AFTER_IMGBATCH
 #
 # Environment: BENCH_DIR (default /tmp/imgbatch-bench-resize), RUNS
-# (default 3). The builds run interleaved, RUNS times each; the median
-# time and the largest peak RSS are reported.
+# (default 3), ONLY (an extended regex: only the inputs it matches). The
+# builds run interleaved, RUNS times each; the median time and the
+# largest peak RSS are reported.
 #
 # Inputs, made by tests/cli/long_png.py (smooth triangle waves, a few
 # hundred KB each): 60,000,000x1, 20,000,000x1 and 1x20,000,000 RGB PNGs
@@ -72,6 +73,7 @@ echo "| input | --resize | before: time | before: peak RSS |" \
     "after: time | after: peak RSS |"
 echo "|---|---|---|---|---|---|"
 while read -r input size label; do
+    [[ -z "${ONLY:-}" || "$input" =~ $ONLY ]] || continue
     : >before.log
     : >after.log
     # interleaved, so a busy moment on the machine hits both builds
