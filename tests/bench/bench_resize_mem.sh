@@ -8,15 +8,16 @@
 #
 # Environment: BENCH_DIR (default /tmp/imgbatch-bench-resize), RUNS
 # (default 3), ONLY (an extended regex: only the inputs it matches). The
-# builds run interleaved, RUNS times each; the median time and the
-# largest peak RSS are reported.
+# builds run interleaved, RUNS times each; the median wall time, the
+# median CPU time (user + system, which a busy machine disturbs less) and
+# the largest peak RSS are reported.
 #
 # Inputs, made by tests/cli/long_png.py (smooth triangle waves, a few
 # hundred KB each): 60,000,000x1, 20,000,000x1 and 1x20,000,000 RGB PNGs
 # to 50x50, and a 6000x4000 image to 64x64, as PNG (decoded whole, all
 # of the reduction in the resampler) and as JPEG q92 (shrink-on-load
 # first). Each command, per input and build:
-#   /usr/bin/time -f '%e %M' IMGBATCH transform -q --engine serial \
+#   /usr/bin/time -f '%e %U %S %M' IMGBATCH transform -q --engine serial \
 #       -o OUT --resize SIZE INPUT
 set -euo pipefail
 
@@ -29,6 +30,8 @@ RUNS=${RUNS:-3}
 for b in "$BEFORE" "$AFTER"; do
     [ -x "$b" ] || { echo "no imgbatch at $b" >&2; exit 2; }
 done
+BEFORE=$(realpath "$BEFORE")
+AFTER=$(realpath "$AFTER")
 mkdir -p "$BENCH_DIR/in"
 cd "$BENCH_DIR"
 
@@ -41,37 +44,41 @@ make_inputs() {
     [ -f in/p24mp.jpg ] || convert in/p24mp.png -quality 92 in/p24mp.jpg
 }
 
-# once BIN INPUT SIZE LOG: appends "seconds rss_kb" (or "failed") to LOG
+# once BIN INPUT SIZE LOG: appends "wall cpu rss_kb" (or "failed") to LOG
 # for one run of BIN
 once() {
     local bin=$1 input=$2 size=$3 log=$4
     rm -rf out
-    if /usr/bin/time -f '%e %M' -o time.txt "$bin" transform -q \
+    if /usr/bin/time -f '%e %U %S %M' -o time.txt "$bin" transform -q \
         --engine serial -o out --resize "$size" "$input" \
         >/dev/null 2>err.txt; then
-        cat time.txt >>"$log"
+        awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' time.txt >>"$log"
     else
         echo failed >>"$log"
     fi
 }
 
-# summary LOG: "median_seconds max_rss_kb", or "failed" if any run failed
+# median COLUMN LOG
+median() {
+    cut -d' ' -f"$1" "$2" | sort -g | sed -n "$(( (RUNS + 1) / 2 ))p"
+}
+
+# summary LOG: "wall cpu max_rss_kb", or "failed" if any run failed
 summary() {
     if grep -q failed "$1"; then
         echo failed
         return
     fi
-    printf '%s %s\n' "$(cut -d' ' -f1 "$1" | sort -g |
-        sed -n "$(( (RUNS + 1) / 2 ))p")" "$(cut -d' ' -f2 "$1" | sort -g |
-        tail -1)"
+    echo "$(median 1 "$1") $(median 2 "$1") $(cut -d' ' -f3 "$1" |
+        sort -g | tail -1)"
 }
 
 mb() { awk -v k="$1" 'BEGIN { printf "%.0f MB", k / 1024 }'; }
 
 make_inputs
-echo "| input | --resize | before: time | before: peak RSS |" \
-    "after: time | after: peak RSS |"
-echo "|---|---|---|---|---|---|"
+echo "| input | --resize | before: wall | CPU | peak RSS |" \
+    "after: wall | CPU | peak RSS |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|"
 while read -r input size label; do
     [[ -z "${ONLY:-}" || "$input" =~ $ONLY ]] || continue
     : >before.log
@@ -86,10 +93,10 @@ while read -r input size label; do
     row="| $label | $size |"
     for r in "$b" "$a"; do
         if [ "$r" = failed ]; then
-            row="$row failed | - |"
+            row="$row failed | - | - |"
         else
             set -- $r
-            row="$row $1 s | $(mb "$2") |"
+            row="$row $1 s | $2 s | $(mb "$3") |"
         fi
     done
     echo "$row"
