@@ -24,6 +24,7 @@ struct png_ctx {
     char *msg;                /* borrowed from the caller */
     size_t msglen;
     int code;                 /* set before every longjmp */
+    int nomem;                /* an allocation of libpng's has failed */
 };
 
 static void on_error(png_structp png, png_const_charp text)
@@ -31,9 +32,34 @@ static void on_error(png_structp png, png_const_charp text)
     struct png_ctx *ctx = png_get_error_ptr(png);
 
     /* ctx->code already set (truncation, no memory) keeps its own text */
-    if (ctx->code == IB_TRANSFORM_ECORRUPT)
+    if (ctx->code == IB_TRANSFORM_ECORRUPT && ctx->nomem)
+        ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ENOMEM,
+                            "out of memory (libpng: %s)", text);
+    else if (ctx->code == IB_TRANSFORM_ECORRUPT)
         ib_fail(ctx->msg, ctx->msglen, ctx->code, "PNG: %s", text);
     png_longjmp(png, 1);
+}
+
+/*
+ * libpng's own allocations (its structs, row buffers, zlib's state) come
+ * here, so that running out of memory inside libpng, which libpng reports
+ * with the same png_error as bad data, is an out-of-memory error and not
+ * a corrupt file.
+ */
+static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
+{
+    struct png_ctx *ctx = png_get_mem_ptr(png);
+    void *p = malloc(n);
+
+    if (!p)
+        ctx->nomem = 1;
+    return p;
+}
+
+static void on_free(png_structp png, png_voidp p)
+{
+    (void)png;
+    free(p);
 }
 
 static void on_warning(png_structp png, png_const_charp text)
@@ -90,9 +116,10 @@ static void flush_fn(png_structp png)
  * Asks libpng for 8-bit samples whatever the file holds: palettes and
  * tRNS become RGB(A) or grey+alpha, 1/2/4-bit grey is scaled to 0..255,
  * 16-bit is rounded (v * 255 / 65535, not truncated as png_set_strip_16
- * would). Interlaced images are deinterlaced by png_read_image.
+ * would). Interlaced images are deinterlaced by libpng over the passes
+ * whose number this returns, each pass a png_read_row for every row.
  */
-static void set_transforms(png_structp png, png_infop info)
+static int set_transforms(png_structp png, png_infop info)
 {
     int type = png_get_color_type(png, info);
     int depth = png_get_bit_depth(png, info);
@@ -105,8 +132,9 @@ static void set_transforms(png_structp png, png_infop info)
         png_set_tRNS_to_alpha(png);
     if (depth == 16)
         png_set_scale_16(png);
-    png_set_interlace_handling(png);
+    int passes = png_set_interlace_handling(png);
     png_read_update_info(png, info);
+    return passes;
 }
 
 /*
@@ -136,12 +164,11 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     png_structp png;
     png_infop info;
     struct ib_image *volatile img = NULL;
-    png_bytep *volatile rows = NULL;
     unsigned char *volatile icc = NULL;
     png_uint_32 w, h, limit;
     volatile size_t icc_len = 0;
     unsigned channels;
-    int rc;
+    int rc, passes;
 
     rc = check_raw_ihdr(buf, len, opts->max_pixels, msg, msglen);
     if (rc)
@@ -152,8 +179,8 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     ctx.msg = msg;
     ctx.msglen = msglen;
     ctx.code = IB_TRANSFORM_ECORRUPT;
-    png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error,
-                                 on_warning);
+    png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
+                                   on_warning, &ctx, on_malloc, on_free);
     if (!png)
         return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG decoder");
@@ -184,7 +211,7 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     rc = ib_check_dims(w, h, 4, opts->max_pixels, msg, msglen);
     if (rc)
         goto done;
-    set_transforms(png, info);
+    passes = set_transforms(png, info);
     channels = png_get_channels(png, info);
     if (channels < 1 || channels > 4 || png_get_bit_depth(png, info) != 8 ||
         png_get_rowbytes(png, info) != (size_t)w * channels) {
@@ -213,17 +240,27 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     }
 
     img = ib_image_new(w, h, channels);
-    rows = malloc(sizeof *rows * h);
-    if (!img || !rows) {
+    if (!img) {
         rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                      "no memory for a %" PRIu32 "x%" PRIu32 " image", w, h);
         goto done;
     }
-    for (png_uint_32 y = 0; y < h; y++)
-        rows[y] = img->px + y * img->stride;
-    png_read_image(png, rows);
+    /*
+     * Row by row, as png_read_image does, but with no array of row
+     * pointers: for a 1 x 20,000,000 image that array alone was 160 MB,
+     * nearly three times the pixels.
+     */
+    for (int pass = 0; pass < passes; pass++)
+        for (png_uint_32 y = 0; y < h; y++)
+            png_read_row(png, img->px + (size_t)y * img->stride, NULL);
     /* reads through IEND, so a file cut after its last IDAT still fails */
     png_read_end(png, NULL);
+    /* libpng drops an ancillary chunk (iCCP, text) it has no memory for */
+    if (ctx.nomem) {
+        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                     "out of memory reading PNG chunks");
+        goto done;
+    }
 
     if (meta) {
         meta->format = IB_FORMAT_PNG;
@@ -241,7 +278,6 @@ int ib_png_decode(const unsigned char *buf, size_t len,
 done:
     png_destroy_read_struct(&png, &info, NULL);
     ib_image_free(img);
-    free(rows);
     free(icc);
     return rc;
 }
@@ -255,7 +291,6 @@ int ib_png_encode(const struct ib_image *img,
     struct png_ctx ctx;
     png_structp png;
     png_infop info;
-    png_bytep *rows;
     int rc;
 
     if (img->channels < 1 || img->channels > 4)
@@ -268,21 +303,24 @@ int ib_png_encode(const struct ib_image *img,
         return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "ICC profile of %zu bytes is too large for PNG",
                        opts->icc_len);
+    if (img->width > PNG_UINT_31_MAX || img->height > PNG_UINT_31_MAX)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+                       "%" PRIu32 "x%" PRIu32 " is over PNG's limit of %lu "
+                       "pixels a side", img->width, img->height,
+                       (unsigned long)PNG_UINT_31_MAX);
 
     memset(&ctx, 0, sizeof ctx);
     ctx.msg = msg;
     ctx.msglen = msglen;
     ctx.code = IB_TRANSFORM_ECORRUPT;
-    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error,
-                                  on_warning);
+    png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
+                                    on_warning, &ctx, on_malloc, on_free);
     if (!png)
         return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG encoder");
     info = png_create_info_struct(png);
-    rows = malloc(sizeof *rows * img->height);
-    if (!info || !rows) {
+    if (!info) {
         png_destroy_write_struct(&png, &info);
-        free(rows);
         return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG encoder");
     }
@@ -296,6 +334,13 @@ int ib_png_encode(const struct ib_image *img,
      * pixels are still right without it.
      */
     png_set_benign_errors(png, 1);
+    /*
+     * libpng's default limit of 1,000,000 pixels a side applies to writing
+     * too and fails with "Invalid IHDR data". The decoder accepts up to
+     * PNG's own limit (under --max-pixels), so the encoder writes whatever
+     * the format can hold: the image is already in memory.
+     */
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_write_fn(png, &ctx, write_fn, flush_fn);
     png_set_compression_level(png, opts->png_level);
     png_set_IHDR(png, info, img->width, img->height, 8,
@@ -304,10 +349,17 @@ int ib_png_encode(const struct ib_image *img,
     if (opts->icc && opts->icc_len)
         png_set_iCCP(png, info, "icc", PNG_COMPRESSION_TYPE_BASE, opts->icc,
                      (png_uint_32)opts->icc_len);
+    /* row by row, as png_write_png does, without an array of row pointers
+     * (8 bytes a row: more than the pixels of a 1-pixel-wide image) */
+    png_write_info(png, info);
     for (uint32_t y = 0; y < img->height; y++)
-        rows[y] = img->px + y * img->stride;
-    png_set_rows(png, info, rows);
-    png_write_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
+        png_write_row(png, img->px + (size_t)y * img->stride);
+    png_write_end(png, info);
+    if (ctx.nomem) {
+        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                     "out of memory writing PNG chunks");
+        goto done;
+    }
 
     *buf = ctx.out;
     *len = ctx.out_len;
@@ -315,7 +367,6 @@ int ib_png_encode(const struct ib_image *img,
     rc = 0;
 done:
     png_destroy_write_struct(&png, &info);
-    free(rows);
     free(ctx.out);
     return rc;
 }

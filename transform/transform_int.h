@@ -91,10 +91,17 @@ const struct ib_op_def *ib_op_find(const char *name);  /* NULL if none */
 const struct ib_op_def *ib_op_at(size_t i);            /* NULL past end */
 
 /* Resampling to exactly w x h with a filter (op_resize.c); alpha is
- * premultiplied while resampling. Shared by resize and other ops. */
+ * premultiplied while resampling. Shared by resize and other ops. An axis
+ * shrunk 4x or more is box-reduced by an integer factor first, in memory
+ * that follows the output. */
 int ib_resample(const struct ib_image *in, uint32_t w, uint32_t h,
                 enum ib_filter f, struct ib_image **out, char *msg,
                 size_t msglen);
+/* The same with the filter over the whole input at any factor: slow and
+ * memory-hungry at large factors, the reference the box is tested against. */
+int ib_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
+                     enum ib_filter f, struct ib_image **out, char *msg,
+                     size_t msglen);
 
 /* Gaussian blur of in by sigma, premultiplied, edges replicated
  * (op_blur.c); --sharpen builds on it. */
