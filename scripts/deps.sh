@@ -12,6 +12,7 @@ packages=(
     nginx-light openssl                     # real servers (HTTP, TLS) for fetch tests
     clang libclang-rt-14-dev libomp-dev     # fuzzers (libFuzzer, OpenMP)
     valgrind time                           # tests/valgrind.sh, peak RSS
+    slurm-wlm munge                         # tests/scale/slurm.sh: a one-node cluster
 )
 
 missing=()
