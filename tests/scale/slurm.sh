@@ -17,8 +17,9 @@
 #      then SIGKILL after KillWait) and resubmitted alone, --array=2.
 #   3. The four reports cover the list once, no URL in two; the shared
 #      output folder equals the reference byte for byte, with no temp
-#      file; each log shows --procs from SLURM_CPUS_PER_TASK; each task's
-#      exit code matches its report.
+#      file; each log shows --procs from SLURM_CPUS_PER_TASK (and task 2,
+#      seen running, has that many workers); each task's exit code
+#      matches its report.
 #   4. Index 2 resubmitted once more after everything finished (the
 #      resubmission that used to make one task redo the whole list): it
 #      does shard 2 of 4 only, and nothing again.
@@ -41,10 +42,10 @@ START=$SECONDS
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*  [$((SECONDS - START)) s]"; }
 
-for tool in munged slurmctld slurmd sbatch squeue scancel scontrol sinfo \
+for tool in munged slurmctld slurmd sbatch squeue scancel scontrol sinfo pgrep \
     convert; do
     command -v "$tool" >/dev/null ||
-        fail "$tool not found: scripts/deps.sh installs slurm-wlm and munge"
+        fail "$tool not found: run scripts/deps.sh (slurm-wlm, munge, ...)"
 done
 
 # A Slurm job running this test (CI on Slurm) must not leak its
@@ -277,6 +278,11 @@ for _ in $(seq 1 600); do
 done
 [ "$(lines "$T/reports/2.jsonl")" -ge 10 ] ||
     { daemon_logs; dump "$T"/logs/*; fail "task ${JOB}_2 did not start"; }
+# its workers, forked before the first download: one per CPU Slurm gave
+# the task (--cpus-per-task=1), all with the parent's command line
+running=$(pgrep -f -- "--report $T/reports/2.jsonl" | wc -l)
+[ "$running" = 2 ] ||
+    fail "task ${JOB}_2 runs $((running - 1)) workers, not 1 (--cpus-per-task=1)"
 scancel "${JOB}_2"
 wait_gone "$JOB" 180
 cp "$T/reports/2.jsonl" "$T/cancelled-2.jsonl"
@@ -349,7 +355,7 @@ assert done and all(after[u] in ("unchanged", "failed") for u in done), \
 assert set(before) <= set(after)
 PY
     fail "the resubmitted task 2 redid items the cancelled one had done"
-ok "each task ran with --procs = SLURM_CPUS_PER_TASK (1); exit codes match the reports"
+ok "each task ran --procs SLURM_CPUS_PER_TASK (1; task 2 had 1 worker); exit codes match the reports"
 
 # ---- the defect: a completed index resubmitted ------------------------
 cp "$T/reports/2.jsonl" "$T/done-2.jsonl"
