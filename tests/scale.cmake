@@ -3,7 +3,7 @@
 # Label "scale": ctest -L scale runs it alone, ctest -LE scale leaves it out.
 #
 # Not registered in the sanitizer build: it starts a cluster of its own
-# (about a minute of wall time on two cores), and what it tests is the
+# (75-110 s of wall time on two busy cores), and what it tests is the
 # scheduler, the example and --shard, not memory safety, which the
 # sanitizer pass already covers with the unit and CLI suites running the
 # same code. So it runs once per scripts/test.sh, in the release build.
