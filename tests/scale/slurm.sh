@@ -42,6 +42,7 @@ START=$SECONDS
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*  [$((SECONDS - START)) s]"; }
 
+[ "$(id -u)" = 0 ] || fail "run as root: this test's slurmd runs jobs as root"
 for tool in munged slurmctld slurmd sbatch squeue scancel scontrol sinfo pgrep \
     convert; do
     command -v "$tool" >/dev/null ||
