@@ -256,9 +256,11 @@ submit() {
 wait_gone() {
     local end=$((SECONDS + $2)) left
     while :; do
-        left=$(squeue -h -j "$1" -o %i) || { daemon_logs; fail "squeue failed"; }
+        left=$(squeue -h -j "$1" -o %i) ||
+            { daemon_logs; fail "squeue failed"; }
         [ -z "$left" ] && return 0
-        [ "$SECONDS" -lt "$end" ] || { daemon_logs; fail "job $1 still in the queue after $2 s: $left"; }
+        [ "$SECONDS" -lt "$end" ] ||
+            { daemon_logs; fail "job $1 still queued after $2 s: $left"; }
         sleep 0.3
     done
 }
@@ -305,7 +307,8 @@ for e, k in why.most_common():
 PY
 ) || fail "task ${JOB}_2 was not cancelled mid-run with its report written"
 tmps=$(find "$T/out" \( -name '.*.tmp-*' -o -name '*.part.*' \) | wc -l)
-ok "array $JOB: task 2 cancelled mid-run (ExitCode $(task_field "${JOB}_2" ExitCode); report: $cancelled; $tmps temp files)"
+ok "array $JOB: task 2 cancelled mid-run (ExitCode" \
+    "$(task_field "${JOB}_2" ExitCode); report: $cancelled; $tmps temp files)"
 
 JOB2=$(submit 2)
 wait_gone "$JOB2" 120
@@ -324,17 +327,20 @@ ok "4 reports: every URL once, none in two, same done/failed as unsharded"
 
 # the outputs, leaving out the downloads and journals (dot names)
 diff -rq -x '.*' "$T/ref" "$T/out" >"$T/diff" ||
-    { head "$T/diff" >&2; fail "the shared output folder differs from the unsharded run's"; }
+    { head "$T/diff" >&2; fail "the shared OUT differs from the unsharded"; }
 left=$(find "$T/out" \( -name '.*.tmp-*' -o -name '*.part.*' \) -print)
 [ -z "$left" ] || fail "temp files left: $left"
-ok "$(find "$T/ref" -maxdepth 1 -type f ! -name '.*' | wc -l) outputs in the shared folder equal the unsharded run's byte for byte, no temp file"
+nout=$(find "$T/ref" -maxdepth 1 -type f ! -name '.*' | wc -l)
+ok "$nout outputs in the shared folder equal the unsharded run's byte for" \
+    "byte, no temp file"
 
 # each task: the CPUs Slurm gave it as --procs, the example's recipe, and
 # an exit code that says what its report says (1: some items failed)
 check_task() {   # JOB_TASK REPORT
     local log=$T/logs/${1}.log want
     grep -q -- "--shard slurm/$SHARDS --procs 1 $RECIPE " "$log" ||
-        { cat "$log" >&2; fail "$1: the log does not show --shard slurm/$SHARDS --procs 1 $RECIPE"; }
+        { cat "$log" >&2;
+          fail "$1: the log has no --shard slurm/$SHARDS --procs 1 $RECIPE"; }
     grep -q '"status":"failed"' "$2" && want=1:0 || want=0:0
     [ "$(task_field "$1" ExitCode)" = "$want" ] ||
         fail "$1: exit code $(task_field "$1" ExitCode), its report says $want"
