@@ -4,6 +4,7 @@
 #include "cmd/shard.h"
 #include "cmd/cmd.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,27 +67,45 @@ static int check(struct cmd_shard *s, uint64_t k, uint64_t n,
     return 0;
 }
 
+/*
+ * K is SLURM_ARRAY_TASK_ID mod N, with N stated by the user, never taken
+ * from the array: a resubmitted "sbatch --array=2" is a one-task array
+ * with MIN 2 (and "--array=2,6" reports STEP 1), so the array's COUNT,
+ * MIN and STEP describe that submission, not the whole job. Any N
+ * consecutive ids (0-15, 1-16) are every shard once; a submission whose
+ * ids span N or more would give two tasks one shard, so it is refused.
+ */
 static int parse_slurm(struct cmd_shard *s, const char *value, char *msg,
                        size_t msglen)
 {
-    uint64_t id, count, min = 0, step = 1;
-    if (env_u64("SLURM_ARRAY_TASK_ID", UINT32_MAX, &id, msg, msglen) ||
-        env_u64("SLURM_ARRAY_TASK_COUNT", MAX_SHARDS, &count, msg, msglen))
+    uint64_t id, n, min, max;
+
+    if (value[5] == '/') {
+        if (cmd_parse_u64(value + 6, 1, MAX_SHARDS, &n))
+            return fail(msg, msglen, "--shard '%s': N must be 1..1000000",
+                        value);
+    } else if (!getenv("IMGBATCH_SHARD_COUNT")) {
+        return fail(msg, msglen, "--shard slurm: N is not set: use "
+                    "--shard slurm/N or IMGBATCH_SHARD_COUNT=N");
+    } else if (env_u64("IMGBATCH_SHARD_COUNT", MAX_SHARDS, &n, msg, msglen)) {
         return -1;
-    if (getenv("SLURM_ARRAY_TASK_MIN") &&
-        env_u64("SLURM_ARRAY_TASK_MIN", UINT32_MAX, &min, msg, msglen))
+    }
+    if (n < 1)
+        return fail(msg, msglen, "--shard '%s': N must be 1..1000000",
+                    value);
+    if (env_u64("SLURM_ARRAY_TASK_ID", UINT32_MAX, &id, msg, msglen))
         return -1;
-    if (getenv("SLURM_ARRAY_TASK_STEP") &&
-        env_u64("SLURM_ARRAY_TASK_STEP", UINT32_MAX, &step, msg, msglen))
-        return -1;
-    if (id < min || step == 0 || (id - min) % step)
-        return fail(msg, msglen, "--shard %s: the array's task ids are not "
-                    "MIN, MIN+STEP, ...", value);
-    if (check(s, (id - min) / step, count, value, msg, msglen))
-        return fail(msg, msglen, "--shard %s: task %s is past the array's "
-                    "SLURM_ARRAY_TASK_COUNT (use --array=A-B[:S])", value,
-                    getenv("SLURM_ARRAY_TASK_ID"));
-    return 0;
+    if (getenv("SLURM_ARRAY_TASK_MIN") && getenv("SLURM_ARRAY_TASK_MAX")) {
+        if (env_u64("SLURM_ARRAY_TASK_MIN", UINT32_MAX, &min, msg, msglen) ||
+            env_u64("SLURM_ARRAY_TASK_MAX", UINT32_MAX, &max, msg, msglen))
+            return -1;
+        if (max >= min && max - min >= n)
+            return fail(msg, msglen, "--shard '%s': task ids %" PRIu64
+                        "-%" PRIu64 " span more than %" PRIu64 " shards "
+                        "(use --array=0-%" PRIu64 ")", value, min, max, n,
+                        n - 1);
+    }
+    return check(s, id % n, n, value, msg, msglen);
 }
 
 int cmd_shard_parse(struct cmd_shard *s, const char *value, char *msg,
@@ -95,7 +114,7 @@ int cmd_shard_parse(struct cmd_shard *s, const char *value, char *msg,
     uint64_t k, n;
     const char *slash = strchr(value, '/');
 
-    if (!strcmp(value, "slurm"))
+    if (!strncmp(value, "slurm", 5) && (!value[5] || value[5] == '/'))
         return parse_slurm(s, value, msg, msglen);
     if (!strncmp(value, "k8s", 3) && (!value[3] || value[3] == '/')) {
         if (env_u64("JOB_COMPLETION_INDEX", MAX_SHARDS, &k, msg, msglen))
@@ -110,7 +129,7 @@ int cmd_shard_parse(struct cmd_shard *s, const char *value, char *msg,
     }
     if (!slash)
         return fail(msg, msglen, "--shard '%s': expected K/N, k8s[/N] or "
-                    "slurm", value);
+                    "slurm[/N]", value);
     char kbuf[32];
     size_t klen = (size_t)(slash - value);
     if (klen == 0 || klen >= sizeof kbuf)

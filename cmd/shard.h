@@ -11,9 +11,13 @@
  *   K/N      0 <= K < N
  *   k8s/N    K from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job)
  *   k8s      the same, N from IMGBATCH_SHARD_COUNT
- *   slurm    K = (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN)
- *            / SLURM_ARRAY_TASK_STEP, N = SLURM_ARRAY_TASK_COUNT
- *            (MIN 0 and STEP 1 when unset)
+ *   slurm/N  K = SLURM_ARRAY_TASK_ID mod N (a Slurm job array: any N
+ *            consecutive ids, 0-15 or 1-16 for N = 16); refused when
+ *            this submission's ids (SLURM_ARRAY_TASK_MIN..MAX) span N
+ *            or more, as two tasks would share a shard
+ *   slurm    the same, N from IMGBATCH_SHARD_COUNT
+ * N is never the array's size: resubmitting one index (--array=2) makes
+ * a one-task array, and its only task must still be shard 2 of N.
  */
 #ifndef IB_CMD_SHARD_H
 #define IB_CMD_SHARD_H
@@ -21,8 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CMD_SHARD_HELP "K/N, k8s[/N] or slurm: only items whose key hashes " \
-                       "to K mod N"
+#define CMD_SHARD_HELP "K/N, k8s[/N] or slurm[/N]: only items whose key " \
+                       "hashes to K mod N"
 
 struct cmd_shard {
     uint64_t k, n;   /* n == 0: no --shard, every item is in */

@@ -13,6 +13,7 @@ packages=(
     clang libclang-rt-14-dev libomp-dev     # fuzzers (libFuzzer, OpenMP)
     valgrind time                           # tests/valgrind.sh, peak RSS
     man-db                                  # the .deb test: man -w
+    slurm-wlm munge                         # tests/scale/slurm.sh: a one-node cluster
 )
 
 missing=()

@@ -63,13 +63,14 @@ JOB_COMPLETION_INDEX=2 "$IMGBATCH" fetch "$small" -o "$T/e" --shard k8s/5 \
     --report "$T/k1" -q
 JOB_COMPLETION_INDEX=2 IMGBATCH_SHARD_COUNT=5 "$IMGBATCH" fetch "$small" \
     -o "$T/e" --shard k8s --report "$T/k2" -q
-SLURM_ARRAY_TASK_ID=12 SLURM_ARRAY_TASK_MIN=10 SLURM_ARRAY_TASK_COUNT=5 \
-    "$IMGBATCH" fetch "$small" -o "$T/e" --shard slurm --report "$T/k3" -q
-SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_COUNT=5 "$IMGBATCH" fetch "$small" \
+SLURM_ARRAY_TASK_ID=12 SLURM_ARRAY_TASK_MIN=10 SLURM_ARRAY_TASK_MAX=14 \
+    "$IMGBATCH" fetch "$small" -o "$T/e" --shard slurm/5 --report "$T/k3" -q
+SLURM_ARRAY_TASK_ID=2 IMGBATCH_SHARD_COUNT=5 "$IMGBATCH" fetch "$small" \
     -o "$T/e" --shard slurm --report "$T/k4" -q
-SLURM_ARRAY_TASK_ID=5 SLURM_ARRAY_TASK_MIN=1 SLURM_ARRAY_TASK_STEP=2 \
-    SLURM_ARRAY_TASK_COUNT=5 "$IMGBATCH" fetch "$small" -o "$T/e" \
-    --shard slurm --report "$T/k5" -q
+# index 2 resubmitted alone (sbatch --array=2): a one-task array
+SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_MIN=2 SLURM_ARRAY_TASK_MAX=2 \
+    SLURM_ARRAY_TASK_COUNT=1 "$IMGBATCH" fetch "$small" -o "$T/e" \
+    --shard slurm/5 --report "$T/k5" -q
 for f in k1 k2 k3 k4 k5; do
     urls_of "$T/$f" | cmp -s - "$T/ref.urls" || fail "$f is not shard 2/5"
 done
@@ -85,7 +86,7 @@ bad() {   # ENV... -- ARGS: must be a usage error naming --shard
     [ "$rc" = 2 ] || fail "exit $rc, expected 2: $*"
     grep -q -- "--shard" "$T/err" || fail "no --shard message: $*"
 }
-for v in 5/5 -1/5 1/0 a/5 1/ /5 1/5/2 x k8s/0 k8s/x slurm/2; do
+for v in 5/5 -1/5 1/0 a/5 1/ /5 1/5/2 x k8s/0 k8s/x slurm/0 slurm/x; do
     bad "$IMGBATCH" fetch "$small" -o "$T/e" --shard "$v"
     bad "$IMGBATCH" transform "$T" -o "$T/e" --shard "$v"
     bad "$IMGBATCH" run "$small" -o "$T/e" --shard "$v"
@@ -94,10 +95,10 @@ bad -u JOB_COMPLETION_INDEX "$IMGBATCH" fetch "$small" -o "$T/e" --shard k8s/5
 bad JOB_COMPLETION_INDEX=5 "$IMGBATCH" fetch "$small" -o "$T/e" --shard k8s/5
 bad -u IMGBATCH_SHARD_COUNT JOB_COMPLETION_INDEX=1 "$IMGBATCH" fetch "$small" \
     -o "$T/e" --shard k8s
-bad -u SLURM_ARRAY_TASK_ID SLURM_ARRAY_TASK_COUNT=5 "$IMGBATCH" fetch \
-    "$small" -o "$T/e" --shard slurm
-bad -u SLURM_ARRAY_TASK_COUNT SLURM_ARRAY_TASK_ID=3 "$IMGBATCH" fetch \
-    "$small" -o "$T/e" --shard slurm
-bad SLURM_ARRAY_TASK_ID=7 SLURM_ARRAY_TASK_COUNT=5 "$IMGBATCH" fetch \
-    "$small" -o "$T/e" --shard slurm
+bad -u SLURM_ARRAY_TASK_ID "$IMGBATCH" fetch "$small" -o "$T/e" \
+    --shard slurm/5
+bad -u IMGBATCH_SHARD_COUNT SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_COUNT=5 \
+    "$IMGBATCH" fetch "$small" -o "$T/e" --shard slurm
+bad SLURM_ARRAY_TASK_ID=3 SLURM_ARRAY_TASK_MIN=0 SLURM_ARRAY_TASK_MAX=5 \
+    "$IMGBATCH" fetch "$small" -o "$T/e" --shard slurm/5
 ok "malformed values and missing variables are usage errors"

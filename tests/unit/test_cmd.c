@@ -92,15 +92,47 @@ static void test_shard_values(void **state)
     assert_int_equal(cmd_shard_parse(&s, "k8s/4", msg, sizeof msg), 0);
     assert_true(s.k == 3 && s.n == 4);
     assert_int_equal(cmd_shard_parse(&s, "k8s/3", msg, sizeof msg), -1);
-    setenv("SLURM_ARRAY_TASK_ID", "7", 1);
-    setenv("SLURM_ARRAY_TASK_MIN", "5", 1);
-    setenv("SLURM_ARRAY_TASK_STEP", "2", 1);
+    /* N is stated, never the array's size: see the resubmission below */
+    setenv("SLURM_ARRAY_TASK_ID", "2", 1);
+    setenv("SLURM_ARRAY_TASK_MIN", "0", 1);
+    setenv("SLURM_ARRAY_TASK_MAX", "3", 1);
+    setenv("SLURM_ARRAY_TASK_STEP", "1", 1);
     setenv("SLURM_ARRAY_TASK_COUNT", "4", 1);
-    assert_int_equal(cmd_shard_parse(&s, "slurm", msg, sizeof msg), 0);
-    assert_true(s.k == 1 && s.n == 4);
-    unsetenv("SLURM_ARRAY_TASK_COUNT");
+    unsetenv("IMGBATCH_SHARD_COUNT");
+    assert_int_equal(cmd_shard_parse(&s, "slurm/4", msg, sizeof msg), 0);
+    assert_true(s.k == 2 && s.n == 4);
     assert_int_equal(cmd_shard_parse(&s, "slurm", msg, sizeof msg), -1);
-    assert_non_null(strstr(msg, "SLURM_ARRAY_TASK_COUNT"));
+    assert_non_null(strstr(msg, "IMGBATCH_SHARD_COUNT"));
+    setenv("IMGBATCH_SHARD_COUNT", "4", 1);
+    assert_int_equal(cmd_shard_parse(&s, "slurm", msg, sizeof msg), 0);
+    assert_true(s.k == 2 && s.n == 4);
+    /* "sbatch --array=2" again: a one-task array, still shard 2 of 4 */
+    setenv("SLURM_ARRAY_TASK_MIN", "2", 1);
+    setenv("SLURM_ARRAY_TASK_MAX", "2", 1);
+    setenv("SLURM_ARRAY_TASK_COUNT", "1", 1);
+    assert_int_equal(cmd_shard_parse(&s, "slurm/4", msg, sizeof msg), 0);
+    assert_true(s.k == 2 && s.n == 4);
+    /* --array=1-4: id 4 is shard 0 */
+    setenv("SLURM_ARRAY_TASK_ID", "4", 1);
+    setenv("SLURM_ARRAY_TASK_MIN", "1", 1);
+    setenv("SLURM_ARRAY_TASK_MAX", "4", 1);
+    setenv("SLURM_ARRAY_TASK_COUNT", "4", 1);
+    assert_int_equal(cmd_shard_parse(&s, "slurm/4", msg, sizeof msg), 0);
+    assert_true(s.k == 0 && s.n == 4);
+    /* --array=0-4 with N 4: ids 0 and 4 would share a shard */
+    setenv("SLURM_ARRAY_TASK_MIN", "0", 1);
+    assert_int_equal(cmd_shard_parse(&s, "slurm/4", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "--array=0-3"));
+    const char *bad_n[] = {"slurm/0", "slurm/x", "slurm/", "slurm/4/1",
+                           "slurmy"};
+    for (size_t i = 0; i < sizeof bad_n / sizeof *bad_n; i++)
+        assert_int_equal(cmd_shard_parse(&s, bad_n[i], msg, sizeof msg), -1);
+    setenv("IMGBATCH_SHARD_COUNT", "0", 1);
+    assert_int_equal(cmd_shard_parse(&s, "slurm", msg, sizeof msg), -1);
+    unsetenv("SLURM_ARRAY_TASK_ID");
+    assert_int_equal(cmd_shard_parse(&s, "slurm/4", msg, sizeof msg), -1);
+    assert_non_null(strstr(msg, "SLURM_ARRAY_TASK_ID"));
+    unsetenv("IMGBATCH_SHARD_COUNT");
 }
 
 /* Every key lands in exactly one of N shards, and they are not lopsided. */
