@@ -119,6 +119,28 @@ char *cmd_path_resolve(const char *path);
 int cmd_path_within(const char *path, const char *dir);
 
 /*
+ * The output folder (cmd/lock.c), the same for fetch, transform and run:
+ * made and opened once, then locked before anything in it is swept or
+ * written; outputs are then created relative to that fd. Option codes
+ * from CMD_OUT_OPT_FIRST: --wait-lock, --no-fsync.
+ */
+#define CMD_OUT_OPT_FIRST 300
+struct cmd_out_opts {
+    int wait_lock;   /* wait for the lock instead of exiting 3 */
+    int no_fsync;    /* outputs not fsync'ed before their rename */
+};
+size_t cmd_out_options(struct cmd_option *opts, size_t n, size_t max);
+int cmd_out_option(struct cmd_out_opts *o, int c);   /* 0, or -1 not one */
+/* mkdir -p path (symlinks the user named are followed), then open it
+ * O_DIRECTORY: the fd, or -1 with a message printed. */
+int cmd_out_open(const char *cmd, const char *path);
+
+struct cmd_shard;
+struct cmd_lock {
+    int main_fd, shard_fd;   /* -1 when not held */
+    int exclusive;           /* the whole folder is ours: sweep it all */
+};
+/*
  * Locks the folder dir (shown: its name for messages) for this run: the
  * whole folder without --shard, shard K/N's part with one (other shards
  * may run). Taken: 0. In use: "'DIR' is in use by pid N" printed and

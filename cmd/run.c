@@ -200,7 +200,7 @@ static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
     } else if (res->state == IB_POOL_CRASHED && cmd_stop &&
                !strcmp(res->msg, "interrupted")) {
         /* killed at the end of the stop's grace: not the image's fault */
-        ib_transform_remove_temps(p->out);
+        ib_transform_remove_temps(&r->out, r->slots[index].out);
         o.status = RUN_INTERRUPTED;
         o.error = res->msg;
     } else if (res->state == IB_POOL_NOT_RUN) {
