@@ -23,7 +23,8 @@
 #   4. Index 2 resubmitted once more after everything finished (the
 #      resubmission that used to make one task redo the whole list): it
 #      does shard 2 of 4 only, and nothing again.
-#   5. The morning summary: tests/scale/summary.py over the four reports.
+#   5. The morning summary: tests/scale/summary.py over the four reports,
+#      and imgbatch report agreeing with it.
 # Daemons, jobs and files go whatever happens (trap); the wall time is
 # printed at the end.
 set -euo pipefail
@@ -389,3 +390,26 @@ python3 "$SUMMARY" "$T/urls.txt" "${reports[@]}" >"$T/morning" ||
     { cat "$T/morning" >&2; fail "morning summary"; }
 cat "$T/morning"
 ok "morning summary of the 4 reports"
+
+# the operator's own answer: imgbatch report merges the four reports into
+# the totals the test's reader found
+rc=0
+"$IMGBATCH" report --json "${reports[@]}" >"$T/report.json" || rc=$?
+[ "$rc" -le 1 ] || fail "imgbatch report: exit $rc"
+"$IMGBATCH" report "${reports[@]}" || true
+python3 - "$T/report.json" "${reports[@]}" <<'PY' ||
+import json, sys
+r = json.load(open(sys.argv[1]))
+items = {}
+for p in sys.argv[2:]:
+    for l in open(p):
+        o = json.loads(l)
+        if not o.get("summary"):
+            items.setdefault(o["status"], 0)
+            items[o["status"]] += 1
+assert r["files"] == 4, r["files"]
+assert r["status"] == items, (r["status"], items)
+assert r["distinct"] == r["items"], "an item in two shards"
+PY
+    fail "imgbatch report disagrees with the reports"
+ok "imgbatch report merges the 4 reports into the same totals"
