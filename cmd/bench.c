@@ -279,7 +279,8 @@ static double transform_once(struct bench *b, struct row *r, unsigned run,
     ib_encode_opts_init(&eopts);
     eopts.format = IB_FORMAT_JPEG;
     eopts.quality = 85;
-    struct xf_ctx c = {in, {.root = out_fd}, &dopts, p, &eopts};
+    struct xf_ctx c = {in, {.root = out_fd, .shown = out}, &dopts, p,
+                       &eopts};
     struct ib_pool_opts po = {
         .backend = backend, .workers = r->workers, .ntasks = b->plan.images,
         .task = xf_task, .ctx = &c, .results = res, .stop = &cmd_stop,

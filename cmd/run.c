@@ -420,7 +420,8 @@ static int run_all(struct run *r)
     if (r->out_fd < 0 || cmd_lock_take(&r->lock, NAME, r->out_fd, s->out,
                                        &s->shard, s->oo.wait_lock, s->quiet))
         return EXIT_FATAL;
-    r->out = (struct ib_out){.root = r->out_fd, .no_fsync = s->oo.no_fsync};
+    r->out = (struct ib_out){.root = r->out_fd, .shown = s->out,
+                             .no_fsync = s->oo.no_fsync};
     r->dl_fd = run_make_dl_dir(s, r->out_fd, msg, sizeof msg);
     if (r->dl_fd < 0) {
         fprintf(stderr, "imgbatch run: %s\n", msg);

@@ -200,7 +200,8 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
     uint64_t hash;
     int rc = 1;
     /* the pool closed what the worker inherited: OUT is opened again */
-    struct ib_out dst = {.root = -1, .no_fsync = s->oo.no_fsync};
+    struct ib_out dst = {.root = -1, .shown = s->out,
+                         .no_fsync = s->oo.no_fsync};
 
     if (hash_file(in, &hash)) {
         snprintf(msg, msglen, "cannot read '%s': %s", in, strerror(errno));

@@ -412,7 +412,8 @@ int cmd_transform(int argc, char **argv)
 
     memset(&c, 0, sizeof c);
     c.s = &s;
-    c.out = (struct ib_out){.root = out_fd, .no_fsync = s.oo.no_fsync};
+    c.out = (struct ib_out){.root = out_fd, .shown = s.out,
+                            .no_fsync = s.oo.no_fsync};
     c.items = w.items;
     c.nitems = w.n;
     c.report = &report;

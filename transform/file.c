@@ -86,6 +86,17 @@ static int open_root(const struct ib_out *out)
     return openat(out->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 }
 
+/* For messages: the first n bytes of name below OUT as the user named it. */
+static const char *shown(const struct ib_out *out, const char *name,
+                         size_t n, char *buf, size_t len)
+{
+    const char *o = out->shown ? out->shown : "";
+    size_t ol = strlen(o);
+    snprintf(buf, len, "%s%s%.*s", o, ol && o[ol - 1] != '/' ? "/" : "",
+             (int)n, name);
+    return buf;
+}
+
 /* "." and ".." and "" are never a component of an output name. */
 static int bad_component(const char *c, size_t n)
 {
@@ -104,6 +115,7 @@ static int open_parent(const struct ib_out *out, const char *name,
                        size_t msglen)
 {
     const char *p = name, *slash;
+    char b[PATH_MAX];
     int fd = open_root(out);
 
     if (fd < 0)
@@ -130,8 +142,9 @@ static int open_parent(const struct ib_out *out, const char *name,
                 int e = errno;
                 close(fd);
                 return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
-                               "cannot create the output folder '%.*s': %s",
-                               (int)(slash - name), name, strerror(e));
+                               "cannot create the output folder '%s': %s",
+                               shown(out, name, (size_t)(slash - name), b,
+                                     sizeof b), strerror(e));
             }
         } else if (create && !out->no_fsync) {
             fsync(fd);   /* a new folder, with what goes in it, survives */
@@ -144,14 +157,16 @@ static int open_parent(const struct ib_out *out, const char *name,
             S_ISLNK(st.st_mode)) {
             close(fd);
             return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
-                           "output folder '%.*s' is a symlink, not "
-                           "followed", (int)(slash - name), name);
+                           "output folder '%s' is a symlink, not followed",
+                           shown(out, name, (size_t)(slash - name), b,
+                                 sizeof b));
         }
         close(fd);
         if (next < 0)
             return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
-                           "cannot open the output folder '%.*s': %s",
-                           (int)(slash - name), name, strerror(e));
+                           "cannot open the output folder '%s': %s",
+                           shown(out, name, (size_t)(slash - name), b,
+                                 sizeof b), strerror(e));
         fd = next;
         p = slash + 1;
     }
@@ -241,7 +256,7 @@ static int write_atomic(const struct ib_out *out, const char *name,
                         size_t msglen)
 {
     const char *base;
-    char tmp[NAME_MAX + 1];
+    char tmp[NAME_MAX + 1], b[PATH_MAX];
     int dir = open_parent(out, name, 1, &base, msg, msglen);
     if (dir < 0)
         return dir;
@@ -253,7 +268,8 @@ static int write_atomic(const struct ib_out *out, const char *name,
         int e = errno;
         close(dir);
         return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
-                       "cannot create a temp file beside '%s': %s", name,
+                       "cannot create a temp file beside '%s': %s",
+                       shown(out, name, strlen(name), b, sizeof b),
                        strerror(e));
     }
     fchmod(fd, 0644);   /* the temp file's 0600 is not the output's */
@@ -270,14 +286,16 @@ static int write_atomic(const struct ib_out *out, const char *name,
         unlinkat(dir, tmp, 0);
         close(dir);
         return ib_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot write '%s': %s",
-                       name, strerror(err));
+                       shown(out, name, strlen(name), b, sizeof b),
+                       strerror(err));
     }
     /* the rename itself is durable once the folder is */
     if (!out->no_fsync && fsync(dir)) {
         int e = errno;
         close(dir);
         return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
-                       "cannot sync the folder of '%s': %s", name,
+                       "cannot sync the folder of '%s': %s",
+                       shown(out, name, strlen(name), b, sizeof b),
                        strerror(e));
     }
     close(dir);

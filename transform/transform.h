@@ -158,6 +158,8 @@ int ib_op_info(size_t i, const char **name, const char **arg,
  */
 struct ib_out {
     int root;       /* borrowed: OUT's fd, O_RDONLY | O_DIRECTORY */
+    const char *shown;  /* borrowed: OUT as the user named it, put before
+                           names in messages; may be NULL */
     int no_fsync;   /* 0: the file is fsync'ed before its rename, its
                        folder after, so a power cut never leaves an
                        empty or partial file under the final name */

@@ -94,7 +94,8 @@ for mode in multi threads serial; do
 
     # one line per URL, files only for the ok ones, no temp file left
     [ "$(grep -vc '"summary":true' "$rep")" = 8 ] || fail "$mode: 8 lines"
-    [ "$(find "$out" -type f ! -name '.imgbatch-fetch.tsv' | wc -l)" = 3 ] ||
+    [ "$(find "$out" -type f ! -name '.imgbatch-fetch.tsv' \
+        ! -name .imgbatch.lock | wc -l)" = 3 ] ||
         fail "$mode: files other than the 3 ok ones in $out"
     no_temps "$out"
     [ "$before" = "$after" ] || fail "$mode: files written outside --out"

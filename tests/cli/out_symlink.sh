@@ -17,9 +17,10 @@ outside() { ls -A "$T/victim"; }
 expect_exit 1 "$IMGBATCH" transform -o "$T/out" "$T/in" --resize 32x32 \
     --report "$T/r.jsonl"
 [ -z "$(outside)" ] || fail "transform wrote outside OUT: $(outside)"
-assert_grep "cannot transform '$T/in/sub/a.jpg': output folder 'sub' is a \
-symlink, not followed" "$T/stderr"
-assert_grep "output folder 'deep/er' is a symlink, not followed" "$T/stderr"
+assert_grep "cannot transform '$T/in/sub/a.jpg': output folder '$T/out/sub' \
+is a symlink, not followed" "$T/stderr"
+assert_grep "output folder '$T/out/deep/er' is a symlink, not followed" \
+    "$T/stderr"
 [ -f "$T/out/c.jpg" ] && [ ! -L "$T/out/c.jpg" ] ||
     fail "the symlink at out/c.jpg was not replaced by the output"
 [ -f "$T/out/d.jpg" ] || fail "the other items were not done"

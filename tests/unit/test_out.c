@@ -105,7 +105,7 @@ static int teardown(void **state)
 
 static int write_as(struct fx *f, const char *name, char *msg, size_t len)
 {
-    struct ib_out out = {.root = f->root};
+    struct ib_out out = {.root = f->root, .shown = "OUT"};
     struct ib_transform_result r;
     return ib_transform_file(f->in, &out, name, &f->d, f->p, &f->e, &r, msg,
                              len);
@@ -150,12 +150,12 @@ static void test_symlinked_folder_not_followed(void **state)
     assert_int_equal(symlink("../../outside", path(f, "out/real/link")), 0);
     assert_int_equal(write_as(f, "link/x.png", msg, sizeof msg),
                      IB_TRANSFORM_EIO);
-    assert_string_equal(msg, "output folder 'link' is a symlink, not "
+    assert_string_equal(msg, "output folder 'OUT/link' is a symlink, not "
                              "followed");
     assert_int_equal(write_as(f, "real/link/deeper/x.png", msg, sizeof msg),
                      IB_TRANSFORM_EIO);
-    assert_string_equal(msg, "output folder 'real/link' is a symlink, not "
-                             "followed");
+    assert_string_equal(msg, "output folder 'OUT/real/link' is a symlink, "
+                             "not followed");
     assert_int_equal(entries(path(f, "outside")), 0);
 }
 
