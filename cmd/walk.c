@@ -151,7 +151,11 @@ static void push(struct walk *w, const char *path, const char *rel,
     it->path = xstrdup(path);
     it->rel = xstrdup(rel);
     it->out = out_path(w, rel, fmt);
+    size_t la = strlen(w->out_root);
+    it->out_rel = la + (la && w->out_root[la - 1] != '/');
     it->error = error ? xstrdup(error) : NULL;
+    it->format = fmt;
+    it->recipe = 0;
 }
 
 static int name_cmp(const void *a, const void *b)

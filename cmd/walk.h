@@ -14,13 +14,17 @@
 #define IB_CMD_WALK_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct walk_item {
     char *path;    /* owned: as given or found */
     char *rel;     /* owned: relative to its root, the key for --shard */
     char *out;     /* owned: OUT/rel with the extension set */
+    size_t out_rel;   /* out + out_rel: the output's path below OUT */
     char *error;   /* owned: why it fails before decoding, or NULL */
+    int format;    /* enum ib_format of the input, from its content */
+    uint64_t recipe;  /* the caller's: the recipe its output is made by */
 };
 
 struct walk {
