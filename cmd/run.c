@@ -263,14 +263,16 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
         report(r, p, p->url, &o);
         return;
     }
+    if (!r->s->force)
+        run_journal_get(&r->journal, slot->out, slot);
+    /* a 304 keeps the output only if this recipe made it */
     if (!r->s->force && it->status == IB_FETCH_DONE_UNCHANGED &&
+        slot->prev_recipe == slot->recipe &&
         cmd_output_fresh(p->dl, p->out)) {
         o = (struct outcome){.status = RUN_UNCHANGED, .transform_ms = -1};
         report(r, p, p->url, &o);
         return;
     }
-    if (!r->s->force)
-        run_journal_get(&r->journal, slot->out, slot);
     r->submitted++;
     int prc = ib_pool_submit(r->pool, i);
     if (prc == IB_POOL_EINTR) {

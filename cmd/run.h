@@ -59,9 +59,11 @@ void run_list_release(struct run_list *l);
 struct run_slot {
     char in[RUN_NAMELEN];    /* download's file name in the download dir */
     char out[RUN_NAMELEN];   /* output's file name in OUT */
+    uint64_t recipe;         /* this run's recipe for this output */
     /* journal: the input that made the output there now; hash 0: none */
     uint64_t prev_hash, prev_size;
     int64_t prev_sec, prev_nsec;
+    uint64_t prev_recipe;    /* and its recipe; 0: unknown */
 };
 /* Names the output of the download at path (file inside the download
  * dir); 0, or -1 with msg. */
@@ -77,12 +79,15 @@ struct run_done {
     uint32_t dims[4];         /* in w, h, out w, h when decoded */
     uint64_t hash, size;      /* the input's hash, the output's size */
     int64_t sec, nsec;        /* the output's mtime */
+    uint64_t recipe;          /* the recipe that made it */
 };
 int run_done_parse(const char *msg, struct run_done *d);
 
 /*
  * The journal OUT/.imgbatch-run[-K-of-N].tsv: per output name, the hash of
- * the input that made it and the output's size and mtime then. Appended
+ * the input and of the recipe (cmd/recipe.h) that made it and the output's
+ * size and mtime then. Lines from before recipes were recorded load with
+ * recipe 0, unknown: their outputs are redone once. Appended
  * one line per finished item (so a kill loses nothing written), compacted
  * (temp + rename) by close.
  */
@@ -90,6 +95,7 @@ struct run_entry {
     char *name;               /* owned */
     uint64_t hash, size;
     int64_t sec, nsec;
+    uint64_t recipe;          /* 0: unknown */
     size_t seq;               /* line number, while loading */
 };
 struct run_journal {

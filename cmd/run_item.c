@@ -5,6 +5,7 @@
  * transformed. See cmd/run.h.
  */
 #include "cmd/cmd.h"
+#include "cmd/recipe.h"
 #include "cmd/run.h"
 
 #include <errno.h>
@@ -85,8 +86,9 @@ void run_list_release(struct run_list *l)
     memset(l, 0, sizeof *l);
 }
 
-/* The extension the output gets; "" keeps the name. */
-static const char *out_ext(const struct run_settings *s, const char *path)
+/* The format the output gets; UNKNOWN keeps the name. */
+static enum ib_format out_format(const struct run_settings *s,
+                                 const char *path)
 {
     enum ib_format f = s->img.eopts.format;
     if (f == IB_FORMAT_UNKNOWN) {
@@ -97,14 +99,15 @@ static const char *out_ext(const struct run_settings *s, const char *path)
             close(fd);
         f = n > 0 ? ib_format_sniff(b, (size_t)n) : IB_FORMAT_UNKNOWN;
     }
-    return ib_format_ext(f);
+    return f;
 }
 
 int run_slot_fill(const struct run_settings *s, struct run_slot *slot,
                   const char *file, const char *path, char *msg,
                   size_t msglen)
 {
-    const char *ext = out_ext(s, path);
+    enum ib_format fmt = out_format(s, path);
+    const char *ext = ib_format_ext(fmt);
     const char *dot = strrchr(file, '.');
     size_t stem = dot && dot != file ? (size_t)(dot - file) : strlen(file);
     /* a name that already says the format stays: .jpeg, .JPG */
@@ -122,6 +125,7 @@ int run_slot_fill(const struct run_settings *s, struct run_slot *slot,
         snprintf(msg, msglen, "name '%s' is too long", file);
         return -1;
     }
+    slot->recipe = cmd_recipe_hash(&s->img, fmt);
     return 0;
 }
 
@@ -165,11 +169,13 @@ static int hash_file(const char *path, uint64_t *out)
 }
 
 static void put_done(char *msg, size_t msglen, int decoded, uint64_t hash,
-                     const struct stat *st, const struct ib_transform_result *t)
+                     uint64_t recipe, const struct stat *st,
+                     const struct ib_transform_result *t)
 {
-    snprintf(msg, msglen, "%d %016" PRIx64 " %" PRIu64 " %lld %ld", decoded,
-             hash, (uint64_t)st->st_size, (long long)st->st_mtim.tv_sec,
-             (long)st->st_mtim.tv_nsec);
+    snprintf(msg, msglen, "%d %016" PRIx64 " %" PRIu64 " %lld %ld %016"
+             PRIx64, decoded, hash, (uint64_t)st->st_size,
+             (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec,
+             recipe);
     if (t) {
         size_t n = strlen(msg);
         snprintf(msg + n, msglen - n, " %" PRIu32 " %" PRIu32 " %" PRIu32
@@ -181,13 +187,13 @@ int run_done_parse(const char *msg, struct run_done *d)
 {
     long long sec;
     long nsec;
-    int n = sscanf(msg, "%d %" SCNx64 " %" SCNu64 " %lld %ld %" SCNu32
-                   " %" SCNu32 " %" SCNu32 " %" SCNu32, &d->decoded,
-                   &d->hash, &d->size, &sec, &nsec, &d->dims[0], &d->dims[1],
-                   &d->dims[2], &d->dims[3]);
+    int n = sscanf(msg, "%d %" SCNx64 " %" SCNu64 " %lld %ld %" SCNx64
+                   " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32,
+                   &d->decoded, &d->hash, &d->size, &sec, &nsec, &d->recipe,
+                   &d->dims[0], &d->dims[1], &d->dims[2], &d->dims[3]);
     d->sec = sec;
     d->nsec = nsec;
-    return n == 5 + 4 * (d->decoded != 0) ? 0 : -1;
+    return n == 6 + 4 * (d->decoded != 0) ? 0 : -1;
 }
 
 int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
@@ -204,13 +210,14 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         snprintf(msg, msglen, "cannot read '%s': %s", in, strerror(errno));
         goto out;
     }
-    /* same bytes as made the output, which nobody touched since: done */
-    if (slot->prev_hash == hash && !stat(out, &st) &&
+    /* same bytes and recipe as made the output, untouched since: done */
+    if (slot->prev_hash == hash && slot->prev_recipe == slot->recipe &&
+        !stat(out, &st) &&
         (uint64_t)st.st_size == slot->prev_size &&
         st.st_mtim.tv_sec == slot->prev_sec &&
         st.st_mtim.tv_nsec == slot->prev_nsec &&
         !cmd_output_stamp(in, out) && !stat(out, &st)) {
-        put_done(msg, msglen, 0, hash, &st, NULL);
+        put_done(msg, msglen, 0, hash, slot->recipe, &st, NULL);
         rc = 0;
         goto out;
     }
@@ -222,7 +229,7 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         snprintf(msg, msglen, "cannot stamp '%s': %s", out, strerror(errno));
         goto out;
     }
-    put_done(msg, msglen, 1, hash, &st, &t);
+    put_done(msg, msglen, 1, hash, slot->recipe, &st, &t);
     rc = 0;
 out:
     free(in);
@@ -243,13 +250,28 @@ static int entry_cmp_seq(const void *a, const void *b)
     return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/*
+ * A line is "r1\tHASH\tSIZE\tSEC\tNSEC\tRECIPE\tNAME"; a line without
+ * the tag is from before recipes were recorded: its recipe is unknown.
+ */
+#define JOURNAL_TAG "r1\t"
+
 static int parse_entry(char *line, struct run_entry *e)
 {
     long long sec, nsec;
     int used = 0;
-    if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%n", &e->hash,
-               &e->size, &sec, &nsec, &used) != 4 || !used ||
-        !line[used] || !e->hash)
+    e->recipe = 0;
+    if (!strncmp(line, JOURNAL_TAG, 3)) {
+        line += 3;
+        if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%" SCNx64
+                   "\t%n", &e->hash, &e->size, &sec, &nsec, &e->recipe,
+                   &used) != 5)
+            return -1;
+    } else if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%n",
+                      &e->hash, &e->size, &sec, &nsec, &used) != 4) {
+        return -1;
+    }
+    if (!used || !line[used] || !e->hash)
         return -1;
     line[strcspn(line, "\n")] = '\0';
     e->sec = sec;
@@ -319,14 +341,16 @@ void run_journal_get(const struct run_journal *j, const char *name,
     slot->prev_size = e->size;
     slot->prev_sec = e->sec;
     slot->prev_nsec = e->nsec;
+    slot->prev_recipe = e->recipe;
 }
 
 static int write_entry(FILE *f, int fd, const struct run_entry *e)
 {
-    char line[RUN_NAMELEN + 96];
-    int n = snprintf(line, sizeof line, "%016" PRIx64 "\t%" PRIu64
-                     "\t%lld\t%lld\t%s\n", e->hash, e->size,
-                     (long long)e->sec, (long long)e->nsec, e->name);
+    char line[RUN_NAMELEN + 128];
+    int n = snprintf(line, sizeof line, JOURNAL_TAG "%016" PRIx64 "\t%"
+                     PRIu64 "\t%lld\t%lld\t%016" PRIx64 "\t%s\n",
+                     e->hash, e->size, (long long)e->sec, (long long)e->nsec,
+                     e->recipe, e->name);
     if (n < 0 || (size_t)n >= sizeof line)
         return -1;
     if (f)
@@ -346,7 +370,7 @@ void run_journal_add(struct run_journal *j, const char *name,
     }
     struct run_entry *e = &j->added[j->nadded++];
     *e = (struct run_entry){run_strdup(name), d->hash, d->size, d->sec,
-                            d->nsec, 0};
+                            d->nsec, d->recipe, 0};
     if (j->fd >= 0)
         write_entry(NULL, j->fd, e);   /* lost: the item is only redone */
 }
