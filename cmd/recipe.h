@@ -44,16 +44,17 @@ enum ib_format cmd_recipe_format(const struct cmd_image *img,
 
 /*
  * transform's record of the recipe that made each output (cmd/stamp.c):
- * OUT/.imgbatch-transform[-K-of-N].tsv, a line "<hash>\t<name>" per
- * output made, name relative to OUT; of one name's lines the last wins.
- * An output is fresh when it carries its input's mtime (cmd_output_fresh)
- * and its line names this run's recipe. Workers append (one write() per
- * line, O_APPEND, so forked workers and threads may share it); the parent
- * compacts it (temp + rename) on close. Outputs from before the record
- * have no line: recipe unknown, redone once.
+ * the hash in the output's extended attribute user.imgbatch.recipe, so
+ * OUT holds nothing but outputs. Where a file system keeps no extended
+ * attributes, a line "<hash>\t<name>" in OUT/.imgbatch-transform[-K-of-N]
+ * .tsv instead (name relative to OUT; of one name's lines the last wins),
+ * appended by the workers with one write() per line and compacted by
+ * close. An output is fresh when it carries its input's mtime
+ * (cmd_output_fresh) and its record names this run's recipe. Outputs
+ * from before recipes were recorded have none: recipe unknown, redone once.
  */
 struct cmd_stamps;
-/* NULL with msg when dir/file cannot be opened for appending. */
+/* Reads dir/file if it exists; NULL with msg if it cannot be read. */
 struct cmd_stamps *cmd_stamps_open(const char *dir, const char *file,
                                    char *msg, size_t msglen);
 /* 1 if out is fresh for in (mtime) and was made by recipe, else 0. */

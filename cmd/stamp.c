@@ -7,7 +7,8 @@
  * output: the rerun redoes it, which is the safe direction.
  *
  * What the mtime cannot say is which options made the output; transform
- * keeps that in a small record beside the outputs (see cmd/recipe.h).
+ * keeps that in the output's extended attributes, or where there are none
+ * in a small record beside the outputs (see cmd/recipe.h).
  */
 #include "cmd/cmd.h"
 #include "cmd/recipe.h"
@@ -18,7 +19,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
+
+#define XATTR "user.imgbatch.recipe"
 
 int cmd_output_fresh(const char *in, const char *out)
 {
@@ -45,10 +49,9 @@ struct stamp {
 };
 
 struct cmd_stamps {
-    char *path;            /* owned */
-    int fd;                /* O_APPEND */
+    char *path;            /* owned: the record, for file systems */
     struct stamp *v;       /* owned: sorted by name, one per name */
-    size_t n;
+    size_t n;              /* without extended attributes */
 };
 
 static int stamp_cmp(const void *a, const void *b)
@@ -167,49 +170,72 @@ struct cmd_stamps *cmd_stamps_open(const char *dir, const char *file,
     }
     snprintf(path, n, "%s/%s", dir, file);
     st->path = path;
-    st->fd = -1;
-    if (load(st->path, &st->v, &st->n) == 0)
-        st->fd = open(st->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-                      0666);
-    if (st->fd < 0) {
-        snprintf(msg, msglen, "cannot open '%s': %s", st->path,
+    if (load(st->path, &st->v, &st->n)) {
+        snprintf(msg, msglen, "cannot read '%s': %s", st->path,
                  strerror(errno));
-        cmd_stamps_close(st, NULL, 0);
+        free(st->path);
+        free(st);
         return NULL;
     }
     return st;
 }
 
-int cmd_stamps_fresh(const struct cmd_stamps *st, const char *in,
-                     const char *out, const char *name, uint64_t recipe)
+/* The recipe in out's attribute, else in the record; 0 if neither. */
+static uint64_t recorded(const struct cmd_stamps *st, const char *out,
+                         const char *name)
 {
+    char v[17];
+    uint64_t h;
+    int used = 0;
+    ssize_t n = getxattr(out, XATTR, v, sizeof v - 1);
+    if (n == 16) {
+        v[16] = '\0';
+        if (sscanf(v, "%16" SCNx64 "%n", &h, &used) == 1 && used == 16)
+            return h;
+    }
     struct stamp key = {.name = (char *)name};
     const struct stamp *e =
         st->n ? bsearch(&key, st->v, st->n, sizeof *st->v, name_cmp) : NULL;
-    return e && e->recipe == recipe && cmd_output_fresh(in, out);
+    return e ? e->recipe : 0;
+}
+
+int cmd_stamps_fresh(const struct cmd_stamps *st, const char *in,
+                     const char *out, const char *name, uint64_t recipe)
+{
+    return recorded(st, out, name) == recipe && cmd_output_fresh(in, out);
+}
+
+/* Appends "<recipe>\t<name>" to the record: the fallback. 0 or -1. */
+static int append(const struct cmd_stamps *st, const char *name,
+                  uint64_t recipe)
+{
+    char *esc = escape(name);
+    size_t n = esc ? strlen(esc) + 19 : 0;
+    char *line = esc ? malloc(n) : NULL;
+    int fd = -1, rc = -1;
+    if (!line)
+        goto out;
+    int len = snprintf(line, n, "%016" PRIx64 "\t%s\n", recipe, esc);
+    /* open per line: workers may be threads; O_APPEND + one write() keeps
+     * each line whole among them */
+    fd = open(st->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+    if (fd >= 0 && write(fd, line, (size_t)len) == len)
+        rc = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    free(line);
+    free(esc);
+    return rc;
 }
 
 int cmd_stamps_stamp(struct cmd_stamps *st, const char *in, const char *out,
                      const char *name, uint64_t recipe)
 {
-    char *esc = escape(name);
-    if (!esc) {
-        errno = ENOMEM;
-        return -1;
-    }
-    size_t n = strlen(esc) + 19;
-    char *line = malloc(n);
-    if (!line) {
-        free(esc);
-        errno = ENOMEM;
-        return -1;
-    }
-    int len = snprintf(line, n, "%016" PRIx64 "\t%s\n", recipe, esc);
-    /* one write(): O_APPEND keeps a line whole among several writers */
-    ssize_t w = write(st->fd, line, (size_t)len);
-    free(line);
-    free(esc);
-    if (w != len)
+    char v[17];
+    snprintf(v, sizeof v, "%016" PRIx64, recipe);
+    if (setxattr(out, XATTR, v, 16, 0) &&
+        (errno != ENOTSUP || append(st, name, recipe)))
         return -1;
     return cmd_output_stamp(in, out);
 }
@@ -258,14 +284,12 @@ int cmd_stamps_close(struct cmd_stamps *st, char *msg, size_t msglen)
     int rc = 0;
     if (!st)
         return 0;
-    if (st->fd >= 0) {
-        close(st->fd);
-        if (compact(st->path)) {
-            if (msg)
-                snprintf(msg, msglen, "cannot rewrite '%s': %s", st->path,
-                         strerror(errno));
-            rc = -1;
-        }
+    /* only where the fallback was used, now or before */
+    if (!access(st->path, F_OK) && compact(st->path)) {
+        if (msg)
+            snprintf(msg, msglen, "cannot rewrite '%s': %s", st->path,
+                     strerror(errno));
+        rc = -1;
     }
     free_stamps(st->v, st->n);
     free(st->path);

@@ -121,7 +121,10 @@ done
 # only their input's mtime; run's journal lines had no recipe column.
 go transform any $R
 go transform skipped $R
-rm "$T/out-transform/.imgbatch-transform.tsv"
+o="$T/out-transform/x.jpg"
+[ -z "$(find "$T/out-transform" -name '.*')" ] || fail "transform: dot-files"
+cp "$o" "$T/plain" && mv "$T/plain" "$o"   # no extended attributes
+touch -r "$T/in/x.jpg" "$o"
 go transform ok $R
 go transform skipped $R
 ok "transform: an output with no recorded recipe is redone once"
