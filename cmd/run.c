@@ -247,7 +247,8 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
                        .landed_ms = cmd_now_ms() - r->t0};
     p->url = run_strdup(it->url);
     p->dl = run_strdup(it->path);
-    if (run_slot_fill(r->s, slot, it->file, it->path, msg, sizeof msg)) {
+    if (run_slot_fill(r->s, &r->list, slot, it->url, it->file, it->path,
+                      msg, sizeof msg)) {
         o.error = msg;
         o.stage = "transform";
         report(r, p, p->url, &o);
@@ -468,6 +469,7 @@ int cmd_run(int argc, char **argv)
         run_settings_release(&s);
         return EXIT_FATAL;
     }
+    run_list_plan(&r.list, &s);
     rc = run_all(&r);
 
     cmd_report_close(&r.report, NAME);

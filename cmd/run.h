@@ -7,6 +7,7 @@
 #define IB_CMD_RUN_H
 
 #include "cmd/shard.h"
+#include "cmd/walk.h"
 #include "fetch/fetch.h"
 #include "transform/transform.h"
 
@@ -44,10 +45,25 @@ struct run_list {
     char **urls;                    /* owned, n of them */
     size_t n, cap;
     uint64_t other_shards;
+    char **others;                  /* owned: their URLs, until planned */
+    size_t nothers, capothers;
+    /* output names, decided from the whole list by run_list_plan */
+    struct walk_name *plan;         /* owned: n, by list position */
+    char **base;                    /* owned: n, ib_fetch_name of each */
+    size_t *slot;                   /* owned: URL hash -> position + 1 */
+    size_t nslot;
 };
 /* 0, or -1 with a message printed. path "-" is stdin. */
 int run_list_read(struct run_list *l, const char *path,
                   const struct cmd_shard *shard);
+/*
+ * Names every URL's output before any transfer (cmd/walk.h's rule), from
+ * the URL alone: the same list gives the same names whatever the order
+ * its files land in. With --format same an output may be a JPEG or a PNG,
+ * unless the name's extension says which. Other shards' URLs are planned
+ * too: shards share OUT, so their names must not clash either.
+ */
+void run_list_plan(struct run_list *l, const struct run_settings *s);
 void run_list_release(struct run_list *l);
 
 /*
@@ -65,11 +81,11 @@ struct run_slot {
     int64_t prev_sec, prev_nsec;
     uint64_t prev_recipe;    /* and its recipe; 0: unknown */
 };
-/* Names the output of the download at path (file inside the download
- * dir); 0, or -1 with msg. */
-int run_slot_fill(const struct run_settings *s, struct run_slot *slot,
-                  const char *file, const char *path, char *msg,
-                  size_t msglen);
+/* Names the output of url's download at path (file inside the download
+ * dir) as l's plan says; 0, or -1 with msg. */
+int run_slot_fill(const struct run_settings *s, const struct run_list *l,
+                  struct run_slot *slot, const char *url, const char *file,
+                  const char *path, char *msg, size_t msglen);
 /* The pool task: 0 with a run_done record in msg, or 1 with a reason. */
 int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
                   char *msg, size_t msglen);

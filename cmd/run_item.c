@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -37,6 +36,28 @@ char *run_join(const char *dir, const char *name)
     return p;
 }
 
+static void push_url(char ***v, size_t *n, size_t *cap, const char *url)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 256;
+        char **u = realloc(*v, c * sizeof *u);
+        if (!u)
+            abort();
+        *v = u;
+        *cap = c;
+    }
+    (*v)[(*n)++] = run_strdup(url);
+}
+
+static void free_others(struct run_list *l)
+{
+    for (size_t i = 0; i < l->nothers; i++)
+        free(l->others[i]);
+    free(l->others);
+    l->others = NULL;
+    l->nothers = l->capothers = 0;
+}
+
 int run_list_read(struct run_list *l, const char *path,
                   const struct cmd_shard *shard)
 {
@@ -54,17 +75,10 @@ int run_list_read(struct run_list *l, const char *path,
     while (fl && (r = ib_fetch_list_next(fl, &url)) > 0) {
         if (!cmd_shard_has(shard, url)) {
             l->other_shards++;
+            push_url(&l->others, &l->nothers, &l->capothers, url);
             continue;
         }
-        if (l->n == l->cap) {
-            size_t cap = l->cap ? 2 * l->cap : 256;
-            char **u = realloc(l->urls, cap * sizeof *u);
-            if (!u)
-                abort();
-            l->urls = u;
-            l->cap = cap;
-        }
-        l->urls[l->n++] = run_strdup(url);
+        push_url(&l->urls, &l->n, &l->cap, url);
     }
     int bad = !fl || ferror(f);
     ib_fetch_list_free(fl);
@@ -80,10 +94,72 @@ int run_list_read(struct run_list *l, const char *path,
 
 void run_list_release(struct run_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
         free(l->urls[i]);
+        if (l->base)
+            free(l->base[i]);
+    }
     free(l->urls);
+    free_others(l);
+    free(l->plan);
+    free(l->base);
+    free(l->slot);
     memset(l, 0, sizeof *l);
+}
+
+void run_list_plan(struct run_list *l, const struct run_settings *s)
+{
+    enum ib_format fixed = s->img.eopts.format;
+    size_t all = l->n + l->nothers;
+    l->nslot = 16;
+    while (l->nslot < 2 * l->n)
+        l->nslot *= 2;
+    /* this shard's URLs first, then the others' */
+    l->plan = calloc(all ? all : 1, sizeof *l->plan);
+    l->base = calloc(all ? all : 1, sizeof *l->base);
+    l->slot = calloc(l->nslot, sizeof *l->slot);
+    if (!l->plan || !l->base || !l->slot)
+        abort();
+    for (size_t i = 0; i < all; i++) {
+        const char *url = i < l->n ? l->urls[i] : l->others[i - l->n];
+        char name[IB_FETCH_NAMEMAX + 1];
+        ib_fetch_name(url, name);
+        l->base[i] = run_strdup(name);
+        /* same: the content decides, unless the name already says */
+        int f = fixed != IB_FORMAT_UNKNOWN ? (int)fixed
+                                           : walk_name_format(name);
+        unsigned formats = f != IB_FORMAT_UNKNOWN
+                               ? 1u << f
+                               : 1u << IB_FORMAT_JPEG | 1u << IB_FORMAT_PNG;
+        l->plan[i] = (struct walk_name){l->base[i], url, formats, 0, 0};
+    }
+    walk_names_plan(l->plan, all);
+    for (size_t i = 0; i < all; i++)
+        if (i >= l->n)
+            free(l->base[i]);
+    free_others(l);
+    for (size_t i = 0; i < l->n; i++) {
+        size_t k = (size_t)cmd_shard_hash(l->urls[i]) & (l->nslot - 1);
+        while (l->slot[k] && strcmp(l->urls[l->slot[k] - 1], l->urls[i]))
+            k = (k + 1) & (l->nslot - 1);
+        if (!l->slot[k])
+            l->slot[k] = i + 1;
+    }
+}
+
+/* url's plan, or NULL if url is not in the list. */
+static const struct walk_name *plan_of(const struct run_list *l,
+                                       const char *url)
+{
+    if (!l->slot)
+        return NULL;
+    size_t k = (size_t)cmd_shard_hash(url) & (l->nslot - 1);
+    while (l->slot[k]) {
+        if (!strcmp(l->urls[l->slot[k] - 1], url))
+            return &l->plan[l->slot[k] - 1];
+        k = (k + 1) & (l->nslot - 1);
+    }
+    return NULL;
 }
 
 /* The format the output gets; UNKNOWN keeps the name. */
@@ -102,24 +178,33 @@ static enum ib_format out_format(const struct run_settings *s,
     return f;
 }
 
-int run_slot_fill(const struct run_settings *s, struct run_slot *slot,
-                  const char *file, const char *path, char *msg,
-                  size_t msglen)
+int run_slot_fill(const struct run_settings *s, const struct run_list *l,
+                  struct run_slot *slot, const char *url, const char *file,
+                  const char *path, char *msg, size_t msglen)
 {
     enum ib_format fmt = out_format(s, path);
-    const char *ext = ib_format_ext(fmt);
-    const char *dot = strrchr(file, '.');
-    size_t stem = dot && dot != file ? (size_t)(dot - file) : strlen(file);
-    /* a name that already says the format stays: .jpeg, .JPG */
-    int keep = !*ext || (dot && (!strcasecmp(dot, ext) ||
-                                 (!strcmp(ext, ".jpg") &&
-                                  !strcasecmp(dot, ".jpeg"))));
+    const struct walk_name *v = plan_of(l, url);
+    struct walk_name alone = {file, url, 1u << fmt, WALK_NAME_PLAIN, 0};
 
+    if (!v)
+        v = &alone;   /* not in the plan: cannot happen */
+    if (v->clash) {
+        snprintf(msg, msglen, "no free output name for '%s'", file);
+        return -1;
+    }
+    /*
+     * The plan covered the formats the output could take; content that
+     * says otherwise (a ".png" holding a JPEG) gets the hashed name, made
+     * from this URL alone.
+     */
+    int mode = v->formats & 1u << fmt ? v->mode : WALK_NAME_HASHED;
+    char *out = walk_name_make(v, mode, fmt);
+    if (!out)
+        abort();
     memset(slot, 0, sizeof *slot);
     int n1 = snprintf(slot->in, sizeof slot->in, "%s", file);
-    int n2 = keep ? snprintf(slot->out, sizeof slot->out, "%s", file)
-                  : snprintf(slot->out, sizeof slot->out, "%.*s%s",
-                             (int)stem, file, ext);
+    int n2 = snprintf(slot->out, sizeof slot->out, "%s", out);
+    free(out);
     if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof slot->in ||
         (size_t)n2 >= sizeof slot->out) {
         snprintf(msg, msglen, "name '%s' is too long", file);

@@ -335,6 +335,7 @@ int cmd_transform(int argc, char **argv)
                              : ib_format_ext(s.img.eopts.format));
     for (int i = optind; i < argc; i++)
         walk_add(&w, argv[i]);
+    walk_finish(&w);
     char stamps[96] = "";
     if (s.shard.n)
         snprintf(stamps, sizeof stamps, "-%llu-of-%llu",
