@@ -134,9 +134,9 @@ void run_list_plan(struct run_list *l, const struct run_settings *s)
         l->plan[i] = (struct walk_name){l->base[i], url, formats, 0, 0};
     }
     walk_names_plan(l->plan, all);
-    for (size_t i = 0; i < all; i++)
-        if (i >= l->n)
-            free(l->base[i]);
+    /* the other shards' URLs were needed for the plan only */
+    for (size_t i = l->n; i < all; i++)
+        free(l->base[i]);
     free_others(l);
     for (size_t i = 0; i < l->n; i++) {
         size_t k = (size_t)cmd_shard_hash(l->urls[i]) & (l->nslot - 1);

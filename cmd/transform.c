@@ -58,8 +58,9 @@ static const char about[] =
     "INPUTs are files or folders (recursed). Each output goes to OUT with\n"
     "the input's path relative to its root, its extension set by --format;\n"
     "it is written to a temp name and renamed when complete, and carries\n"
-    "its input's mtime: a rerun skips outputs whose input is unchanged and\n"
-    "redoes the rest. Operations run in the order given.";
+    "its input's mtime and its recipe (the options that shape its bytes):\n"
+    "a rerun skips outputs whose input and recipe are unchanged and redoes\n"
+    "the rest. Operations run in the order given.";
 
 /* transform's own options, then the shared image options and ops. */
 static void build_options(struct cmd_option *opts)
@@ -336,13 +337,14 @@ int cmd_transform(int argc, char **argv)
     for (int i = optind; i < argc; i++)
         walk_add(&w, argv[i]);
     walk_finish(&w);
-    char stamps[96] = "";
+    /* the recipe record, for file systems without extended attributes */
+    char shard_tag[96] = "";
     if (s.shard.n)
-        snprintf(stamps, sizeof stamps, "-%llu-of-%llu",
+        snprintf(shard_tag, sizeof shard_tag, "-%llu-of-%llu",
                  (unsigned long long)s.shard.k, (unsigned long long)s.shard.n);
     char msg[256], stamps_name[128];
     snprintf(stamps_name, sizeof stamps_name, ".imgbatch-transform%s.tsv",
-             stamps);
+             shard_tag);
 
     memset(&c, 0, sizeof c);
     c.s = &s;
@@ -362,7 +364,7 @@ int cmd_transform(int argc, char **argv)
         return EXIT_FATAL;
     }
 
-    /* Items that failed while walking, or whose output exists, are
+    /* Items that failed while walking, or whose output is up to date, are
      * reported now; the rest become pool tasks. */
     size_t ntodo = 0, skipped = 0;
     uint64_t recipe[3];   /* by input format: unknown, JPEG, PNG */
