@@ -86,6 +86,10 @@ struct cmd_image {
     struct ib_pipeline *pipeline;   /* owned */
     unsigned job_timeout_s;         /* 0: none */
     uint64_t worker_mem;            /* bytes; 0: no cap */
+    /* for the recipe (cmd/recipe.h): what the pipeline does not tell */
+    char *ops;                      /* owned: the ops in order, as given */
+    const char *filter;             /* borrowed (argv); NULL: lanczos3 */
+    int upscale;
 };
 int cmd_image_init(struct cmd_image *img);   /* 0, or -1 out of memory */
 void cmd_image_release(struct cmd_image *img);

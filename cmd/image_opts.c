@@ -5,6 +5,8 @@
 #include "cmd/cmd.h"
 
 #include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 enum {
@@ -71,6 +73,27 @@ void cmd_image_release(struct cmd_image *img)
 {
     ib_pipeline_free(img->pipeline);
     img->pipeline = NULL;
+    free(img->ops);
+    img->ops = NULL;
+}
+
+/*
+ * Appends "name=LEN:ARG;" (or "name;" for a flag) to img->ops: the
+ * argument as typed, length-prefixed so no argument can mimic a second op.
+ */
+static int note_op(struct cmd_image *img, const char *op, const char *arg)
+{
+    size_t had = img->ops ? strlen(img->ops) : 0;
+    size_t n = strlen(op) + (arg ? strlen(arg) + 24 : 0) + 2;
+    char *p = realloc(img->ops, had + n);
+    if (!p)
+        return -1;
+    img->ops = p;
+    if (arg)
+        snprintf(p + had, n, "%s=%zu:%s;", op, strlen(arg), arg);
+    else
+        snprintf(p + had, n, "%s;", op);
+    return 0;
 }
 
 static int parse_format(const char *v, enum ib_format *f)
@@ -113,8 +136,12 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
     case OPT_FILTER:
         if (ib_pipeline_set_filter(img->pipeline, v, msg, sizeof msg))
             return cmd_usage_error(cmd, "%s", msg);
+        img->filter = v;
         return 0;
-    case OPT_UPSCALE: ib_pipeline_set_upscale(img->pipeline, 1); return 0;
+    case OPT_UPSCALE:
+        ib_pipeline_set_upscale(img->pipeline, 1);
+        img->upscale = 1;
+        return 0;
     case OPT_AUTO_ORIENT: img->dopts.auto_orient = 1; return 0;
     case OPT_NO_AUTO_ORIENT: img->dopts.auto_orient = 0; return 0;
     case OPT_NO_SHRINK: img->dopts.no_shrink_on_load = 1; return 0;
@@ -141,6 +168,8 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
             return -1;
         if (ib_pipeline_add(img->pipeline, op, v, msg, sizeof msg))
             return cmd_usage_error(cmd, "%s", msg);
+        if (note_op(img, op, oparg ? v : NULL))
+            return cmd_usage_error(cmd, "out of memory");
         return 0;
     }
     return -1;

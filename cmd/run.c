@@ -291,7 +291,8 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
                        .landed_ms = cmd_now_ms() - r->t0};
     p->url = run_strdup(it->url);
     p->dl = run_strdup(it->path);
-    if (run_slot_fill(r->s, slot, it->file, it->path, msg, sizeof msg)) {
+    if (run_slot_fill(r->s, &r->list, slot, it->url, it->file, it->path,
+                      msg, sizeof msg)) {
         o.error = msg;
         o.stage = "transform";
         report(r, p, p->url, &o);
@@ -307,14 +308,16 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
         report(r, p, p->url, &o);
         return;
     }
+    if (!r->s->force)
+        run_journal_get(&r->journal, slot->out, slot);
+    /* a 304 keeps the output only if this recipe made it */
     if (!r->s->force && it->status == IB_FETCH_DONE_UNCHANGED &&
+        slot->prev_recipe == slot->recipe &&
         cmd_output_fresh(p->dl, p->out)) {
         o = (struct outcome){.status = RUN_UNCHANGED, .transform_ms = -1};
         report(r, p, p->url, &o);
         return;
     }
-    if (!r->s->force)
-        run_journal_get(&r->journal, slot->out, slot);
     /* a killed copy of this shard left temp files for this output */
     char *key = slot->out;
     if (r->nstale && bsearch(&key, r->stale, r->nstale, sizeof *r->stale,
@@ -550,6 +553,7 @@ int cmd_run(int argc, char **argv)
         run_settings_release(&s);
         return EXIT_FATAL;
     }
+    run_list_plan(&r.list, &s);
     rc = run_all(&r);
 
     cmd_report_close(&r.report, NAME);

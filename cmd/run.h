@@ -7,6 +7,7 @@
 #define IB_CMD_RUN_H
 
 #include "cmd/shard.h"
+#include "cmd/walk.h"
 #include "fetch/fetch.h"
 #include "transform/transform.h"
 
@@ -51,10 +52,25 @@ struct run_list {
     char **urls;                    /* owned, n of them */
     size_t n, cap;
     uint64_t other_shards;
+    char **others;                  /* owned: their URLs, until planned */
+    size_t nothers, capothers;
+    /* output names, decided from the whole list by run_list_plan */
+    struct walk_name *plan;         /* owned: n, by list position */
+    char **base;                    /* owned: n, ib_fetch_name of each */
+    size_t *slot;                   /* owned: URL hash -> position + 1 */
+    size_t nslot;
 };
 /* 0, or -1 with a message printed. path "-" is stdin. */
 int run_list_read(struct run_list *l, const char *path,
                   const struct cmd_shard *shard);
+/*
+ * Names every URL's output before any transfer (cmd/walk.h's rule), from
+ * the URL alone: the same list gives the same names whatever the order
+ * its files land in. With --format same an output may be a JPEG or a PNG,
+ * unless the name's extension says which. Other shards' URLs are planned
+ * too: shards share OUT, so their names must not clash either.
+ */
+void run_list_plan(struct run_list *l, const struct run_settings *s);
 void run_list_release(struct run_list *l);
 
 /*
@@ -66,15 +82,17 @@ void run_list_release(struct run_list *l);
 struct run_slot {
     char in[RUN_NAMELEN];    /* download's file name in the download dir */
     char out[RUN_NAMELEN];   /* output's file name in OUT */
+    uint64_t recipe;         /* this run's recipe for this output */
     /* journal: the input that made the output there now; hash 0: none */
     uint64_t prev_hash, prev_size;
     int64_t prev_sec, prev_nsec;
+    uint64_t prev_recipe;    /* and its recipe; 0: unknown */
 };
-/* Names the output of the download at path (file inside the download
- * dir); 0, or -1 with msg. */
-int run_slot_fill(const struct run_settings *s, struct run_slot *slot,
-                  const char *file, const char *path, char *msg,
-                  size_t msglen);
+/* Names the output of url's download at path (file inside the download
+ * dir) as l's plan says; 0, or -1 with msg. */
+int run_slot_fill(const struct run_settings *s, const struct run_list *l,
+                  struct run_slot *slot, const char *url, const char *file,
+                  const char *path, char *msg, size_t msglen);
 /* The pool task: 0 with a run_done record in msg, or 1 with a reason. */
 int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
                   char *msg, size_t msglen);
@@ -84,12 +102,15 @@ struct run_done {
     uint32_t dims[4];         /* in w, h, out w, h when decoded */
     uint64_t hash, size;      /* the input's hash, the output's size */
     int64_t sec, nsec;        /* the output's mtime */
+    uint64_t recipe;          /* the recipe that made it */
 };
 int run_done_parse(const char *msg, struct run_done *d);
 
 /*
  * The journal OUT/.imgbatch-run[-K-of-N].tsv: per output name, the hash of
- * the input that made it and the output's size and mtime then. Appended
+ * the input and of the recipe (cmd/recipe.h) that made it and the output's
+ * size and mtime then. Lines from before recipes were recorded load with
+ * recipe 0, unknown: their outputs are redone once. Appended
  * one line per finished item (so a kill loses nothing written), compacted
  * (temp + rename) by close.
  */
@@ -97,6 +118,7 @@ struct run_entry {
     char *name;               /* owned */
     uint64_t hash, size;
     int64_t sec, nsec;
+    uint64_t recipe;          /* 0: unknown */
     size_t seq;               /* line number, while loading */
 };
 struct run_journal {

@@ -5,6 +5,7 @@
  * transformed. See cmd/run.h.
  */
 #include "cmd/cmd.h"
+#include "cmd/recipe.h"
 #include "cmd/run.h"
 
 #include <errno.h>
@@ -13,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -36,6 +36,28 @@ char *run_join(const char *dir, const char *name)
     return p;
 }
 
+static void push_url(char ***v, size_t *n, size_t *cap, const char *url)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? 2 * *cap : 256;
+        char **u = realloc(*v, c * sizeof *u);
+        if (!u)
+            abort();
+        *v = u;
+        *cap = c;
+    }
+    (*v)[(*n)++] = run_strdup(url);
+}
+
+static void free_others(struct run_list *l)
+{
+    for (size_t i = 0; i < l->nothers; i++)
+        free(l->others[i]);
+    free(l->others);
+    l->others = NULL;
+    l->nothers = l->capothers = 0;
+}
+
 int run_list_read(struct run_list *l, const char *path,
                   const struct cmd_shard *shard)
 {
@@ -53,17 +75,10 @@ int run_list_read(struct run_list *l, const char *path,
     while (fl && (r = ib_fetch_list_next(fl, &url)) > 0) {
         if (!cmd_shard_has(shard, url)) {
             l->other_shards++;
+            push_url(&l->others, &l->nothers, &l->capothers, url);
             continue;
         }
-        if (l->n == l->cap) {
-            size_t cap = l->cap ? 2 * l->cap : 256;
-            char **u = realloc(l->urls, cap * sizeof *u);
-            if (!u)
-                abort();
-            l->urls = u;
-            l->cap = cap;
-        }
-        l->urls[l->n++] = run_strdup(url);
+        push_url(&l->urls, &l->n, &l->cap, url);
     }
     int bad = !fl || ferror(f);
     ib_fetch_list_free(fl);
@@ -79,14 +94,77 @@ int run_list_read(struct run_list *l, const char *path,
 
 void run_list_release(struct run_list *l)
 {
-    for (size_t i = 0; i < l->n; i++)
+    for (size_t i = 0; i < l->n; i++) {
         free(l->urls[i]);
+        if (l->base)
+            free(l->base[i]);
+    }
     free(l->urls);
+    free_others(l);
+    free(l->plan);
+    free(l->base);
+    free(l->slot);
     memset(l, 0, sizeof *l);
 }
 
-/* The extension the output gets; "" keeps the name. */
-static const char *out_ext(const struct run_settings *s, const char *path)
+void run_list_plan(struct run_list *l, const struct run_settings *s)
+{
+    enum ib_format fixed = s->img.eopts.format;
+    size_t all = l->n + l->nothers;
+    l->nslot = 16;
+    while (l->nslot < 2 * l->n)
+        l->nslot *= 2;
+    /* this shard's URLs first, then the others' */
+    l->plan = calloc(all ? all : 1, sizeof *l->plan);
+    l->base = calloc(all ? all : 1, sizeof *l->base);
+    l->slot = calloc(l->nslot, sizeof *l->slot);
+    if (!l->plan || !l->base || !l->slot)
+        abort();
+    for (size_t i = 0; i < all; i++) {
+        const char *url = i < l->n ? l->urls[i] : l->others[i - l->n];
+        char name[IB_FETCH_NAMEMAX + 1];
+        ib_fetch_name(url, name);
+        l->base[i] = run_strdup(name);
+        /* same: the content decides, unless the name already says */
+        int f = fixed != IB_FORMAT_UNKNOWN ? (int)fixed
+                                           : walk_name_format(name);
+        unsigned formats = f != IB_FORMAT_UNKNOWN
+                               ? 1u << f
+                               : 1u << IB_FORMAT_JPEG | 1u << IB_FORMAT_PNG;
+        l->plan[i] = (struct walk_name){l->base[i], url, formats, 0, 0};
+    }
+    walk_names_plan(l->plan, all);
+    /* the other shards' URLs were needed for the plan only */
+    for (size_t i = l->n; i < all; i++)
+        free(l->base[i]);
+    free_others(l);
+    for (size_t i = 0; i < l->n; i++) {
+        size_t k = (size_t)cmd_shard_hash(l->urls[i]) & (l->nslot - 1);
+        while (l->slot[k] && strcmp(l->urls[l->slot[k] - 1], l->urls[i]))
+            k = (k + 1) & (l->nslot - 1);
+        if (!l->slot[k])
+            l->slot[k] = i + 1;
+    }
+}
+
+/* url's plan, or NULL if url is not in the list. */
+static const struct walk_name *plan_of(const struct run_list *l,
+                                       const char *url)
+{
+    if (!l->slot)
+        return NULL;
+    size_t k = (size_t)cmd_shard_hash(url) & (l->nslot - 1);
+    while (l->slot[k]) {
+        if (!strcmp(l->urls[l->slot[k] - 1], url))
+            return &l->plan[l->slot[k] - 1];
+        k = (k + 1) & (l->nslot - 1);
+    }
+    return NULL;
+}
+
+/* The format the output gets; UNKNOWN keeps the name. */
+static enum ib_format out_format(const struct run_settings *s,
+                                 const char *path)
 {
     enum ib_format f = s->img.eopts.format;
     if (f == IB_FORMAT_UNKNOWN) {
@@ -97,31 +175,42 @@ static const char *out_ext(const struct run_settings *s, const char *path)
             close(fd);
         f = n > 0 ? ib_format_sniff(b, (size_t)n) : IB_FORMAT_UNKNOWN;
     }
-    return ib_format_ext(f);
+    return f;
 }
 
-int run_slot_fill(const struct run_settings *s, struct run_slot *slot,
-                  const char *file, const char *path, char *msg,
-                  size_t msglen)
+int run_slot_fill(const struct run_settings *s, const struct run_list *l,
+                  struct run_slot *slot, const char *url, const char *file,
+                  const char *path, char *msg, size_t msglen)
 {
-    const char *ext = out_ext(s, path);
-    const char *dot = strrchr(file, '.');
-    size_t stem = dot && dot != file ? (size_t)(dot - file) : strlen(file);
-    /* a name that already says the format stays: .jpeg, .JPG */
-    int keep = !*ext || (dot && (!strcasecmp(dot, ext) ||
-                                 (!strcmp(ext, ".jpg") &&
-                                  !strcasecmp(dot, ".jpeg"))));
+    enum ib_format fmt = out_format(s, path);
+    const struct walk_name *v = plan_of(l, url);
+    struct walk_name alone = {file, url, 1u << fmt, WALK_NAME_PLAIN, 0};
 
+    if (!v)
+        v = &alone;   /* not in the plan: cannot happen */
+    if (v->clash) {
+        snprintf(msg, msglen, "no free output name for '%s'", file);
+        return -1;
+    }
+    /*
+     * The plan covered the formats the output could take; content that
+     * says otherwise (a ".png" holding a JPEG) gets the hashed name, made
+     * from this URL alone.
+     */
+    int mode = v->formats & 1u << fmt ? v->mode : WALK_NAME_HASHED;
+    char *out = walk_name_make(v, mode, fmt);
+    if (!out)
+        abort();
     memset(slot, 0, sizeof *slot);
     int n1 = snprintf(slot->in, sizeof slot->in, "%s", file);
-    int n2 = keep ? snprintf(slot->out, sizeof slot->out, "%s", file)
-                  : snprintf(slot->out, sizeof slot->out, "%.*s%s",
-                             (int)stem, file, ext);
+    int n2 = snprintf(slot->out, sizeof slot->out, "%s", out);
+    free(out);
     if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof slot->in ||
         (size_t)n2 >= sizeof slot->out) {
         snprintf(msg, msglen, "name '%s' is too long", file);
         return -1;
     }
+    slot->recipe = cmd_recipe_hash(&s->img, fmt);
     return 0;
 }
 
@@ -165,11 +254,13 @@ static int hash_file(const char *path, uint64_t *out)
 }
 
 static void put_done(char *msg, size_t msglen, int decoded, uint64_t hash,
-                     const struct stat *st, const struct ib_transform_result *t)
+                     uint64_t recipe, const struct stat *st,
+                     const struct ib_transform_result *t)
 {
-    snprintf(msg, msglen, "%d %016" PRIx64 " %" PRIu64 " %lld %ld", decoded,
-             hash, (uint64_t)st->st_size, (long long)st->st_mtim.tv_sec,
-             (long)st->st_mtim.tv_nsec);
+    snprintf(msg, msglen, "%d %016" PRIx64 " %" PRIu64 " %lld %ld %016"
+             PRIx64, decoded, hash, (uint64_t)st->st_size,
+             (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec,
+             recipe);
     if (t) {
         size_t n = strlen(msg);
         snprintf(msg + n, msglen - n, " %" PRIu32 " %" PRIu32 " %" PRIu32
@@ -181,13 +272,13 @@ int run_done_parse(const char *msg, struct run_done *d)
 {
     long long sec;
     long nsec;
-    int n = sscanf(msg, "%d %" SCNx64 " %" SCNu64 " %lld %ld %" SCNu32
-                   " %" SCNu32 " %" SCNu32 " %" SCNu32, &d->decoded,
-                   &d->hash, &d->size, &sec, &nsec, &d->dims[0], &d->dims[1],
-                   &d->dims[2], &d->dims[3]);
+    int n = sscanf(msg, "%d %" SCNx64 " %" SCNu64 " %lld %ld %" SCNx64
+                   " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32,
+                   &d->decoded, &d->hash, &d->size, &sec, &nsec, &d->recipe,
+                   &d->dims[0], &d->dims[1], &d->dims[2], &d->dims[3]);
     d->sec = sec;
     d->nsec = nsec;
-    return n == 5 + 4 * (d->decoded != 0) ? 0 : -1;
+    return n == 6 + 4 * (d->decoded != 0) ? 0 : -1;
 }
 
 int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
@@ -207,13 +298,14 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         snprintf(msg, msglen, "cannot read '%s': %s", in, strerror(errno));
         goto out;
     }
-    /* same bytes as made the output, which nobody touched since: done */
-    if (slot->prev_hash == hash && !stat(out, &st) &&
+    /* same bytes and recipe as made the output, untouched since: done */
+    if (slot->prev_hash == hash && slot->prev_recipe == slot->recipe &&
+        !stat(out, &st) &&
         (uint64_t)st.st_size == slot->prev_size &&
         st.st_mtim.tv_sec == slot->prev_sec &&
         st.st_mtim.tv_nsec == slot->prev_nsec &&
         !cmd_output_stamp(in, out) && !stat(out, &st)) {
-        put_done(msg, msglen, 0, hash, &st, NULL);
+        put_done(msg, msglen, 0, hash, slot->recipe, &st, NULL);
         rc = 0;
         goto out;
     }
@@ -231,7 +323,7 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         snprintf(msg, msglen, "cannot stamp '%s': %s", out, strerror(errno));
         goto out;
     }
-    put_done(msg, msglen, 1, hash, &st, &t);
+    put_done(msg, msglen, 1, hash, slot->recipe, &st, &t);
     rc = 0;
 out:
     if (dst.root >= 0)
@@ -254,13 +346,28 @@ static int entry_cmp_seq(const void *a, const void *b)
     return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
 }
 
+/*
+ * A line is "r1\tHASH\tSIZE\tSEC\tNSEC\tRECIPE\tNAME"; a line without
+ * the tag is from before recipes were recorded: its recipe is unknown.
+ */
+#define JOURNAL_TAG "r1\t"
+
 static int parse_entry(char *line, struct run_entry *e)
 {
     long long sec, nsec;
     int used = 0;
-    if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%n", &e->hash,
-               &e->size, &sec, &nsec, &used) != 4 || !used ||
-        !line[used] || !e->hash)
+    e->recipe = 0;
+    if (!strncmp(line, JOURNAL_TAG, 3)) {
+        line += 3;
+        if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%" SCNx64
+                   "\t%n", &e->hash, &e->size, &sec, &nsec, &e->recipe,
+                   &used) != 5)
+            return -1;
+    } else if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%n",
+                      &e->hash, &e->size, &sec, &nsec, &used) != 4) {
+        return -1;
+    }
+    if (!used || !line[used] || !e->hash)
         return -1;
     line[strcspn(line, "\n")] = '\0';
     e->sec = sec;
@@ -332,14 +439,16 @@ void run_journal_get(const struct run_journal *j, const char *name,
     slot->prev_size = e->size;
     slot->prev_sec = e->sec;
     slot->prev_nsec = e->nsec;
+    slot->prev_recipe = e->recipe;
 }
 
 static int write_entry(FILE *f, int fd, const struct run_entry *e)
 {
-    char line[RUN_NAMELEN + 96];
-    int n = snprintf(line, sizeof line, "%016" PRIx64 "\t%" PRIu64
-                     "\t%lld\t%lld\t%s\n", e->hash, e->size,
-                     (long long)e->sec, (long long)e->nsec, e->name);
+    char line[RUN_NAMELEN + 128];
+    int n = snprintf(line, sizeof line, JOURNAL_TAG "%016" PRIx64 "\t%"
+                     PRIu64 "\t%lld\t%lld\t%016" PRIx64 "\t%s\n",
+                     e->hash, e->size, (long long)e->sec, (long long)e->nsec,
+                     e->recipe, e->name);
     if (n < 0 || (size_t)n >= sizeof line)
         return -1;
     if (f)
@@ -359,7 +468,7 @@ void run_journal_add(struct run_journal *j, const char *name,
     }
     struct run_entry *e = &j->added[j->nadded++];
     *e = (struct run_entry){run_strdup(name), d->hash, d->size, d->sec,
-                            d->nsec, 0};
+                            d->nsec, d->recipe, 0};
     if (j->fd >= 0)
         write_entry(NULL, j->fd, e);   /* lost: the item is only redone */
 }

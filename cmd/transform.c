@@ -8,6 +8,7 @@
  * then the summary, and picks the exit code.
  */
 #include "cmd/cmd.h"
+#include "cmd/recipe.h"
 #include "cmd/shard.h"
 #include "cmd/walk.h"
 #include "pool/pool.h"
@@ -57,8 +58,9 @@ static const char about[] =
     "INPUTs are files or folders (recursed). Each output goes to OUT with\n"
     "the input's path relative to its root, its extension set by --format;\n"
     "it is written to a temp name and renamed when complete, and carries\n"
-    "its input's mtime: a rerun skips outputs whose input is unchanged and\n"
-    "redoes the rest. Operations run in the order given.";
+    "its input's mtime and its recipe (the options that shape its bytes):\n"
+    "a rerun skips outputs whose input and recipe are unchanged and redoes\n"
+    "the rest. Operations run in the order given.";
 
 /* transform's own options, then the shared image options and ops. */
 static void build_options(struct cmd_option *opts)
@@ -89,6 +91,7 @@ struct ctx {
     size_t nitems;
     size_t *todo;   /* pool task index -> item index */
     const char *fault;   /* test-only: IMGBATCH_TEST_FAULT */
+    struct cmd_stamps *stamps;   /* which recipe made each output */
     struct cmd_report *report;
     size_t ok, failed, not_run;
     size_t other_shards;   /* items left to the other --shard copies */
@@ -150,7 +153,8 @@ static int task(void *vctx, size_t index, char *msg, size_t msglen)
                                img->pipeline, &img->eopts, &r, msg, msglen);
     if (rc)
         return 1;
-    cmd_output_stamp(it->path, it->out);
+    cmd_stamps_stamp(c->stamps, it->path, it->out, it->out + it->out_rel,
+                     it->recipe);
     snprintf(msg, msglen, "%" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32,
              r.in_w, r.in_h, r.out_w, r.out_h);
     return 0;
@@ -409,6 +413,15 @@ int cmd_transform(int argc, char **argv)
                              : ib_format_ext(s.img.eopts.format));
     for (int i = optind; i < argc; i++)
         walk_add(&w, argv[i]);
+    walk_finish(&w);
+    /* the recipe record, for file systems without extended attributes */
+    char shard_tag[96] = "";
+    if (s.shard.n)
+        snprintf(shard_tag, sizeof shard_tag, "-%llu-of-%llu",
+                 (unsigned long long)s.shard.k, (unsigned long long)s.shard.n);
+    char msg[256], stamps_name[128];
+    snprintf(stamps_name, sizeof stamps_name, ".imgbatch-transform%s.tsv",
+             shard_tag);
 
     memset(&c, 0, sizeof c);
     c.s = &s;
@@ -418,9 +431,13 @@ int cmd_transform(int argc, char **argv)
     c.nitems = w.n;
     c.report = &report;
     c.fault = getenv("IMGBATCH_TEST_FAULT");
+    c.stamps = cmd_stamps_open(s.out, stamps_name, msg, sizeof msg);
     c.todo = malloc((w.n ? w.n : 1) * sizeof *c.todo);
-    if (!c.todo) {
-        fprintf(stderr, "imgbatch transform: out of memory\n");
+    if (!c.todo || !c.stamps) {
+        fprintf(stderr, "imgbatch transform: %s\n",
+                c.stamps ? "out of memory" : msg);
+        cmd_stamps_close(c.stamps, NULL, 0);
+        free(c.todo);
         walk_release(&w);
         cmd_image_release(&s.img);
         cmd_report_close(&report, NAME);
@@ -433,18 +450,25 @@ int cmd_transform(int argc, char **argv)
     ib_transform_sweep_temps(&c.out, lock.exclusive ? NULL : shard_owns,
                              &c);
 
-    /* Items that failed while walking, or whose output exists, are
+    /* Items that failed while walking, or whose output is up to date, are
      * reported now; the rest become pool tasks. */
     size_t ntodo = 0, skipped = 0;
+    uint64_t recipe[3];   /* by input format: unknown, JPEG, PNG */
+    for (int f = 0; f < 3; f++)
+        recipe[f] = cmd_recipe_hash(&s.img,
+                                    cmd_recipe_format(&s.img, f));
     for (size_t i = 0; i < w.n; i++) {
         struct walk_item *it = &w.items[i];
+        it->recipe = recipe[it->format];
         if (!cmd_shard_has(&s.shard, it->rel)) {
             c.other_shards++;
         } else if (it->error) {
             c.failed++;
             report_item(&report, it, "failed", it->error, NULL, 0.0);
             cmd_item_error(NAME, "transform", it->path, it->error);
-        } else if (!s.force && cmd_output_fresh(it->path, it->out)) {
+        } else if (!s.force &&
+                   cmd_stamps_fresh(c.stamps, it->path, it->out,
+                                    it->out + it->out_rel, it->recipe)) {
             skipped++;
             report_item(&report, it, "skipped", NULL, NULL, 0.0);
             if (s.verbose)
@@ -484,6 +508,11 @@ int cmd_transform(int argc, char **argv)
                   interrupted);
     if (cmd_report_close(&report, NAME) && !prc)
         prc = IB_POOL_ESYS;
+    if (cmd_stamps_close(c.stamps, msg, sizeof msg)) {
+        fprintf(stderr, "imgbatch transform: %s\n", msg);
+        if (!prc)
+            prc = IB_POOL_ESYS;
+    }
 
     if (interrupted)
         rc = 128 + cmd_stop;

@@ -1,9 +1,11 @@
 /* cmd/walk.c: INPUT arguments -> items with output paths (see walk.h). */
 #include "cmd/walk.h"
+#include "cmd/shard.h"
 #include "transform/transform.h"
 
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,36 +119,161 @@ static enum ib_format sniff_file(const char *path)
     return n > 0 ? ib_format_sniff(b, (size_t)n) : IB_FORMAT_UNKNOWN;
 }
 
-/* rel with its extension made to match the output format. */
-static char *out_path(const struct walk *w, const char *rel,
-                      enum ib_format in_fmt)
+/* Where name's extension (its '.') starts, or len if it has none. */
+static size_t ext_at(const char *name, size_t len)
 {
-    const char *ext = w->ext ? w->ext : ib_format_ext(in_fmt);
-    const char *slash = strrchr(rel, '/');
-    const char *dot = strrchr(slash ? slash + 1 : rel, '.');
-    size_t stem = dot && dot != (slash ? slash + 1 : rel)
-                      ? (size_t)(dot - rel)
-                      : strlen(rel);
-
-    /* keep a name that already says the right format: .jpeg, .JPG */
-    int keep = !*ext;
-    if (dot && *ext) {
-        enum ib_format want = !strcmp(ext, ".png") ? IB_FORMAT_PNG
-                                                   : IB_FORMAT_JPEG;
-        keep = want == IB_FORMAT_PNG
-                   ? !strcasecmp(dot, ".png")
-                   : !strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg");
+    size_t i = len;
+    while (i > 0 && name[i - 1] != '.')
+        i--;
+    /* i is just past the last dot; a leading dot starts no extension */
+    if (i <= 1 || len - i < 1 || len - i > 16)
+        return len;
+    for (size_t k = i; k < len; k++) {
+        char c = name[k];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9')))
+            return len;
     }
-    char *r = malloc(stem + strlen(rel) + 8);
-    if (!r)
+    return i - 1;
+}
+
+/* 1 if ext (".JPG", ".jpeg", ".png"...) already names format f. */
+static int says_format(const char *ext, int f)
+{
+    if (f == IB_FORMAT_JPEG)
+        return !strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg");
+    if (f == IB_FORMAT_PNG)
+        return !strcasecmp(ext, ".png");
+    return 0;
+}
+
+/* 1 if s[0..n) has a letter, a digit or a non-ASCII byte. */
+static int readable(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+            (c >= '0' && c <= '9'))
+            return 1;
+    }
+    return 0;
+}
+
+char *walk_name_make(const struct walk_name *v, int mode, int f)
+{
+    const char *slash = strrchr(v->name, '/');
+    size_t dir = slash ? (size_t)(slash + 1 - v->name) : 0;
+    const char *base = v->name + dir;
+    size_t blen = strlen(base), e = ext_at(base, blen);
+    const char *oext = base + e;
+    const char *fext = ib_format_ext((enum ib_format)f);
+    uint64_t h64 = cmd_shard_hash(v->key);
+    char hex[9], fallback[16];
+
+    snprintf(hex, sizeof hex, "%08" PRIx32, (uint32_t)(h64 ^ h64 >> 32));
+    snprintf(fallback, sizeof fallback, "image-%s", hex);
+    int ok = readable(base, e);
+    const char *stem = ok ? base : fallback;
+    size_t slen = ok ? e : strlen(fallback);
+
+    const char *mid = "", *tail;
+    if (mode == WALK_NAME_PLAIN) {
+        tail = !*fext || says_format(oext, f) ? oext : fext;
+    } else if (mode == WALK_NAME_WHOLE) {
+        mid = oext;
+        tail = fext;
+    } else {
+        tail = *fext ? fext : oext;
+    }
+    size_t n = dir + slen + strlen(mid) + strlen(tail) + 12;
+    char *out = malloc(n);
+    if (!out)
+        return NULL;
+    snprintf(out, n, "%.*s%.*s%s%s%s%s", (int)dir, v->name, (int)slen, stem,
+             mode == WALK_NAME_HASHED ? "-" : "",
+             mode == WALK_NAME_HASHED ? hex : "", mid, tail);
+    return out;
+}
+
+int walk_name_format(const char *name)
+{
+    size_t len = strlen(name);
+    const char *ext = name + ext_at(name, len);
+    return says_format(ext, IB_FORMAT_JPEG)  ? IB_FORMAT_JPEG
+           : says_format(ext, IB_FORMAT_PNG) ? IB_FORMAT_PNG
+                                             : IB_FORMAT_UNKNOWN;
+}
+
+struct cand {
+    char *name;   /* owned */
+    const char *key;
+    size_t item;
+};
+
+static int cand_cmp(const void *a, const void *b)
+{
+    const struct cand *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->key, y->key);
+}
+
+/*
+ * Rounds: every item's name in every format it may take; items that share
+ * a name with an item of another key move up a mode (plain, whole,
+ * hashed) until no name is shared. Modes only go up, so it ends; it reads
+ * the list as a set, so the order of v does not matter.
+ */
+void walk_names_plan(struct walk_name *v, size_t n)
+{
+    size_t per = 3, max = n * per;   /* UNKNOWN, JPEG, PNG */
+    struct cand *c = malloc((max ? max : 1) * sizeof *c);
+    unsigned char *hit = malloc(n ? n : 1);
+    if (!c || !hit)
         abort();
-    if (keep)
-        strcpy(r, rel);
-    else
-        snprintf(r, stem + strlen(rel) + 8, "%.*s%s", (int)stem, rel, ext);
-    char *o = join(w->out_root, r);
-    free(r);
-    return o;
+    for (size_t i = 0; i < n; i++) {
+        v[i].mode = WALK_NAME_PLAIN;
+        v[i].clash = 0;
+    }
+    for (int moved = 1; moved;) {
+        size_t m = 0;
+        for (size_t i = 0; i < n; i++) {
+            for (int f = 0; f < (int)per; f++) {
+                if (!(v[i].formats & 1u << f))
+                    continue;
+                c[m].name = walk_name_make(&v[i], v[i].mode, f);
+                if (!c[m].name)
+                    abort();
+                c[m].key = v[i].key;
+                c[m++].item = i;
+            }
+        }
+        if (m > 1)
+            qsort(c, m, sizeof *c, cand_cmp);
+        memset(hit, 0, n);
+        for (size_t i = 0, j; i < m; i = j) {
+            for (j = i + 1; j < m && !strcmp(c[i].name, c[j].name); j++)
+                ;
+            /* sorted by key within a name: two keys differ at the ends */
+            if (strcmp(c[i].key, c[j - 1].key))
+                for (size_t k = i; k < j; k++)
+                    hit[c[k].item] = 1;
+        }
+        moved = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!hit[i])
+                continue;
+            if (v[i].mode < WALK_NAME_HASHED) {
+                v[i].mode++;
+                moved = 1;
+            } else {
+                v[i].clash = 1;
+            }
+        }
+        for (size_t i = 0; i < m; i++)
+            free(c[i].name);
+    }
+    free(c);
+    free(hit);
 }
 
 static void push(struct walk *w, const char *path, const char *rel,
@@ -163,11 +290,12 @@ static void push(struct walk *w, const char *path, const char *rel,
     struct walk_item *it = &w->items[w->n++];
     it->path = xstrdup(path);
     it->rel = xstrdup(rel);
-    it->out = out_path(w, rel, fmt);
-    /* out is out_root, a '/' if it had none, then the name */
-    size_t rl = strlen(w->out_root);
-    it->out_name = it->out + rl + (rl && w->out_root[rl - 1] != '/');
+    it->out = NULL;   /* named by walk_finish, from the whole list */
+    it->out_rel = 0;
+    it->out_name = NULL;
     it->error = error ? xstrdup(error) : NULL;
+    it->format = fmt;
+    it->recipe = 0;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -271,6 +399,39 @@ void walk_add(struct walk *w, const char *arg)
         const char *slash = strrchr(arg, '/');
         visit(w, arg, slash ? slash + 1 : arg, 1);
     }
+}
+
+void walk_finish(struct walk *w)
+{
+    struct walk_name *v = calloc(w->n ? w->n : 1, sizeof *v);
+    size_t la = strlen(w->out_root);
+    int fixed = !w->ext ? -1
+                : !strcmp(w->ext, ".png") ? IB_FORMAT_PNG : IB_FORMAT_JPEG;
+
+    if (!v)
+        abort();
+    for (size_t i = 0; i < w->n; i++) {
+        int f = fixed >= 0 ? fixed : w->items[i].format;
+        v[i] = (struct walk_name){w->items[i].rel, w->items[i].rel, 1u << f,
+                                  0, 0};
+    }
+    walk_names_plan(v, w->n);
+    for (size_t i = 0; i < w->n; i++) {
+        struct walk_item *it = &w->items[i];
+        char *name = walk_name_make(&v[i], v[i].mode,
+                                    fixed >= 0 ? fixed : it->format);
+        if (!name)
+            abort();
+        free(it->out);
+        it->out = join(w->out_root, name);
+        it->out_rel = la + (la && w->out_root[la - 1] != '/');
+        it->out_name = it->out + it->out_rel;
+        free(name);
+        if (v[i].clash && !it->error)
+            it->error = xstrdup("no free output name");
+    }
+    free(v);
+
     if (w->n > 1)
         qsort(w->items, w->n, sizeof *w->items, item_out_cmp);
     for (size_t i = 1; i < w->n; i++) {

@@ -14,14 +14,18 @@
 #define IB_CMD_WALK_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct walk_item {
     char *path;    /* owned: as given or found */
     char *rel;     /* owned: relative to its root, the key for --shard */
     char *out;     /* owned: OUT/rel with the extension set */
-    const char *out_name;   /* borrowed: out's part below OUT */
+    size_t out_rel;   /* out + out_rel: the output's path below OUT */
+    const char *out_name;   /* borrowed: out + out_rel */
     char *error;   /* owned: why it fails before decoding, or NULL */
+    int format;    /* enum ib_format of the input, from its content */
+    uint64_t recipe;  /* the caller's: the recipe its output is made by */
 };
 
 struct walk {
@@ -35,10 +39,43 @@ struct walk {
 };
 
 void walk_init(struct walk *w, const char *out_root, const char *ext);
-/* Adds what arg names; problems become failed items. Sorted at the end of
- * each call; two items with one output: the later fails. */
+/* Adds what arg names; problems become failed items. */
 void walk_add(struct walk *w, const char *arg);
+/* After the last walk_add: names every output from the whole list (see
+ * walk_names_plan) and sorts the items by output; an input named twice
+ * (one rel from two roots) fails the second time. */
+void walk_finish(struct walk *w);
 void walk_release(struct walk *w);
+
+/*
+ * Output names, one rule for transform and run. An output is named after
+ * its input (its path below its root, or its download's name) with the
+ * extension replaced by the output format's, or kept when it already says
+ * that format (.jpeg, .JPG). An extension is a last '.' followed by 1 to
+ * 16 ASCII letters and digits ("photo.v1", "2024.01.05"); anything else
+ * after a dot is part of the stem. Names are decided from the whole list
+ * before any item is made, so they never depend on which item comes first:
+ *   - items that would share a name (a.png and a.jpg under --format jpeg)
+ *     all keep their whole name and add the format's: a.png.jpg, a.jpg.jpg;
+ *   - items that still share one get "-<8 hex of their key>" before the
+ *     extension: a-1f3e9c0b.jpg;
+ *   - a stem with no letter, digit or non-ASCII character (after making
+ *     safe, e.g. "_-_") becomes "image-<8 hex of the key>".
+ */
+enum walk_name_mode { WALK_NAME_PLAIN, WALK_NAME_WHOLE, WALK_NAME_HASHED };
+struct walk_name {
+    const char *name;   /* borrowed: "dir/file" below the root, or a file */
+    const char *key;    /* borrowed: URL or rel; equal keys: one item */
+    unsigned formats;   /* 1 << enum ib_format: each format it may take */
+    int mode;           /* set by walk_names_plan */
+    int clash;          /* set if no name is free (keys hash alike) */
+};
+void walk_names_plan(struct walk_name *v, size_t n);
+/* v's output name (malloc'd; NULL out of memory) in format f (an enum
+ * ib_format; UNKNOWN keeps the extension) under mode. */
+char *walk_name_make(const struct walk_name *v, int mode, int f);
+/* The format name's extension says (.jpg, .JPEG, .png), else UNKNOWN. */
+int walk_name_format(const char *name);
 
 /* mkdir -p, following symlinks (for folders the user named); 0 or -1
  * with errno. */

@@ -1,0 +1,59 @@
+/*
+ * cmd/recipe.c: the one place that says what a recipe is. See recipe.h.
+ */
+#include "cmd/recipe.h"
+#include "cmd/shard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+enum ib_format cmd_recipe_format(const struct cmd_image *img,
+                                 enum ib_format in_format)
+{
+    return img->eopts.format == IB_FORMAT_UNKNOWN ? in_format
+                                                  : img->eopts.format;
+}
+
+char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)
+{
+    const struct ib_decode_opts *d = &img->dopts;
+    const struct ib_encode_opts *e = &img->eopts;
+    char enc[96] = "";
+    char *text = NULL;
+    size_t len = 0;
+
+    if (out == IB_FORMAT_JPEG)
+        snprintf(enc, sizeof enc, " quality=%d progressive=%d", e->quality,
+                 e->progressive != 0);
+    else if (out == IB_FORMAT_PNG)
+        snprintf(enc, sizeof enc, " png-level=%d", e->png_level);
+    /* every field always present, in a fixed order: one text per recipe */
+    for (int pass = 0; pass < 2; pass++) {
+        size_t cap = text ? len + 1 : 0;
+        len = (size_t)snprintf(text, cap, "imgbatch-recipe/%d ops=%s "
+                               "filter=%s upscale=%d format=%s%s "
+                               "auto-orient=%d icc=%s shrink-on-load=%d",
+                               CMD_RECIPE_FORMAT, img->ops ? img->ops : "",
+                               img->filter ? img->filter : "lanczos3",
+                               img->upscale != 0, ib_format_name(out), enc,
+                               d->auto_orient != 0,
+                               d->keep_icc ? "keep" : "strip",
+                               !d->no_shrink_on_load);
+        if (!pass) {
+            text = malloc(len + 1);
+            if (!text)
+                return NULL;
+        }
+    }
+    return text;
+}
+
+uint64_t cmd_recipe_hash(const struct cmd_image *img, enum ib_format out)
+{
+    char *text = cmd_recipe_text(img, out);
+    if (!text)
+        abort();   /* a few hundred bytes: out of memory here is fatal */
+    uint64_t h = cmd_shard_hash(text);
+    free(text);
+    return h ? h : 1;
+}
