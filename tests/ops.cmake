@@ -3,3 +3,6 @@
 ib_cli_test(cli_ops_geometry ops_geometry.sh)
 ib_cli_test(cli_ops_filters ops_filters.sh)
 ib_cli_test(cli_ops_shrink ops_shrink.sh)
+# --resize: exact sizes, bounded memory on long images, wide PNG output.
+ib_cli_test(cli_resize_exact resize_exact.sh)
+ib_cli_test(cli_png_wide png_wide.sh)

@@ -177,7 +177,8 @@ struct iir {
     float m[3][3];         /* forward end state -> backward start state */
 };
 
-static void iir_init(struct iir *f, double sigma)
+/* -1 if out of memory: the end-state map needs a scratch line. */
+static int iir_init(struct iir *f, double sigma)
 {
     double q = 0.98711 * sigma - 0.96330;
     double b0 = 1.57825 + q * (2.44413 + q * (1.4281 + q * 0.422205));
@@ -198,14 +199,11 @@ static void iir_init(struct iir *f, double sigma)
      */
     size_t len = (size_t)(20.0 * sigma) + 64;
     double *t = malloc(len * sizeof *t);
+    if (!t)
+        return -1;
     for (int j = 0; j < 3; j++) {
         double p[3] = {0, 0, 0}, s1 = 0, s2 = 0, s3 = 0;
         p[j] = 1.0;
-        if (!t) {   /* no memory: plain replicated end state, close enough */
-            for (int i = 0; i < 3; i++)
-                f->m[i][j] = 0.0f;
-            continue;
-        }
         for (size_t i = 0; i < len; i++) {
             double v = a1 * p[0] + a2 * p[1] + a3 * p[2];
             t[i] = v;
@@ -223,6 +221,7 @@ static void iir_init(struct iir *f, double sigma)
         }
     }
     free(t);
+    return 0;
 }
 
 /*
@@ -288,9 +287,8 @@ static int blur_recursive(const struct ib_image *in, double sigma,
     uint16_t *mid = alpha ? malloc((size_t)h * n * sizeof *mid) : NULL;
     int rc = -1;
 
-    if (!row || !strip || (alpha && !mid))
+    if (!row || !strip || (alpha && !mid) || iir_init(&f, sigma))
         goto done;
-    iir_init(&f, sigma);
 
     for (uint32_t y = 0; y < h; y++) {
         load_row(row, in->px + (size_t)y * in->stride, w, ch, alpha);

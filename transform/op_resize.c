@@ -3,9 +3,9 @@
  *
  * --resize WxH    fit inside WxH, keep the aspect ratio (W or H may be
  *                 omitted: "640", "640x", "x480")
- * --resize WxH!   exactly WxH
+ * --resize WxH!   exactly WxH, enlarging an axis if need be
  * --resize WxH^   cover WxH, keep the aspect, then crop the centre to WxH
- * Never upscales unless --upscale.
+ * Apart from WxH!, never upscales unless --upscale.
  *
  * Parameters: i[0] = W (0: omitted), i[1] = H (0: omitted), i[2] = mode.
  *
@@ -75,18 +75,22 @@ static double support(enum ib_filter f)
     return 1.0;
 }
 
+/* Frees and clears, so releasing twice (or after a failed init) is safe. */
 static void axis_release(struct axis *a)
 {
     free(a->start);
     free(a->n);
     free(a->w);
+    a->start = a->n = NULL;
+    a->w = NULL;
 }
 
 /*
  * Weights mapping in -> out samples. Pixel centres are aligned
  * ((o + 0.5) * in / out - 0.5); when shrinking the kernel is stretched by
  * the scale so it low-passes. Taps outside the image are dropped and the
- * rest renormalised, which keeps edges unbiased.
+ * rest renormalised, which keeps edges unbiased. On failure the caller
+ * still releases a.
  */
 static int axis_init(struct axis *a, uint32_t in, uint32_t out,
                      enum ib_filter f)
@@ -102,10 +106,8 @@ static int axis_init(struct axis *a, uint32_t in, uint32_t out,
     a->start = malloc(out * sizeof *a->start);
     a->n = malloc(out * sizeof *a->n);
     a->w = calloc((size_t)out * maxn, sizeof *a->w);
-    if (!a->start || !a->n || !a->w) {
-        axis_release(a);
+    if (!a->start || !a->n || !a->w)
         return -1;
-    }
     for (uint32_t o = 0; o < out; o++) {
         double c = (o + 0.5) * scale - 0.5;
         long lo = (long)floor(c - sup + 1e-9);
@@ -341,13 +343,10 @@ static void resize_size(const struct ib_op *op, uint32_t w, uint32_t h,
     double sy = op->i[1] ? (double)op->i[1] / h : 0.0;
     double s;
 
+    /* "!" asks for exactly WxH, as ImageMagick's, whatever --upscale says */
     if (op->i[2] == EXACT) {
         *ow = (uint32_t)op->i[0];
         *oh = (uint32_t)op->i[1];
-        if (!op->upscale) {
-            *ow = *ow < w ? *ow : w;
-            *oh = *oh < h ? *oh : h;
-        }
         return;
     }
     if (op->i[2] == COVER)
@@ -427,8 +426,8 @@ const struct ib_op_def ib_op_resize = {
     .name = "resize",
     .arg = "WxH",
     .help = "fit inside WxH keeping aspect (W or H may be omitted); WxH! "
-            "exact, WxH^ cover and crop the centre; never upscales unless "
-            "--upscale",
+            "exactly WxH; WxH^ cover and crop the centre; apart from WxH!, "
+            "never upscales unless --upscale",
     .parse = resize_parse,
     .apply = resize_apply,
     .size = resize_size,

@@ -24,6 +24,7 @@ struct png_ctx {
     char *msg;                /* borrowed from the caller */
     size_t msglen;
     int code;                 /* set before every longjmp */
+    int nomem;                /* an allocation of libpng's has failed */
 };
 
 static void on_error(png_structp png, png_const_charp text)
@@ -31,9 +32,34 @@ static void on_error(png_structp png, png_const_charp text)
     struct png_ctx *ctx = png_get_error_ptr(png);
 
     /* ctx->code already set (truncation, no memory) keeps its own text */
-    if (ctx->code == IB_TRANSFORM_ECORRUPT)
+    if (ctx->code == IB_TRANSFORM_ECORRUPT && ctx->nomem)
+        ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ENOMEM,
+                            "out of memory (libpng: %s)", text);
+    else if (ctx->code == IB_TRANSFORM_ECORRUPT)
         ib_fail(ctx->msg, ctx->msglen, ctx->code, "PNG: %s", text);
     png_longjmp(png, 1);
+}
+
+/*
+ * libpng's own allocations (its structs, row buffers, zlib's state) come
+ * here, so that running out of memory inside libpng, which libpng reports
+ * with the same png_error as bad data, is an out-of-memory error and not
+ * a corrupt file.
+ */
+static png_voidp on_malloc(png_structp png, png_alloc_size_t n)
+{
+    struct png_ctx *ctx = png_get_mem_ptr(png);
+    void *p = malloc(n);
+
+    if (!p)
+        ctx->nomem = 1;
+    return p;
+}
+
+static void on_free(png_structp png, png_voidp p)
+{
+    (void)png;
+    free(p);
 }
 
 static void on_warning(png_structp png, png_const_charp text)
@@ -152,8 +178,8 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     ctx.msg = msg;
     ctx.msglen = msglen;
     ctx.code = IB_TRANSFORM_ECORRUPT;
-    png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error,
-                                 on_warning);
+    png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
+                                   on_warning, &ctx, on_malloc, on_free);
     if (!png)
         return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG decoder");
@@ -224,6 +250,12 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     png_read_image(png, rows);
     /* reads through IEND, so a file cut after its last IDAT still fails */
     png_read_end(png, NULL);
+    /* libpng drops an ancillary chunk (iCCP, text) it has no memory for */
+    if (ctx.nomem) {
+        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                     "out of memory reading PNG chunks");
+        goto done;
+    }
 
     if (meta) {
         meta->format = IB_FORMAT_PNG;
@@ -268,13 +300,18 @@ int ib_png_encode(const struct ib_image *img,
         return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "ICC profile of %zu bytes is too large for PNG",
                        opts->icc_len);
+    if (img->width > PNG_UINT_31_MAX || img->height > PNG_UINT_31_MAX)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+                       "%" PRIu32 "x%" PRIu32 " is over PNG's limit of %lu "
+                       "pixels a side", img->width, img->height,
+                       (unsigned long)PNG_UINT_31_MAX);
 
     memset(&ctx, 0, sizeof ctx);
     ctx.msg = msg;
     ctx.msglen = msglen;
     ctx.code = IB_TRANSFORM_ECORRUPT;
-    png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, on_error,
-                                  on_warning);
+    png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
+                                    on_warning, &ctx, on_malloc, on_free);
     if (!png)
         return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG encoder");
@@ -296,6 +333,13 @@ int ib_png_encode(const struct ib_image *img,
      * pixels are still right without it.
      */
     png_set_benign_errors(png, 1);
+    /*
+     * libpng's default limit of 1,000,000 pixels a side applies to writing
+     * too and fails with "Invalid IHDR data". The decoder accepts up to
+     * PNG's own limit (under --max-pixels), so the encoder writes whatever
+     * the format can hold: the image is already in memory.
+     */
+    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
     png_set_write_fn(png, &ctx, write_fn, flush_fn);
     png_set_compression_level(png, opts->png_level);
     png_set_IHDR(png, info, img->width, img->height, 8,
@@ -308,6 +352,11 @@ int ib_png_encode(const struct ib_image *img,
         rows[y] = img->px + y * img->stride;
     png_set_rows(png, info, rows);
     png_write_png(png, info, PNG_TRANSFORM_IDENTITY, NULL);
+    if (ctx.nomem) {
+        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                     "out of memory writing PNG chunks");
+        goto done;
+    }
 
     *buf = ctx.out;
     *len = ctx.out_len;

@@ -10,7 +10,8 @@ convert -size 1x1 xc:red "$T/in/one.png"
 convert -size 1000x1 gradient: "$T/in/row.png"
 convert -size 1x1000 gradient: "$T/in/col.png"
 
-# imgbatch form | ImageMagick equivalent (no upscaling: the '>' flag)
+# imgbatch form | ImageMagick equivalent (no upscaling: the '>' flag,
+# except for WxH!, which is exact either way)
 while IFS='|' read -r ours theirs; do
     for f in wide tall one row col; do
         rm -rf "$T/o"
@@ -24,8 +25,8 @@ done <<'FORMS'
 100x100|-resize 100x100>
 100|-resize 100x>
 x50|-resize x50>
-50x50!|-resize 50x50!>
-3x7!|-resize 3x7!>
+50x50!|-resize 50x50!
+3x7!|-resize 3x7!
 FORMS
 # cover: where both sides reach the box (smaller images are never padded)
 for f in wide tall; do

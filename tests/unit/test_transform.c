@@ -1104,6 +1104,363 @@ static void test_exif_parser(void **state)
     }
 }
 
+/* ---- allocation failures ------------------------------------------ */
+
+/*
+ * This binary is linked with -Wl,--wrap=malloc,--wrap=calloc,
+ * --wrap=realloc (tests/transform.cmake), so every allocation the library
+ * makes comes through here, libpng's included (png.c hands libpng its own
+ * malloc). fail_each_alloc makes the 1st, then the 2nd, ... allocation of
+ * a call fail until the call gets through without reaching the failing
+ * one: each failure must give IB_TRANSFORM_ENOMEM and nothing worse (the
+ * sanitizer build catches double frees and leaks on those paths).
+ */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t n);
+
+static long alloc_fail_at = -1;  /* index of the call to fail; -1: none */
+static long alloc_count;         /* calls since armed */
+static int alloc_paused;
+
+static int alloc_fails(void)
+{
+    if (alloc_fail_at < 0 || alloc_paused)
+        return 0;
+    return alloc_count++ == alloc_fail_at;
+}
+
+void *__wrap_malloc(size_t n)
+{
+    return alloc_fails() ? NULL : __real_malloc(n);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+    return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t n)
+{
+    return alloc_fails() ? NULL : __real_realloc(p, n);
+}
+
+/* One call under test: 0, or an error code with msg set; frees its own. */
+typedef int alloc_case_fn(const void *arg, char *msg, size_t msglen);
+
+static void fail_each_alloc(const char *what, alloc_case_fn *fn,
+                            const void *arg)
+{
+    for (long n = 0;; n++) {
+        char msg[256] = "";
+        int rc;
+
+        alloc_count = 0;
+        alloc_fail_at = n;
+        rc = fn(arg, msg, sizeof msg);
+        alloc_fail_at = -1;
+        if (alloc_count <= n) {   /* allocation n was never asked for */
+            if (rc != 0)
+                fail_msg("%s: fails with every allocation granted: %s (%d)",
+                         what, msg, rc);
+            return;
+        }
+        if (rc != IB_TRANSFORM_ENOMEM || !strstr(msg, "memory"))
+            fail_msg("%s: allocation %ld of %ld failing gave %d '%s', want "
+                     "out of memory", what, n + 1, alloc_count, rc, msg);
+        assert_one_line(msg);
+    }
+}
+
+/* A smooth w x h image of 1..4 channels, alpha varying too. */
+static struct ib_image *smooth_image(uint32_t w, uint32_t h, unsigned ch)
+{
+    struct ib_image *img = ib_image_new(w, h, ch);
+
+    assert_non_null(img);
+    for (uint32_t y = 0; y < h; y++)
+        for (uint32_t x = 0; x < w; x++)
+            for (unsigned c = 0; c < ch; c++)
+                img->px[(size_t)y * img->stride + (size_t)x * ch + c] =
+                    (unsigned char)((x * (40 + 50 * c) / w +
+                                     y * (200 - 60 * c) / h + 7 * c) % 256);
+    return img;
+}
+
+struct op_case {
+    const char *name, *arg;
+    enum ib_filter filter;
+    int upscale;
+    const struct ib_image *in;
+};
+
+static int run_op(const void *arg, char *msg, size_t msglen)
+{
+    const struct op_case *c = arg;
+    const struct ib_op_def *d = ib_op_find(c->name);
+    struct ib_image *out = NULL;
+    struct ib_op op;
+    int rc;
+
+    memset(&op, 0, sizeof op);
+    op.def = d;
+    op.filter = c->filter;
+    op.upscale = c->upscale;
+    if (d->parse) {
+        rc = d->parse(c->arg, &op, msg, msglen);
+        if (rc)
+            return rc;
+    }
+    rc = d->apply(&op, c->in, &out, msg, msglen);
+    if (!rc)
+        ib_image_free(out);
+    return rc;
+}
+
+static void test_alloc_failures_in_ops(void **state)
+{
+    static const struct {
+        const char *name, *arg;
+        enum ib_filter filter;
+        int upscale;
+    } ops[] = {
+        {"resize", "20x20", IB_FILTER_LANCZOS3, 0},
+        {"resize", "5x3", IB_FILTER_LANCZOS3, 0},
+        {"resize", "5x3", IB_FILTER_MITCHELL, 0},
+        {"resize", "5x3", IB_FILTER_BILINEAR, 0},
+        {"resize", "5x3", IB_FILTER_BOX, 0},
+        {"resize", "3", IB_FILTER_LANCZOS3, 0},
+        {"resize", "90x90", IB_FILTER_LANCZOS3, 1},
+        {"resize", "30x30!", IB_FILTER_LANCZOS3, 0},
+        {"resize", "2x40!", IB_FILTER_LANCZOS3, 0},
+        {"resize", "16x16^", IB_FILTER_LANCZOS3, 0},
+        {"resize", "100x100", IB_FILTER_LANCZOS3, 0},   /* a copy */
+        {"crop", "10x10+3+3", 0, 0},
+        {"rotate", "90", 0, 0},
+        {"rotate", "180", 0, 0},
+        {"rotate", "270", 0, 0},
+        {"flip", NULL, 0, 0},
+        {"flop", NULL, 0, 0},
+        {"grayscale", NULL, 0, 0},
+        {"blur", "1.5", 0, 0},
+        {"blur", "8", 0, 0},
+        {"sharpen", "1,0.8", 0, 0},
+        {"sharpen", "6", 0, 0},
+    };
+    static const uint32_t sizes[][2] = {{37, 23}, {300, 7}, {9, 200}};
+
+    (void)state;
+    for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+        for (unsigned ch = 1; ch <= 4; ch++) {
+            struct ib_image *img = smooth_image(sizes[s][0], sizes[s][1], ch);
+            for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
+                struct op_case c = {ops[i].name, ops[i].arg, ops[i].filter,
+                                    ops[i].upscale, img};
+                char what[96];
+                snprintf(what, sizeof what, "--%s %s (filter %d) on %ux%ux%u",
+                         c.name, c.arg ? c.arg : "", (int)c.filter,
+                         img->width, img->height, ch);
+                fail_each_alloc(what, run_op, &c);
+            }
+            ib_image_free(img);
+        }
+    }
+}
+
+struct resample_case {
+    const struct ib_image *in;
+    uint32_t w, h;
+    enum ib_filter filter;
+};
+
+static int run_resample(const void *arg, char *msg, size_t msglen)
+{
+    const struct resample_case *c = arg;
+    struct ib_image *out = NULL;
+    int rc = ib_resample(c->in, c->w, c->h, c->filter, &out, msg, msglen);
+
+    if (!rc)
+        ib_image_free(out);
+    return rc;
+}
+
+struct orient_case {
+    const struct ib_image *in;
+    int orientation;
+};
+
+static int run_orient(const void *arg, char *msg, size_t msglen)
+{
+    const struct orient_case *c = arg;
+    struct ib_image *out = NULL;
+    int rc = ib_image_orient(c->in, c->orientation, &out, msg, msglen);
+
+    if (!rc)
+        ib_image_free(out);
+    return rc;
+}
+
+/* The double free of the resampler's weight tables, and the rest of it. */
+static void test_alloc_failures_in_resample(void **state)
+{
+    static const uint32_t sizes[][2] = {
+        {1, 1}, {2, 3}, {7, 5}, {40, 1}, {1, 40}, {61, 200}, {120, 90},
+    };
+    (void)state;
+    for (unsigned ch = 1; ch <= 4; ch++) {
+        struct ib_image *img = smooth_image(240, 130, ch);
+        for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
+            for (int f = IB_FILTER_LANCZOS3; f <= IB_FILTER_BOX; f++) {
+                struct resample_case c = {img, sizes[s][0], sizes[s][1],
+                                          (enum ib_filter)f};
+                char what[64];
+                snprintf(what, sizeof what, "resample %ux%u to %ux%u", 240,
+                         130, c.w, c.h);
+                fail_each_alloc(what, run_resample, &c);
+            }
+        }
+        for (int o = 1; o <= 8; o++) {
+            struct orient_case c = {img, o};
+            fail_each_alloc("orient", run_orient, &c);
+        }
+        ib_image_free(img);
+    }
+}
+
+struct pipeline_case {
+    const struct ib_image *in;
+};
+
+/* A pipeline built, grown past its first capacity, applied and freed. */
+static int run_pipeline(const void *arg, char *msg, size_t msglen)
+{
+    const struct pipeline_case *c = arg;
+    static const char *const steps[][2] = {
+        {"resize", "30x20"}, {"rotate", "90"}, {"flip", NULL},
+        {"flop", NULL}, {"crop", "15x15+1+1"}, {"grayscale", NULL},
+        {"blur", "0.8"}, {"sharpen", "1"}, {"resize", "9x9!"},
+        {"rotate", "270"},
+    };
+    struct ib_pipeline *p = ib_pipeline_new();
+    struct ib_image *img;
+    int rc = 0;
+
+    if (!p)
+        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+    for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++)
+        rc = ib_pipeline_add(p, steps[i][0], steps[i][1], msg, msglen);
+    if (!rc)
+        rc = ib_pipeline_set_filter(p, "mitchell", msg, msglen);
+    if (rc) {
+        ib_pipeline_free(p);
+        return rc;
+    }
+    /* the caller's image, made with allocations that do not fail */
+    alloc_paused = 1;
+    img = ib_image_new(c->in->width, c->in->height, c->in->channels);
+    assert_non_null(img);
+    memcpy(img->px, c->in->px, c->in->height * c->in->stride);
+    alloc_paused = 0;
+    rc = ib_pipeline_apply(p, &img, msg, msglen);
+    if (!rc)
+        assert_int_equal(img->width, 9);
+    ib_image_free(img);
+    ib_pipeline_free(p);
+    return rc;
+}
+
+static void test_alloc_failures_in_pipeline(void **state)
+{
+    (void)state;
+    for (unsigned ch = 1; ch <= 4; ch++) {
+        struct ib_image *img = smooth_image(50, 40, ch);
+        struct pipeline_case c = {img};
+        fail_each_alloc("pipeline", run_pipeline, &c);
+        ib_image_free(img);
+    }
+}
+
+struct decode_case {
+    const unsigned char *buf;
+    size_t len;
+    uint32_t min_w;
+};
+
+static int run_decode(const void *arg, char *msg, size_t msglen)
+{
+    const struct decode_case *c = arg;
+    struct ib_decode_opts o = opts_default();
+    struct ib_image *img = NULL;
+    struct ib_meta meta;
+    int rc;
+
+    o.min_width = o.min_height = c->min_w;
+    rc = ib_image_decode(c->buf, c->len, &o, &img, &meta, msg, msglen);
+    if (!rc) {
+        ib_image_free(img);
+        ib_meta_release(&meta);
+    }
+    return rc;
+}
+
+struct encode_case {
+    const struct ib_image *img;
+    struct ib_encode_opts eo;
+};
+
+static int run_encode(const void *arg, char *msg, size_t msglen)
+{
+    const struct encode_case *c = arg;
+    unsigned char *buf = NULL;
+    size_t len = 0;
+    int rc = ib_image_encode(c->img, &c->eo, &buf, &len, msg, msglen);
+
+    if (!rc)
+        free(buf);
+    return rc;
+}
+
+static void test_alloc_failures_in_codecs(void **state)
+{
+    static const char *const files[] = {
+        "png-rgb8.png", "png-rgb16-trns-i.png", "png-p4-trns.png",
+        "png-g1.png", "png-ga16-i.png", "png-rgba8.png", "png-icc.png",
+        "jpeg-444.jpg", "jpeg-420.jpg", "jpeg-cmyk.jpg", "jpeg-prog.jpg",
+        "jpeg-icc.jpg", "orient-6.jpg",
+    };
+    static const unsigned char icc[300] = {1, 2, 3};
+
+    (void)state;
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        struct decode_case c;
+        unsigned char *buf = load(files[i], &c.len);
+        c.buf = buf;
+        for (c.min_w = 0; c.min_w <= 5; c.min_w += 5)
+            fail_each_alloc(files[i], run_decode, &c);
+        free(buf);
+    }
+    for (unsigned ch = 1; ch <= 4; ch++) {
+        struct ib_image *img = smooth_image(300, 40, ch);
+        for (int f = 0; f < 4; f++) {
+            struct encode_case c;
+            ib_encode_opts_init(&c.eo);
+            c.img = img;
+            c.eo.format = f % 2 ? IB_FORMAT_PNG : IB_FORMAT_JPEG;
+            c.eo.progressive = f == 2;
+            if (f >= 2) {
+                c.eo.icc = icc;
+                c.eo.icc_len = sizeof icc;
+            }
+            fail_each_alloc(f % 2 ? "PNG encode" : "JPEG encode", run_encode,
+                            &c);
+        }
+        ib_image_free(img);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1125,6 +1482,10 @@ int main(void)
         cmocka_unit_test(test_truncated_at_every_offset),
         cmocka_unit_test(test_corrupt_bytes),
         cmocka_unit_test(test_exif_parser),
+        cmocka_unit_test(test_alloc_failures_in_ops),
+        cmocka_unit_test(test_alloc_failures_in_resample),
+        cmocka_unit_test(test_alloc_failures_in_pipeline),
+        cmocka_unit_test(test_alloc_failures_in_codecs),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
