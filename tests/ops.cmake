@@ -6,3 +6,5 @@ ib_cli_test(cli_ops_shrink ops_shrink.sh)
 # --resize: exact sizes, bounded memory on long images, wide PNG output.
 ib_cli_test(cli_resize_exact resize_exact.sh)
 ib_cli_test(cli_png_wide png_wide.sh)
+# The PNG encoder: lossless round trips, levels, ICC, size against libpng.
+ib_cli_test(cli_png_encode png_encode.sh)
