@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
     build-essential cmake pkg-config        # build
     libpng-dev libjpeg62-turbo-dev libcurl4-openssl-dev   # libraries
+    libdeflate-dev zlib1g-dev               # PNG encoder's compressors
     libcmocka-dev                           # unit tests
     python3                                 # loopback HTTP test server
     imagemagick                             # independent decoder, test oracle

@@ -7,3 +7,6 @@ ib_cli_test(cli_ops_shrink ops_shrink.sh)
 ib_cli_test(cli_resize_exact resize_exact.sh)
 ib_cli_test(cli_png_wide png_wide.sh)
 ib_cli_test(cli_resize_memory resize_memory.sh)
+
+# The PNG encoder: lossless round trips, levels, ICC, size against libpng.
+ib_cli_test(cli_png_encode png_encode.sh)

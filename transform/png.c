@@ -1,12 +1,13 @@
 /*
- * transform/png.c: PNG through libpng's classic API.
+ * transform/png.c: the PNG decoder, through libpng's classic API (the
+ * encoder is png_write.c, without libpng).
  *
  * The classic API rather than png_image because decoding needs
- * png_set_user_limits and a size check between reading IHDR and allocating
- * rows, and both directions need iCCP. libpng reports errors by calling
- * our error function, which records the reason and longjmps to the setjmp
- * in the one function that drives each direction; no longjmp leaves this
- * file. Warnings are dropped: a library must not print.
+ * png_set_user_limits, a size check between reading IHDR and allocating
+ * rows, and iCCP. libpng reports errors by calling our error function,
+ * which records the reason and longjmps to the setjmp in the decode
+ * function; no longjmp leaves this file. Warnings are dropped: a library
+ * must not print.
  */
 #include "transform/transform_int.h"
 
@@ -19,8 +20,6 @@
 struct png_ctx {
     const unsigned char *in;  /* decode: borrowed input */
     size_t in_len, in_pos;
-    unsigned char *out;       /* encode: owned until handed to the caller */
-    size_t out_len, out_cap;
     char *msg;                /* borrowed from the caller */
     size_t msglen;
     int code;                 /* set before every longjmp */
@@ -79,37 +78,6 @@ static void read_fn(png_structp png, png_bytep data, size_t n)
     }
     memcpy(data, ctx->in + ctx->in_pos, n);
     ctx->in_pos += n;
-}
-
-static void write_fn(png_structp png, png_bytep data, size_t n)
-{
-    struct png_ctx *ctx = png_get_io_ptr(png);
-
-    if (n > ctx->out_cap - ctx->out_len) {
-        size_t cap = ctx->out_cap ? ctx->out_cap : 16384;
-        unsigned char *p;
-
-        while (cap - ctx->out_len < n) {
-            if (cap > SIZE_MAX / 2)
-                break;
-            cap *= 2;
-        }
-        p = cap - ctx->out_len >= n ? realloc(ctx->out, cap) : NULL;
-        if (!p) {
-            ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ENOMEM,
-                                "no memory for the PNG output");
-            png_error(png, "out of memory");
-        }
-        ctx->out = p;
-        ctx->out_cap = cap;
-    }
-    memcpy(ctx->out + ctx->out_len, data, n);
-    ctx->out_len += n;
-}
-
-static void flush_fn(png_structp png)
-{
-    (void)png;
 }
 
 /*
@@ -279,94 +247,5 @@ done:
     png_destroy_read_struct(&png, &info, NULL);
     ib_image_free(img);
     free(icc);
-    return rc;
-}
-
-int ib_png_encode(const struct ib_image *img,
-                  const struct ib_encode_opts *opts, unsigned char **buf,
-                  size_t *len, char *msg, size_t msglen)
-{
-    static const int types[] = {PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GA,
-                                PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGBA};
-    struct png_ctx ctx;
-    png_structp png;
-    png_infop info;
-    int rc;
-
-    if (img->channels < 1 || img->channels > 4)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
-                       "cannot write %u channels as PNG", img->channels);
-    if (opts->png_level < 0 || opts->png_level > 9)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
-                       "PNG level %d is not in 0..9", opts->png_level);
-    if (opts->icc && opts->icc_len > PNG_UINT_31_MAX)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
-                       "ICC profile of %zu bytes is too large for PNG",
-                       opts->icc_len);
-    if (img->width > PNG_UINT_31_MAX || img->height > PNG_UINT_31_MAX)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
-                       "%" PRIu32 "x%" PRIu32 " is over PNG's limit of %lu "
-                       "pixels a side", img->width, img->height,
-                       (unsigned long)PNG_UINT_31_MAX);
-
-    memset(&ctx, 0, sizeof ctx);
-    ctx.msg = msg;
-    ctx.msglen = msglen;
-    ctx.code = IB_TRANSFORM_ECORRUPT;
-    png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
-                                    on_warning, &ctx, on_malloc, on_free);
-    if (!png)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
-                       "no memory for a PNG encoder");
-    info = png_create_info_struct(png);
-    if (!info) {
-        png_destroy_write_struct(&png, &info);
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
-                       "no memory for a PNG encoder");
-    }
-    if (setjmp(png_jmpbuf(png))) {
-        rc = ctx.code;
-        goto done;
-    }
-    /*
-     * A profile libpng finds inconsistent (say an RGB profile on a grey
-     * image) is dropped with a warning instead of failing the image: the
-     * pixels are still right without it.
-     */
-    png_set_benign_errors(png, 1);
-    /*
-     * libpng's default limit of 1,000,000 pixels a side applies to writing
-     * too and fails with "Invalid IHDR data". The decoder accepts up to
-     * PNG's own limit (under --max-pixels), so the encoder writes whatever
-     * the format can hold: the image is already in memory.
-     */
-    png_set_user_limits(png, PNG_UINT_31_MAX, PNG_UINT_31_MAX);
-    png_set_write_fn(png, &ctx, write_fn, flush_fn);
-    png_set_compression_level(png, opts->png_level);
-    png_set_IHDR(png, info, img->width, img->height, 8,
-                 types[img->channels - 1], PNG_INTERLACE_NONE,
-                 PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    if (opts->icc && opts->icc_len)
-        png_set_iCCP(png, info, "icc", PNG_COMPRESSION_TYPE_BASE, opts->icc,
-                     (png_uint_32)opts->icc_len);
-    /* row by row, as png_write_png does, without an array of row pointers
-     * (8 bytes a row: more than the pixels of a 1-pixel-wide image) */
-    png_write_info(png, info);
-    for (uint32_t y = 0; y < img->height; y++)
-        png_write_row(png, img->px + (size_t)y * img->stride);
-    png_write_end(png, info);
-    if (ctx.nomem) {
-        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
-                     "out of memory writing PNG chunks");
-        goto done;
-    }
-
-    *buf = ctx.out;
-    *len = ctx.out_len;
-    ctx.out = NULL;
-    rc = 0;
-done:
-    png_destroy_write_struct(&png, &info);
-    free(ctx.out);
     return rc;
 }
