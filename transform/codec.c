@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include <jpeglib.h>
+#include <libdeflate.h>
 #include <png.h>
 #include <zlib.h>
 
@@ -13,9 +14,10 @@ const char *ib_transform_versions(void)
 {
     static char buf[128];
     int v = LIBJPEG_TURBO_VERSION_NUMBER;   /* MMMmmmppp */
-    snprintf(buf, sizeof buf, "libjpeg-turbo %d.%d.%d, libpng %s, zlib %s",
+    snprintf(buf, sizeof buf,
+             "libjpeg-turbo %d.%d.%d, libpng %s, libdeflate %s, zlib %s",
              v / 1000000, v / 1000 % 1000, v % 1000, png_get_libpng_ver(NULL),
-             zlibVersion());
+             LIBDEFLATE_VERSION_STRING, zlibVersion());
     return buf;
 }
 

@@ -26,8 +26,9 @@ enum {
     IB_TRANSFORM_EIO = -6,     /* reading or writing a file */
 };
 const char *ib_transform_strerror(int code);
-/* "libjpeg-turbo 2.1.5, libpng 1.6.39, zlib 1.2.13": the codec libraries
- * this build runs with (libpng and zlib as loaded, libjpeg-turbo as built). */
+/* "libjpeg-turbo 2.1.5, libpng 1.6.39, libdeflate 1.14, zlib 1.2.13": the
+ * codec libraries this build runs with (libpng and zlib as loaded, the
+ * others as built). */
 const char *ib_transform_versions(void);
 
 /* Default --max-pixels: 268 MP, as sharp; a 16384 x 16384 RGBA is 1 GiB. */
@@ -101,7 +102,7 @@ struct ib_encode_opts {
     enum ib_format format;     /* JPEG or PNG */
     int quality;               /* JPEG 1..100 */
     int progressive;           /* JPEG */
-    int png_level;             /* zlib 0..9 */
+    int png_level;             /* 0 stored, 1..9 as zlib's (png_write.c) */
     const unsigned char *icc;  /* borrowed, may be NULL */
     size_t icc_len;
 };

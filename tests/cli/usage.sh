@@ -8,7 +8,7 @@ assert_grep "transform" "$T/stdout"
 expect_exit 0 "$IMGBATCH" --version
 assert_grep "^imgbatch [0-9]" "$T/stdout"
 # the linked libraries, as loaded: libpng and zlib from the running process
-assert_grep "^libjpeg-turbo [0-9]*\.[0-9]*\.[0-9]*, libpng $(dpkg-query -W -f='${Version}' libpng16-16 | cut -d- -f1), zlib [0-9]" "$T/stdout"
+assert_grep "^libjpeg-turbo [0-9]*\.[0-9]*\.[0-9]*, libpng $(dpkg-query -W -f='${Version}' libpng16-16 | cut -d- -f1), libdeflate [0-9.]*, zlib [0-9]" "$T/stdout"
 assert_grep "^libcurl/[0-9]" "$T/stdout"
 expect_exit 0 "$IMGBATCH" help transform
 assert_grep "^usage: imgbatch transform" "$T/stdout"
