@@ -117,7 +117,8 @@ int cmd_fetch_option(const char *cmd, struct ib_fetch_opts *o, int c,
 /*
  * Paths (cmd/paths.c). resolve: absolute, "." and ".." folded, symlinks
  * resolved as far as the path exists; owned by the caller, NULL if out of
- * memory. within: 1 if path is dir or lies inside it, else 0.
+ * memory. within: 1 if path is dir (by name or, existing, by inode: a hard
+ * link) or lies inside it, else 0.
  */
 char *cmd_path_resolve(const char *path);
 int cmd_path_within(const char *path, const char *dir);

@@ -328,6 +328,7 @@ int cmd_fetch(int argc, char **argv)
 
     o.out_dir = out;
     o.no_fsync = oo.no_fsync;
+    o.shared_dir = !lock.exclusive;   /* shards sharing -o: not ours alone */
     s.list = l;
     o.next = next_in_shard;
     o.next_ctx = &s;

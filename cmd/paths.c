@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Appends component c (len n) to the absolute path p, handling "." and
@@ -83,6 +84,11 @@ char *cmd_path_resolve(const char *path)
 
 int cmd_path_within(const char *path, const char *dir)
 {
+    /* one file under two names (a hard link) is the same file */
+    struct stat sa, sb;
+    if (!stat(path, &sa) && !stat(dir, &sb) && sa.st_dev == sb.st_dev &&
+        sa.st_ino == sb.st_ino)
+        return 1;
     char *a = cmd_path_resolve(path), *b = cmd_path_resolve(dir);
     int in = 0;
     if (a && b) {

@@ -64,6 +64,7 @@ struct pend {
     uint64_t bytes;
     unsigned attempts;
     double fetch_ms, landed_ms;
+    int reported;        /* its report line is written */
 };
 
 struct run {
@@ -124,12 +125,13 @@ struct outcome {
 };
 
 /* p's dl and out may be NULL; landed_ms < 0: no file landed. */
-static void report(struct run *r, const struct pend *p, const char *url,
+static void report(struct run *r, struct pend *p, const char *url,
                    const struct outcome *o)
 {
     struct cmd_json j = {0};
     double now = cmd_now_ms() - r->t0;
 
+    p->reported = 1;
     r->n[o->status]++;
     cmd_json_begin(&j);
     cmd_json_str(&j, "url", url);
@@ -430,10 +432,10 @@ static int run_all(struct run *r)
         fprintf(stderr, "imgbatch run: %s\n", msg);
         return EXIT_FATAL;
     }
-    /* a download folder of the user's choosing may be another run's OUT:
-     * it is locked as OUT is (unless it is OUT: that lock is ours) */
+    /* the download folder is locked as OUT is, so that a fetch (or another
+     * run) pointed at it cannot sweep or replace this run's downloads */
     struct stat so, sd;
-    if (!s->dl_below && !fstat(r->out_fd, &so) && !fstat(r->dl_fd, &sd) &&
+    if (!fstat(r->out_fd, &so) && !fstat(r->dl_fd, &sd) &&
         (so.st_dev != sd.st_dev || so.st_ino != sd.st_ino) &&
         cmd_lock_take(&r->dl_lock, NAME, r->dl_fd, s->dl_dir, &s->shard,
                       s->oo.wait_lock, s->quiet))
@@ -494,6 +496,9 @@ static int run_all(struct run *r)
     struct ib_fetch_opts fo = s->fetch;
     fo.out_dir = s->dl_dir;
     fo.no_fsync = s->oo.no_fsync;
+    /* shards keep their own default download folder; one the user named
+     * may be shared by them */
+    fo.shared_dir = s->shard.n && !s->dl_below;
     fo.next = next_url;
     fo.next_ctx = r;
     fo.done = on_fetched;
@@ -509,6 +514,15 @@ static int run_all(struct run *r)
     int prc = ib_pool_wait(r->pool);
     ib_pool_free(r->pool);
     r->pool = NULL;
+    /* a stop leaves landed files the pool never started: each still gets
+     * its report line */
+    for (size_t i = 0; i < r->nslots; i++) {
+        if (r->pend[i].reported)
+            continue;
+        struct outcome o = {.status = RUN_SKIPPED, .error = "interrupted",
+                            .transform_ms = -1};
+        report(r, &r->pend[i], r->pend[i].url, &o);
+    }
     int interrupted = cmd_stop != 0;
     summary(r, cmd_now_ms() - r->t0, interrupted);
 

@@ -181,6 +181,11 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     s->progress = progress < 0 ? !s->quiet && isatty(2) : progress;
     default_names(s);
     /* checked before anything is touched */
+    if (!s->dl_below && cmd_path_within(s->out, s->dl_dir))
+        return cmd_usage_error(NAME, "--download-dir '%s' holds the output "
+                               "folder '%s': outputs would replace the "
+                               "downloads they are made from", s->dl_dir,
+                               s->out);
     const char *list = argv[optind];
     if (s->report && strcmp(list, "-") && cmd_path_within(s->report, list))
         return cmd_usage_error(NAME, "--report '%s' would overwrite the URL "

@@ -93,7 +93,7 @@ struct ctx {
     const char *fault;   /* test-only: IMGBATCH_TEST_FAULT */
     struct cmd_stamps *stamps;   /* which recipe made each output */
     struct cmd_report *report;
-    size_t ok, failed, not_run;
+    size_t ok, failed, not_run, interrupted;
     size_t other_shards;   /* items left to the other --shard copies */
     size_t ntodo;
     double t0, last_progress;   /* cmd_now_ms() */
@@ -202,13 +202,18 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
         show_progress(c);
         return;
     }
-    if (r->state == IB_POOL_NOT_RUN) {
-        c->not_run++;
-        return;
-    }
+    if (r->state == IB_POOL_NOT_RUN)
+        return;   /* reported after the run, with the others never started */
     /* its worker died mid-write: nobody else writes this output */
     if (r->state == IB_POOL_CRASHED || r->state == IB_POOL_TIMEOUT)
         ib_transform_remove_temps(&c->out, it->out_name);
+    if (r->state == IB_POOL_CRASHED && cmd_stop &&
+        !strcmp(r->msg, "interrupted")) {
+        /* killed at the end of the stop's grace: not the image's fault */
+        c->interrupted++;
+        report_item(c->report, it, "interrupted", r->msg, NULL, ms);
+        return;
+    }
     const char *why = r->msg[0] ? r->msg : "failed";
     c->failed++;
     report_item(c->report, it, "failed", why, NULL, ms);
@@ -358,6 +363,7 @@ static void print_summary(const struct settings *s, const struct ctx *c,
     cmd_json_int(&j, "skipped", (long long)skipped);
     cmd_json_int(&j, "not_images", (long long)not_images);
     cmd_json_int(&j, "not_run", (long long)c->not_run);
+    cmd_json_int(&j, "interrupted_items", (long long)c->interrupted);
     cmd_json_bool(&j, "interrupted", interrupted);
     if (s->shard.n)
         cmd_json_int(&j, "other_shards", (long long)c->other_shards);
@@ -369,8 +375,8 @@ static void print_summary(const struct settings *s, const struct ctx *c,
     if (!s->quiet || c->failed)
         fprintf(stderr, "transform: %zu ok, %zu failed, %zu skipped, "
                 "%zu not images, in %.2f s (%.1f images/s)%s\n", c->ok,
-                c->failed, skipped, not_images, ms / 1000.0, ips,
-                interrupted ? ", interrupted" : "");
+                c->failed, skipped + c->not_run, not_images, ms / 1000.0,
+                ips, interrupted ? ", interrupted" : "");
 }
 
 int cmd_transform(int argc, char **argv)
@@ -501,6 +507,14 @@ int cmd_transform(int argc, char **argv)
     int prc = results ? ib_pool_run(&po) : IB_POOL_ESYS;
     int interrupted = cmd_stop != 0 || prc == IB_POOL_EINTR;
     clear_progress(&c);
+    /* a stop leaves tasks never started: each still gets its report line */
+    for (size_t i = 0; results && i < ntodo; i++) {
+        if (results[i].state != IB_POOL_NOT_RUN)
+            continue;
+        c.not_run++;
+        report_item(&report, &w.items[c.todo[i]], "skipped", "interrupted",
+                    NULL, 0.0);
+    }
     if (prc && prc != IB_POOL_EINTR)
         fprintf(stderr, "imgbatch transform: %s\n", ib_pool_strerror(prc));
 

@@ -673,7 +673,8 @@ int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
                  errno ? strerror(errno) : "not a folder");
         return IB_FETCH_EIO;
     }
-    sweep_temps(o->out_dir);
+    if (!o->shared_dir)
+        sweep_temps(o->out_dir);
     struct fx_run r;
     memset(&r, 0, sizeof r);
     r.o = o;

@@ -118,6 +118,9 @@ struct ib_fetch_opts {
                                    so no final name is ever empty after a
                                    power cut; the caller fsyncs out_dir
                                    once at the end for the renames */
+    int shared_dir;             /* other copies (--shard) write out_dir
+                                   too: their temp files are live, so the
+                                   start-up sweep is skipped */
     unsigned retry_base_ms;     /* first backoff; 0: 500 */
     unsigned retry_max_ms;      /* cap on any wait, Retry-After too; 0: 60 s */
     ib_fetch_next_fn *next;

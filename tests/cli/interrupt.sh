@@ -26,7 +26,8 @@ for sig in INT TERM HUP QUIT; do
         fail "temp files left after SIG$sig"
     n=$(ls "$T/out" | wc -l)
     [ "$n" -lt 100 ] || fail "finished before the signal; test is void"
-    json_check "$T/r.jsonl" "summary['interrupted'] == 1 and summary['ok'] == $n and len(items) == $n"
+    # every item has its line: those never started are skipped, "interrupted"
+    json_check "$T/r.jsonl" "summary['interrupted'] == 1 and summary['ok'] == $n and len(items) == 100 and sum(i['status'] == 'ok' for i in items) == $n and all(i['status'] in ('ok', 'interrupted') or (i['status'] == 'skipped' and i['error'] == 'interrupted') for i in items) and summary['not_run'] == sum(i['status'] == 'skipped' for i in items) > 0"
     for f in "$T"/out/*; do
         convert -regard-warnings "$f" null: || fail "$f corrupt"
     done

@@ -82,3 +82,18 @@ grep -q "transform: [0-9]*/[0-9]* done" "$T/err1" || { cat "$T/err1"; fail "no p
 tail -n 1 "$T/err1" | tr '\r' '\n' | tail -n 1 | grep -q "^transform: .* ok, " ||
     fail "the summary line is not clean after progress"
 ok "transform --progress always/never/auto"
+
+# run: a download folder that is OUT (or holds it) would have outputs
+# replace the downloads they are made from
+expect_exit 2 "$IMGBATCH" run urls.txt -o o --download-dir o
+assert_grep "holds the output folder" "$T/stderr"
+expect_exit 2 "$IMGBATCH" run urls.txt -o dl/o --download-dir dl
+[ ! -e o ] && [ ! -e dl ] || fail "a folder made before the usage error"
+# a hard link is the same file under another name
+ln urls.txt hard.txt
+expect_exit 2 "$IMGBATCH" run urls.txt -o o --report hard.txt
+expect_exit 2 "$IMGBATCH" fetch urls.txt -o o --report hard.txt
+ln "in/$f" hard.jpg
+expect_exit 2 "$IMGBATCH" transform -o out --report hard.jpg "in/$f"
+cmp urls.txt urls.bak && cmp "in/$f" hard.jpg || fail "an input changed"
+ok "--download-dir OUT and hard-linked --report: exit 2"
