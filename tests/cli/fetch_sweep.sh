@@ -1,7 +1,7 @@
 # fetch sweeps what a killed run left in its download folder: the temp
-# files of downloads (".NAME.part.XXXXXX") and of its index, whatever the
-# folder (fetch -o, run's OUT/.downloads-K-of-N with --shard), and nothing
-# else there.
+# files of downloads (".NAME.part.XXXXXX") and of its index, in a folder it
+# has to itself (fetch -o without --shard, run's OUT/.downloads-K-of-N with
+# --shard), and nothing else there.
 . "$IB_TESTS/cli/run_lib.sh"
 start_server
 
@@ -33,10 +33,14 @@ swept() {
 
 for i in 1 2 3 4; do echo "$BASE/ok/s$i.bin?size=100"; done >"$T/list"
 plant "$T/dl"
+# fetch shards may share -o: a shard's sweep would delete another's live
+# downloads, so only a copy that has the folder to itself sweeps it
 "$IMGBATCH" fetch -q -o "$T/dl" --shard 1/2 "$T/list" ||
     fail "fetch --shard 1/2 failed"
+[ -e "$T/dl/.a.jpg.part.AbC123" ] || fail "a fetch shard swept a shared -o"
+"$IMGBATCH" fetch -q -o "$T/dl" "$T/list" || fail "fetch failed"
 swept "$T/dl"
-ok "fetch sweeps its own temp files in -o, and nothing else"
+ok "fetch sweeps its own temp files in -o (unsharded), and nothing else"
 
 for i in 1 2 3 4; do photo "p$i.jpg" "$i"; done
 for i in 1 2 3 4; do echo "$BASE/file/p$i.jpg"; done >"$T/urls"
