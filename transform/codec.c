@@ -94,13 +94,13 @@ int ib_image_decode(const unsigned char *buf, size_t len,
     m.scale_denom = 1;
     switch (ib_format_sniff(buf, len)) {
     case IB_FORMAT_JPEG:
-        rc = ib_jpeg_decode(buf, len, opts, &img, &m, msg, msglen);
+        rc = tf_jpeg_decode(buf, len, opts, &img, &m, msg, msglen);
         break;
     case IB_FORMAT_PNG:
-        rc = ib_png_decode(buf, len, opts, &img, &m, msg, msglen);
+        rc = tf_png_decode(buf, len, opts, &img, &m, msg, msglen);
         break;
     default:
-        return ib_fail(msg, msglen, IB_TRANSFORM_EFORMAT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EFORMAT,
                        len ? "not a JPEG or PNG image (unknown signature)"
                            : "empty file");
     }
@@ -130,11 +130,11 @@ int ib_image_encode(const struct ib_image *img,
 {
     switch (opts->format) {
     case IB_FORMAT_JPEG:
-        return ib_jpeg_encode(img, opts, buf, len, msg, msglen);
+        return tf_jpeg_encode(img, opts, buf, len, msg, msglen);
     case IB_FORMAT_PNG:
-        return ib_png_encode(img, opts, buf, len, msg, msglen);
+        return tf_png_encode(img, opts, buf, len, msg, msglen);
     default:
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "no output format chosen");
     }
 }

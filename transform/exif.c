@@ -33,7 +33,7 @@ static uint32_t rd32(const unsigned char *p, int le)
                     (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
-int ib_exif_orientation(const unsigned char *app1, size_t len)
+int tf_exif_orientation(const unsigned char *app1, size_t len)
 {
     const unsigned char *tiff;
     size_t n, pos;

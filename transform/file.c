@@ -29,15 +29,15 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
     struct stat st;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot open: %s",
+        return tf_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot open: %s",
                        strerror(errno));
     if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
         close(fd);
-        return ib_fail(msg, msglen, IB_TRANSFORM_EIO, "not a regular file");
+        return tf_fail(msg, msglen, IB_TRANSFORM_EIO, "not a regular file");
     }
     if (st.st_size > MAX_INPUT_BYTES) {
         close(fd);
-        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "file of %lld bytes is too large",
                        (long long)st.st_size);
     }
@@ -45,7 +45,7 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
     unsigned char *b = malloc(cap ? cap : 1);
     if (!b) {
         close(fd);
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
     }
     while (n < cap) {
         ssize_t r = read(fd, b + n, cap - n);
@@ -55,7 +55,7 @@ static int read_file(const char *path, unsigned char **buf, size_t *len,
             int e = errno;
             free(b);
             close(fd);
-            return ib_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot read: %s",
+            return tf_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot read: %s",
                            strerror(e));
         }
         if (r == 0)
@@ -119,11 +119,11 @@ static int open_parent(const struct ib_out *out, const char *name,
     int fd = open_root(out);
 
     if (fd < 0)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EIO,
                        "cannot use the output folder: %s", strerror(errno));
     if (*name == '/') {
         close(fd);
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "output name '%s' is not relative", name);
     }
     while ((slash = strchr(p, '/'))) {
@@ -131,7 +131,7 @@ static int open_parent(const struct ib_out *out, const char *name,
         char comp[256];
         if (bad_component(p, n) || n >= sizeof comp) {
             close(fd);
-            return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+            return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                            "output name '%s' is not below the output "
                            "folder", name);
         }
@@ -141,7 +141,7 @@ static int open_parent(const struct ib_out *out, const char *name,
             if (errno != EEXIST) {
                 int e = errno;
                 close(fd);
-                return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+                return tf_fail(msg, msglen, IB_TRANSFORM_EIO,
                                "cannot create the output folder '%s': %s",
                                shown(out, name, (size_t)(slash - name), b,
                                      sizeof b), strerror(e));
@@ -156,14 +156,14 @@ static int open_parent(const struct ib_out *out, const char *name,
         if (next < 0 && !fstatat(fd, comp, &st, AT_SYMLINK_NOFOLLOW) &&
             S_ISLNK(st.st_mode)) {
             close(fd);
-            return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+            return tf_fail(msg, msglen, IB_TRANSFORM_EIO,
                            "output folder '%s' is a symlink, not followed",
                            shown(out, name, (size_t)(slash - name), b,
                                  sizeof b));
         }
         close(fd);
         if (next < 0)
-            return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+            return tf_fail(msg, msglen, IB_TRANSFORM_EIO,
                            "cannot open the output folder '%s': %s",
                            shown(out, name, (size_t)(slash - name), b,
                                  sizeof b), strerror(e));
@@ -172,7 +172,7 @@ static int open_parent(const struct ib_out *out, const char *name,
     }
     if (bad_component(p, strlen(p))) {
         close(fd);
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "output name '%s' is not below the output folder",
                        name);
     }
@@ -267,7 +267,7 @@ static int write_atomic(const struct ib_out *out, const char *name,
     if (fd < 0) {
         int e = errno;
         close(dir);
-        return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EIO,
                        "cannot create a temp file beside '%s': %s",
                        shown(out, name, strlen(name), b, sizeof b),
                        strerror(e));
@@ -285,7 +285,7 @@ static int write_atomic(const struct ib_out *out, const char *name,
     if (err) {
         unlinkat(dir, tmp, 0);
         close(dir);
-        return ib_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot write '%s': %s",
+        return tf_fail(msg, msglen, IB_TRANSFORM_EIO, "cannot write '%s': %s",
                        shown(out, name, strlen(name), b, sizeof b),
                        strerror(err));
     }
@@ -293,7 +293,7 @@ static int write_atomic(const struct ib_out *out, const char *name,
     if (!out->no_fsync && fsync(dir)) {
         int e = errno;
         close(dir);
-        return ib_fail(msg, msglen, IB_TRANSFORM_EIO,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EIO,
                        "cannot sync the folder of '%s': %s",
                        shown(out, name, strlen(name), b, sizeof b),
                        strerror(e));
@@ -394,7 +394,7 @@ int ib_image_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
     m.scale_denom = 1;
     switch (ib_format_sniff(buf, len)) {
     case IB_FORMAT_JPEG: {
-        int rc = ib_jpeg_probe(buf, len, &m, msg, msglen);
+        int rc = tf_jpeg_probe(buf, len, &m, msg, msglen);
         if (rc)
             return rc;
         break;
@@ -402,7 +402,7 @@ int ib_image_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
     case IB_FORMAT_PNG:
         /* the signature, then IHDR's length, type, width and height */
         if (len < 24 || memcmp(buf + 12, "IHDR", 4) != 0)
-            return ib_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
+            return tf_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
                            "PNG without an IHDR chunk");
         m.format = IB_FORMAT_PNG;
         m.width = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 |
@@ -411,7 +411,7 @@ int ib_image_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
                    (uint32_t)buf[22] << 8 | buf[23];
         break;
     default:
-        return ib_fail(msg, msglen, IB_TRANSFORM_EFORMAT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EFORMAT,
                        "not a JPEG or PNG image");
     }
     *meta = m;
@@ -479,7 +479,7 @@ static int shrink_fix(const struct ib_pipeline *p, const struct shrink *sh,
         return 0;
     if (w == sh->min_w && h == sh->min_h)
         return 0;
-    int rc = ib_resample(*img, sh->min_w, sh->min_h, IB_FILTER_LANCZOS3, &r,
+    int rc = tf_resample(*img, sh->min_w, sh->min_h, TF_FILTER_LANCZOS3, &r,
                          msg, msglen);
     if (rc)
         return rc;

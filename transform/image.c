@@ -18,7 +18,7 @@ const char *ib_transform_strerror(int code)
     return "unknown error";
 }
 
-int ib_fail(char *msg, size_t msglen, int code, const char *fmt, ...)
+int tf_fail(char *msg, size_t msglen, int code, const char *fmt, ...)
 {
     if (msg && msglen) {
         va_list ap;
@@ -29,19 +29,19 @@ int ib_fail(char *msg, size_t msglen, int code, const char *fmt, ...)
     return code;
 }
 
-int ib_check_dims(uint32_t w, uint32_t h, uint32_t channels,
+int tf_check_dims(uint32_t w, uint32_t h, uint32_t channels,
                   uint64_t max_pixels, char *msg, size_t msglen)
 {
     if (w == 0 || h == 0)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
                        "image declares an empty size %" PRIu32 "x%" PRIu32,
                        w, h);
     if ((uint64_t)w * h > max_pixels)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "%" PRIu32 "x%" PRIu32 " is over the pixel limit"
                        " (%" PRIu64 ")", w, h, max_pixels);
     if ((uint64_t)w * h * (channels ? channels : 4) > SIZE_MAX / 2)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "%" PRIu32 "x%" PRIu32 " is too large to address",
                        w, h);
     return 0;

@@ -3,8 +3,8 @@
  *
  * libjpeg reports fatal errors through error_exit, which must not return.
  * As in libjpeg-turbo's example.c, ours longjmps back to a setjmp inside
- * the one function that drives each direction (ib_jpeg_decode,
- * ib_jpeg_encode), so no longjmp ever leaves this file. Everything those
+ * the one function that drives each direction (tf_jpeg_decode,
+ * tf_jpeg_encode), so no longjmp ever leaves this file. Everything those
  * functions must free after a longjmp is reachable from volatile locals or
  * from struct jpeg_ctx, whose address libjpeg holds.
  *
@@ -44,7 +44,7 @@ static void ctx_fail(j_common_ptr cinfo, int code, const char *what)
     char text[JMSG_LENGTH_MAX];
 
     cinfo->err->format_message(cinfo, text);
-    ctx->code = ib_fail(ctx->msg, ctx->msglen, code, "%s%s", what, text);
+    ctx->code = tf_fail(ctx->msg, ctx->msglen, code, "%s%s", what, text);
     longjmp(ctx->jb, 1);
 }
 
@@ -77,7 +77,7 @@ static void on_emit_message(j_common_ptr cinfo, int level)
     cinfo->err->num_warnings++;
     switch (cinfo->err->msg_code) {
     case JWRN_JPEG_EOF:
-        ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ECORRUPT,
+        ctx->code = tf_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ECORRUPT,
                             "truncated JPEG data");
         longjmp(ctx->jb, 1);
     case JWRN_HIT_MARKER:
@@ -106,7 +106,7 @@ static void on_progress(j_common_ptr cinfo)
 
     if (d->input_scan_number >= 0 &&
         (unsigned)d->input_scan_number > ctx->max_scans) {
-        ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ELIMIT,
+        ctx->code = tf_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ELIMIT,
                             "progressive JPEG with more than %u scans",
                             ctx->max_scans);
         longjmp(ctx->jb, 1);
@@ -130,7 +130,7 @@ static int orientation_from_markers(j_decompress_ptr cinfo)
     for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
             memcmp(m->data, "Exif\0\0", 6) == 0)
-            return ib_exif_orientation(m->data, m->data_length);
+            return tf_exif_orientation(m->data, m->data_length);
     return 1;
 }
 
@@ -159,7 +159,7 @@ static void pick_scale(j_decompress_ptr cinfo, uint32_t min_w,
  * scale before decoding. Reads the markers up to the first scan, which
  * costs next to nothing beside the decode.
  */
-int ib_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+int tf_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
                   char *msg, size_t msglen)
 {
     struct jpeg_decompress_struct cinfo;
@@ -167,7 +167,7 @@ int ib_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
     int rc;
 
     if ((unsigned long)len != len)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "JPEG data too large");
     ctx_init(&ctx, msg, msglen);
     cinfo.err = &ctx.pub;
@@ -208,7 +208,7 @@ static void cmyk_to_rgb(const unsigned char *in, unsigned char *out,
     }
 }
 
-int ib_jpeg_decode(const unsigned char *buf, size_t len,
+int tf_jpeg_decode(const unsigned char *buf, size_t len,
                    const struct ib_decode_opts *opts, struct ib_image **out,
                    struct ib_meta *meta, char *msg, size_t msglen)
 {
@@ -222,7 +222,7 @@ int ib_jpeg_decode(const unsigned char *buf, size_t len,
     int rc, orientation;
 
     if ((unsigned long)len != len)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "JPEG data too large");
     ctx_init(&ctx, msg, msglen);
     ctx.max_scans = opts->max_scans;
@@ -239,7 +239,7 @@ int ib_jpeg_decode(const unsigned char *buf, size_t len,
     jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff);
     jpeg_read_header(&cinfo, TRUE);
 
-    rc = ib_check_dims(cinfo.image_width, cinfo.image_height, 4,
+    rc = tf_check_dims(cinfo.image_width, cinfo.image_height, 4,
                        opts->max_pixels, msg, msglen);
     if (rc)
         goto done;
@@ -273,7 +273,7 @@ int ib_jpeg_decode(const unsigned char *buf, size_t len,
     jpeg_start_decompress(&cinfo);
     img = ib_image_new(cinfo.output_width, cinfo.output_height, channels);
     if (!img) {
-        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                      "no memory for a %ux%u image", cinfo.output_width,
                      cinfo.output_height);
         goto done;
@@ -281,7 +281,7 @@ int ib_jpeg_decode(const unsigned char *buf, size_t len,
     if (cinfo.out_color_space == JCS_CMYK) {
         cmyk_row = malloc((size_t)cinfo.output_width * 4);
         if (!cmyk_row) {
-            rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+            rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                          "no memory for a CMYK row");
             goto done;
         }
@@ -377,7 +377,7 @@ static void flatten_row(const unsigned char *in, unsigned char *out,
     }
 }
 
-int ib_jpeg_encode(const struct ib_image *img,
+int tf_jpeg_encode(const struct ib_image *img,
                    const struct ib_encode_opts *opts, unsigned char **buf,
                    size_t *len, char *msg, size_t msglen)
 {
@@ -388,17 +388,17 @@ int ib_jpeg_encode(const struct ib_image *img,
     int rc;
 
     if (img->channels < 1 || img->channels > 4)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "cannot write %u channels as JPEG", img->channels);
     if (opts->quality < 1 || opts->quality > 100)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "JPEG quality %d is not in 1..100", opts->quality);
     if (img->width > JPEG_MAX_DIMENSION || img->height > JPEG_MAX_DIMENSION)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "%ux%u is over JPEG's limit of %u", img->width,
                        img->height, (unsigned)JPEG_MAX_DIMENSION);
     if (opts->icc && opts->icc_len > ICC_MAX_LEN)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "ICC profile of %zu bytes is too large for JPEG",
                        opts->icc_len);
 
@@ -406,7 +406,7 @@ int ib_jpeg_encode(const struct ib_image *img,
     dest.cap = 16384;
     dest.buf = malloc(dest.cap);
     if (!dest.buf)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for the JPEG output");
     dest.pub.init_destination = dest_init;
     dest.pub.empty_output_buffer = dest_grow;
@@ -446,7 +446,7 @@ int ib_jpeg_encode(const struct ib_image *img,
     if (img->channels == 2 || img->channels == 4) {
         flat = malloc((size_t)img->width * (img->channels - 1));
         if (!flat) {
-            rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+            rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                          "no memory for a JPEG row");
             goto done;
         }

@@ -1,5 +1,5 @@
 /*
- * transform/op_blur.c: --blur SIGMA, a Gaussian blur, and ib_blur, which
+ * transform/op_blur.c: --blur SIGMA, a Gaussian blur, and tf_blur, which
  * --sharpen reuses.
  *
  * Parameters: d[0] = sigma in pixels, (0, 1000].
@@ -334,7 +334,7 @@ done:
     return rc;
 }
 
-int ib_blur(const struct ib_image *in, double sigma, struct ib_image **out,
+int tf_blur(const struct ib_image *in, double sigma, struct ib_image **out,
             char *msg, size_t msglen)
 {
     struct ib_image *o = ib_image_new(in->width, in->height, in->channels);
@@ -345,7 +345,7 @@ int ib_blur(const struct ib_image *in, double sigma, struct ib_image **out,
                                       : blur_recursive(in, sigma, o);
     if (rc) {
         ib_image_free(o);
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "out of memory blurring a %" PRIu32 "x%" PRIu32
                        " image", in->width, in->height);
     }
@@ -353,35 +353,35 @@ int ib_blur(const struct ib_image *in, double sigma, struct ib_image **out,
     return 0;
 }
 
-int ib_parse_sigma(const char *s, const char **end, double *sigma)
+int tf_parse_sigma(const char *s, const char **end, double *sigma)
 {
     const char *e;
     double v;
-    if (ib_parse_decimal(s, &e, &v) || !(v > 0.0) || v > 1000.0)
+    if (tf_parse_decimal(s, &e, &v) || !(v > 0.0) || v > 1000.0)
         return -1;
     *sigma = v;
     *end = e;
     return 0;
 }
 
-static int blur_parse(const char *arg, struct ib_op *op, char *msg,
+static int blur_parse(const char *arg, struct tf_op *op, char *msg,
                       size_t msglen)
 {
     const char *end;
-    if (ib_parse_sigma(arg, &end, &op->d[0]) || *end)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+    if (tf_parse_sigma(arg, &end, &op->d[0]) || *end)
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "invalid --blur '%s' (want SIGMA, above 0 and at "
                        "most 1000)", arg);
     return 0;
 }
 
-static int blur_apply(const struct ib_op *op, const struct ib_image *in,
+static int blur_apply(const struct tf_op *op, const struct ib_image *in,
                       struct ib_image **out, char *msg, size_t msglen)
 {
-    return ib_blur(in, op->d[0], out, msg, msglen);
+    return tf_blur(in, op->d[0], out, msg, msglen);
 }
 
-const struct ib_op_def ib_op_blur = {
+const struct tf_op_def tf_op_blur = {
     .name = "blur",
     .arg = "SIGMA",
     .help = "Gaussian blur of standard deviation SIGMA pixels",

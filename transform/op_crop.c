@@ -26,7 +26,7 @@ static const char *parse_num(const char *s, int64_t *v)
     return p;
 }
 
-static int crop_parse(const char *arg, struct ib_op *op, char *msg,
+static int crop_parse(const char *arg, struct tf_op *op, char *msg,
                       size_t msglen)
 {
     const char *p = parse_num(arg, &op->i[0]);
@@ -43,20 +43,20 @@ static int crop_parse(const char *arg, struct ib_op *op, char *msg,
     else
         p = NULL;
     if (!p || *p || op->i[0] == 0 || op->i[1] == 0)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "invalid --crop '%s' (want WxH+X+Y, W and H at "
                        "least 1)", arg);
     return 0;
 }
 
-static int crop_apply(const struct ib_op *op, const struct ib_image *in,
+static int crop_apply(const struct tf_op *op, const struct ib_image *in,
                       struct ib_image **out, char *msg, size_t msglen)
 {
     uint64_t x = (uint64_t)op->i[2], y = (uint64_t)op->i[3];
     uint64_t w = (uint64_t)op->i[0], h = (uint64_t)op->i[1];
 
     if (x >= in->width || y >= in->height)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "--crop %" PRId64 "x%" PRId64 "+%" PRId64 "+%" PRId64
                        " is outside the %" PRIu32 "x%" PRIu32 " image",
                        op->i[0], op->i[1], op->i[2], op->i[3], in->width,
@@ -69,7 +69,7 @@ static int crop_apply(const struct ib_op *op, const struct ib_image *in,
     size_t ch = in->channels;
     struct ib_image *o = ib_image_new((uint32_t)w, (uint32_t)h, in->channels);
     if (!o)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
     for (uint32_t r = 0; r < o->height; r++)
         memcpy(o->px + r * o->stride,
                in->px + (size_t)(y + r) * in->stride + (size_t)x * ch,
@@ -78,7 +78,7 @@ static int crop_apply(const struct ib_op *op, const struct ib_image *in,
     return 0;
 }
 
-const struct ib_op_def ib_op_crop = {
+const struct tf_op_def tf_op_crop = {
     .name = "crop",
     .arg = "WxH+X+Y",
     .help = "keep the WxH region at X,Y (clamped to the image)",

@@ -12,7 +12,7 @@
  * stays 255 */
 enum { WR = 19595, WG = 38470, WB = 7471 };
 
-static int grayscale_apply(const struct ib_op *op, const struct ib_image *in,
+static int grayscale_apply(const struct tf_op *op, const struct ib_image *in,
                            struct ib_image **out, char *msg, size_t msglen)
 {
     uint32_t ch = in->channels;
@@ -21,7 +21,7 @@ static int grayscale_apply(const struct ib_op *op, const struct ib_image *in,
 
     (void)op;
     if (!o)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
     for (uint32_t y = 0; y < in->height; y++) {
         const unsigned char *s = in->px + (size_t)y * in->stride;
         unsigned char *d = o->px + (size_t)y * o->stride;
@@ -40,7 +40,7 @@ static int grayscale_apply(const struct ib_op *op, const struct ib_image *in,
     return 0;
 }
 
-const struct ib_op_def ib_op_grayscale = {
+const struct tf_op_def tf_op_grayscale = {
     .name = "grayscale",
     .arg = NULL,
     .help = "to grey by Rec. 601 luma (0.299 R + 0.587 G + 0.114 B); "

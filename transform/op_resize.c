@@ -49,13 +49,13 @@ static double sinc(double x)
     return sin(x) / x;
 }
 
-static double kernel(enum ib_filter f, double x)
+static double kernel(enum tf_filter f, double x)
 {
     x = fabs(x);
     switch (f) {
-    case IB_FILTER_LANCZOS3:
+    case TF_FILTER_LANCZOS3:
         return x < 3.0 ? sinc(x) * sinc(x / 3.0) : 0.0;
-    case IB_FILTER_MITCHELL: {
+    case TF_FILTER_MITCHELL: {
         /* Mitchell-Netravali, B = C = 1/3 */
         const double B = 1.0 / 3, C = 1.0 / 3;
         if (x < 1.0)
@@ -66,21 +66,21 @@ static double kernel(enum ib_filter f, double x)
                     (-12 * B - 48 * C) * x + (8 * B + 24 * C)) / 6;
         return 0.0;
     }
-    case IB_FILTER_BILINEAR:
+    case TF_FILTER_BILINEAR:
         return x < 1.0 ? 1.0 - x : 0.0;
-    case IB_FILTER_BOX:
+    case TF_FILTER_BOX:
         return x <= 0.5 ? 1.0 : 0.0;
     }
     return 0.0;
 }
 
-static double support(enum ib_filter f)
+static double support(enum tf_filter f)
 {
     switch (f) {
-    case IB_FILTER_LANCZOS3: return 3.0;
-    case IB_FILTER_MITCHELL: return 2.0;
-    case IB_FILTER_BILINEAR: return 1.0;
-    case IB_FILTER_BOX: return 0.5;
+    case TF_FILTER_LANCZOS3: return 3.0;
+    case TF_FILTER_MITCHELL: return 2.0;
+    case TF_FILTER_BILINEAR: return 1.0;
+    case TF_FILTER_BOX: return 0.5;
     }
     return 1.0;
 }
@@ -103,7 +103,7 @@ static void axis_release(struct axis *a)
  * the sample at its middle alone would put a short last block in the wrong
  * place and make a box filter spanning 2 or 3 samples off by half of one.
  */
-static double block_weight(enum ib_filter f, uint32_t in, uint32_t box,
+static double block_weight(enum tf_filter f, uint32_t in, uint32_t box,
                            long i, double c, double scale)
 {
     double a = (double)i * box;
@@ -125,7 +125,7 @@ static double block_weight(enum ib_filter f, uint32_t in, uint32_t box,
  * unbiased. On failure the caller still releases a.
  */
 static int axis_init(struct axis *a, uint32_t in, uint32_t box, uint32_t out,
-                     enum ib_filter f)
+                     enum tf_filter f)
 {
     uint32_t len = in / box + (in % box != 0);
     double scale = (double)in / out;
@@ -415,7 +415,7 @@ static uint32_t box_factor(uint32_t in, uint32_t out, int full)
 }
 
 static int resample(const struct ib_image *in, uint32_t w, uint32_t h,
-                    enum ib_filter f, int full, struct ib_image **out,
+                    enum tf_filter f, int full, struct ib_image **out,
                     char *msg, size_t msglen)
 {
     struct axis ax = {0}, ay = {0};
@@ -426,7 +426,7 @@ static int resample(const struct ib_image *in, uint32_t w, uint32_t h,
     int rc = IB_TRANSFORM_ENOMEM;
 
     if (w == 0 || h == 0)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "cannot resize to an empty image");
     bx = box_factor(in->width, w, full);
     by = box_factor(in->height, h, full);
@@ -459,7 +459,7 @@ static int resample(const struct ib_image *in, uint32_t w, uint32_t h,
     rc = 0;
 done:
     if (rc)
-        ib_fail(msg, msglen, rc, "out of memory resizing to %" PRIu32
+        tf_fail(msg, msglen, rc, "out of memory resizing to %" PRIu32
                 "x%" PRIu32, w, h);
     ib_image_free(o);
     free(acc);
@@ -471,15 +471,15 @@ done:
     return rc;
 }
 
-int ib_resample(const struct ib_image *in, uint32_t w, uint32_t h,
-                enum ib_filter f, struct ib_image **out, char *msg,
+int tf_resample(const struct ib_image *in, uint32_t w, uint32_t h,
+                enum tf_filter f, struct ib_image **out, char *msg,
                 size_t msglen)
 {
     return resample(in, w, h, f, 0, out, msg, msglen);
 }
 
-int ib_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
-                     enum ib_filter f, struct ib_image **out, char *msg,
+int tf_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
+                     enum tf_filter f, struct ib_image **out, char *msg,
                      size_t msglen)
 {
     return resample(in, w, h, f, 1, out, msg, msglen);
@@ -505,7 +505,7 @@ static int parse_dim(const char *s, const char *end, int64_t *v)
     return 0;
 }
 
-static int resize_parse(const char *arg, struct ib_op *op, char *msg,
+static int resize_parse(const char *arg, struct tf_op *op, char *msg,
                         size_t msglen)
 {
     size_t len = arg ? strlen(arg) : 0;
@@ -527,7 +527,7 @@ static int resize_parse(const char *arg, struct ib_op *op, char *msg,
     if (!bad && op->i[2] != FIT && (op->i[0] == 0 || op->i[1] == 0))
         bad = 1;
     if (bad)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "invalid --resize '%s' (want WxH, W, xH, WxH! or "
                        "WxH^, sizes 1..1000000)", arg ? arg : "");
     return 0;
@@ -540,7 +540,7 @@ static uint32_t scaled(uint32_t v, double s)
 }
 
 /* The size resize resamples to (before COVER's crop). */
-static void resize_size(const struct ib_op *op, uint32_t w, uint32_t h,
+static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
                         uint32_t *ow, uint32_t *oh)
 {
     double sx = op->i[0] ? (double)op->i[0] / w : 0.0;
@@ -587,7 +587,7 @@ static int copy_region(const struct ib_image *in, uint32_t x, uint32_t y,
 {
     struct ib_image *o = ib_image_new(w, h, in->channels);
     if (!o)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
     for (uint32_t r = 0; r < h; r++)
         memcpy(o->px + r * o->stride,
                in->px + (size_t)(y + r) * in->stride + (size_t)x * in->channels,
@@ -596,7 +596,7 @@ static int copy_region(const struct ib_image *in, uint32_t x, uint32_t y,
     return 0;
 }
 
-static int resize_apply(const struct ib_op *op, const struct ib_image *in,
+static int resize_apply(const struct tf_op *op, const struct ib_image *in,
                         struct ib_image **out, char *msg, size_t msglen)
 {
     uint32_t w, h;
@@ -607,7 +607,7 @@ static int resize_apply(const struct ib_op *op, const struct ib_image *in,
     if (w == in->width && h == in->height)
         rc = copy_region(in, 0, 0, w, h, &r, msg, msglen);
     else
-        rc = ib_resample(in, w, h, op->filter, &r, msg, msglen);
+        rc = tf_resample(in, w, h, op->filter, &r, msg, msglen);
     if (rc || op->i[2] != COVER)
         goto done;
 
@@ -626,7 +626,7 @@ done:
     return rc;
 }
 
-const struct ib_op_def ib_op_resize = {
+const struct tf_op_def tf_op_resize = {
     .name = "resize",
     .arg = "WxH",
     .help = "fit inside WxH keeping aspect (W or H may be omitted); WxH! "

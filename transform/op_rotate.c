@@ -3,7 +3,7 @@
  *
  * Parameters: i[0] = quarter turns clockwise (1, 2 or 3).
  *
- * In ib_image_geom's terms (transpose, then mirror): a quarter turn
+ * In tf_image_geom's terms (transpose, then mirror): a quarter turn
  * clockwise puts source row sy at output column H-1-sy, i.e. transpose then
  * mirror the output's columns (mirror_y of the transposed source).
  */
@@ -11,7 +11,7 @@
 
 #include <string.h>
 
-static int rotate_parse(const char *arg, struct ib_op *op, char *msg,
+static int rotate_parse(const char *arg, struct tf_op *op, char *msg,
                         size_t msglen)
 {
     if (!strcmp(arg, "90"))
@@ -21,25 +21,25 @@ static int rotate_parse(const char *arg, struct ib_op *op, char *msg,
     else if (!strcmp(arg, "270"))
         op->i[0] = 3;
     else
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "invalid --rotate '%s' (want 90, 180 or 270)", arg);
     return 0;
 }
 
-static int rotate_apply(const struct ib_op *op, const struct ib_image *in,
+static int rotate_apply(const struct tf_op *op, const struct ib_image *in,
                         struct ib_image **out, char *msg, size_t msglen)
 {
     switch (op->i[0]) {
     case 1:
-        return ib_image_geom(in, 1, 0, 1, out, msg, msglen);
+        return tf_image_geom(in, 1, 0, 1, out, msg, msglen);
     case 2:
-        return ib_image_geom(in, 0, 1, 1, out, msg, msglen);
+        return tf_image_geom(in, 0, 1, 1, out, msg, msglen);
     default:
-        return ib_image_geom(in, 1, 1, 0, out, msg, msglen);
+        return tf_image_geom(in, 1, 1, 0, out, msg, msglen);
     }
 }
 
-const struct ib_op_def ib_op_rotate = {
+const struct tf_op_def tf_op_rotate = {
     .name = "rotate",
     .arg = "DEG",
     .help = "rotate clockwise by 90, 180 or 270 degrees (lossless)",

@@ -6,7 +6,7 @@
  * Parameters: d[0] = sigma (0, 1000], d[1] = amount [0, 100].
  *
  * Colour only: alpha is copied, since a sharpened edge of transparency
- * would grow halos of half-transparent pixels. The blur (ib_blur) is
+ * would grow halos of half-transparent pixels. The blur (tf_blur) is
  * premultiplied, so transparent neighbours do not pull the mask.
  */
 #include "transform/transform_int.h"
@@ -14,32 +14,32 @@
 #include <errno.h>
 #include <stdlib.h>
 
-static int sharpen_parse(const char *arg, struct ib_op *op, char *msg,
+static int sharpen_parse(const char *arg, struct tf_op *op, char *msg,
                          size_t msglen)
 {
     const char *end;
-    int bad = ib_parse_sigma(arg, &end, &op->d[0]);
+    int bad = tf_parse_sigma(arg, &end, &op->d[0]);
 
     op->d[1] = 1.0;
     if (!bad && *end == ',') {
-        bad = ib_parse_decimal(end + 1, &end, &op->d[1]) ||
+        bad = tf_parse_decimal(end + 1, &end, &op->d[1]) ||
               op->d[1] > 100.0;
     }
     if (bad || *end)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "invalid --sharpen '%s' (want SIGMA[,AMOUNT], SIGMA "
                        "above 0 and at most 1000, AMOUNT 0..100)", arg);
     return 0;
 }
 
-static int sharpen_apply(const struct ib_op *op, const struct ib_image *in,
+static int sharpen_apply(const struct tf_op *op, const struct ib_image *in,
                          struct ib_image **out, char *msg, size_t msglen)
 {
     struct ib_image *b = NULL;
     uint32_t ch = in->channels;
     uint32_t colour = ch == 2 || ch == 4 ? ch - 1 : ch;
     float amount = (float)op->d[1];
-    int rc = ib_blur(in, op->d[0], &b, msg, msglen);
+    int rc = tf_blur(in, op->d[0], &b, msg, msglen);
 
     if (rc)
         return rc;
@@ -61,7 +61,7 @@ static int sharpen_apply(const struct ib_op *op, const struct ib_image *in,
     return 0;
 }
 
-const struct ib_op_def ib_op_sharpen = {
+const struct tf_op_def tf_op_sharpen = {
     .name = "sharpen",
     .arg = "SIGMA[,AMOUNT]",
     .help = "unsharp mask: in + AMOUNT * (in - blur(SIGMA)), AMOUNT 1 by "

@@ -4,19 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct ib_op_def *const ops[] = {
-    &ib_op_resize,
-    &ib_op_crop,
-    &ib_op_rotate,
-    &ib_op_flip,
-    &ib_op_flop,
-    &ib_op_grayscale,
-    &ib_op_blur,
-    &ib_op_sharpen,
+static const struct tf_op_def *const ops[] = {
+    &tf_op_resize,
+    &tf_op_crop,
+    &tf_op_rotate,
+    &tf_op_flip,
+    &tf_op_flop,
+    &tf_op_grayscale,
+    &tf_op_blur,
+    &tf_op_sharpen,
 };
 #define NOPS (sizeof ops / sizeof ops[0])
 
-const struct ib_op_def *ib_op_find(const char *name)
+const struct tf_op_def *tf_op_find(const char *name)
 {
     for (size_t i = 0; i < NOPS; i++)
         if (!strcmp(ops[i]->name, name))
@@ -24,12 +24,12 @@ const struct ib_op_def *ib_op_find(const char *name)
     return NULL;
 }
 
-const struct ib_op_def *ib_op_at(size_t i)
+const struct tf_op_def *tf_op_at(size_t i)
 {
     return i < NOPS ? ops[i] : NULL;
 }
 
-int ib_parse_decimal(const char *s, const char **end, double *v)
+int tf_parse_decimal(const char *s, const char **end, double *v)
 {
     /* digits, then optionally '.' and digits: no sign, blank, exponent,
      * hex or inf, which strtod alone would take */

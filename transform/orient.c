@@ -39,7 +39,7 @@ static inline void transpose_tiles(const struct ib_image *in,
     }
 }
 
-int ib_image_geom(const struct ib_image *in, int swap, int mirror_x,
+int tf_image_geom(const struct ib_image *in, int swap, int mirror_x,
                   int mirror_y, struct ib_image **out, char *msg,
                   size_t msglen)
 {
@@ -48,7 +48,7 @@ int ib_image_geom(const struct ib_image *in, int swap, int mirror_x,
     size_t ch = in->channels;
     struct ib_image *o = ib_image_new(ow, oh, in->channels);
     if (!o)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "out of memory for a %" PRIu32 "x%" PRIu32 " image",
                        ow, oh);
     if (!swap) {
@@ -91,6 +91,6 @@ int ib_image_orient(const struct ib_image *img, int orientation,
     };
     if (orientation < 1 || orientation > 8)
         orientation = 1;
-    return ib_image_geom(img, t[orientation][0], t[orientation][1],
+    return tf_image_geom(img, t[orientation][0], t[orientation][1],
                          t[orientation][2], out, msg, msglen);
 }

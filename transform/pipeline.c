@@ -5,9 +5,9 @@
 #include <string.h>
 
 struct ib_pipeline {
-    struct ib_op *ops;   /* owned, n of them */
+    struct tf_op *ops;   /* owned, n of them */
     size_t n, cap;
-    enum ib_filter filter;
+    enum tf_filter filter;
     int upscale;
 };
 
@@ -32,7 +32,7 @@ size_t ib_pipeline_len(const struct ib_pipeline *p)
 int ib_op_info(size_t i, const char **name, const char **arg,
                const char **help)
 {
-    const struct ib_op_def *d = ib_op_at(i);
+    const struct tf_op_def *d = tf_op_at(i);
     if (!d)
         return -1;
     *name = d->name;
@@ -44,14 +44,14 @@ int ib_op_info(size_t i, const char **name, const char **arg,
 int ib_pipeline_add(struct ib_pipeline *p, const char *name, const char *arg,
                     char *msg, size_t msglen)
 {
-    const struct ib_op_def *d = ib_op_find(name);
-    struct ib_op op;
+    const struct tf_op_def *d = tf_op_find(name);
+    struct tf_op op;
 
     if (!d)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "unknown operation '%s'", name);
     if (d->arg && !arg)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "--%s needs a value (%s)", name, d->arg);
     memset(&op, 0, sizeof op);
     op.def = d;
@@ -64,9 +64,9 @@ int ib_pipeline_add(struct ib_pipeline *p, const char *name, const char *arg,
     }
     if (p->n == p->cap) {
         size_t cap = p->cap ? 2 * p->cap : 8;
-        struct ib_op *ops = realloc(p->ops, cap * sizeof *ops);
+        struct tf_op *ops = realloc(p->ops, cap * sizeof *ops);
         if (!ops)
-            return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+            return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
         p->ops = ops;
         p->cap = cap;
     }
@@ -83,12 +83,12 @@ int ib_pipeline_set_filter(struct ib_pipeline *p, const char *filter,
         if (strcmp(filter, names[i]))
             continue;
         /* --filter applies to every resize, wherever it stands */
-        p->filter = (enum ib_filter)i;
+        p->filter = (enum tf_filter)i;
         for (size_t k = 0; k < p->n; k++)
             p->ops[k].filter = p->filter;
         return 0;
     }
-    return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+    return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                    "unknown filter '%s' (lanczos3, mitchell, bilinear, box)",
                    filter);
 }

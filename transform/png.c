@@ -32,10 +32,10 @@ static void on_error(png_structp png, png_const_charp text)
 
     /* ctx->code already set (truncation, no memory) keeps its own text */
     if (ctx->code == IB_TRANSFORM_ECORRUPT && ctx->nomem)
-        ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ENOMEM,
+        ctx->code = tf_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ENOMEM,
                             "out of memory (libpng: %s)", text);
     else if (ctx->code == IB_TRANSFORM_ECORRUPT)
-        ib_fail(ctx->msg, ctx->msglen, ctx->code, "PNG: %s", text);
+        tf_fail(ctx->msg, ctx->msglen, ctx->code, "PNG: %s", text);
     png_longjmp(png, 1);
 }
 
@@ -72,7 +72,7 @@ static void read_fn(png_structp png, png_bytep data, size_t n)
     struct png_ctx *ctx = png_get_io_ptr(png);
 
     if (n > ctx->in_len - ctx->in_pos) {
-        ctx->code = ib_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ECORRUPT,
+        ctx->code = tf_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ECORRUPT,
                             "truncated PNG data");
         png_error(png, "truncated");
     }
@@ -121,10 +121,10 @@ static int check_raw_ihdr(const unsigned char *buf, size_t len,
     h = png_get_uint_32(buf + 20);
     if (w == 0 || h == 0)
         return 0;
-    return ib_check_dims(w, h, 4, max_pixels, msg, msglen);
+    return tf_check_dims(w, h, 4, max_pixels, msg, msglen);
 }
 
-int ib_png_decode(const unsigned char *buf, size_t len,
+int tf_png_decode(const unsigned char *buf, size_t len,
                   const struct ib_decode_opts *opts, struct ib_image **out,
                   struct ib_meta *meta, char *msg, size_t msglen)
 {
@@ -150,13 +150,13 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, on_error,
                                    on_warning, &ctx, on_malloc, on_free);
     if (!png)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG decoder");
     /* before setjmp: info must not change between setjmp and longjmp */
     info = png_create_info_struct(png);
     if (!info) {
         png_destroy_read_struct(&png, NULL, NULL);
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a PNG decoder");
     }
     if (setjmp(png_jmpbuf(png))) {
@@ -165,7 +165,7 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     }
     /*
      * Either side alone is at most w*h, so this refuses nothing
-     * ib_check_dims would accept, and it stops libpng before it sizes
+     * tf_check_dims would accept, and it stops libpng before it sizes
      * its own row buffers from IHDR.
      */
     limit = opts->max_pixels < PNG_UINT_31_MAX ? (png_uint_32)opts->max_pixels
@@ -176,14 +176,14 @@ int ib_png_decode(const unsigned char *buf, size_t len,
 
     w = png_get_image_width(png, info);
     h = png_get_image_height(png, info);
-    rc = ib_check_dims(w, h, 4, opts->max_pixels, msg, msglen);
+    rc = tf_check_dims(w, h, 4, opts->max_pixels, msg, msglen);
     if (rc)
         goto done;
     passes = set_transforms(png, info);
     channels = png_get_channels(png, info);
     if (channels < 1 || channels > 4 || png_get_bit_depth(png, info) != 8 ||
         png_get_rowbytes(png, info) != (size_t)w * channels) {
-        rc = ib_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
+        rc = tf_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
                      "PNG: unexpected layout after conversion");
         goto done;
     }
@@ -198,7 +198,7 @@ int ib_png_decode(const unsigned char *buf, size_t len,
             prof_len) {
             icc = malloc(prof_len);
             if (!icc) {
-                rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                              "no memory for the ICC profile");
                 goto done;
             }
@@ -209,7 +209,7 @@ int ib_png_decode(const unsigned char *buf, size_t len,
 
     img = ib_image_new(w, h, channels);
     if (!img) {
-        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                      "no memory for a %" PRIu32 "x%" PRIu32 " image", w, h);
         goto done;
     }
@@ -225,7 +225,7 @@ int ib_png_decode(const unsigned char *buf, size_t len,
     png_read_end(png, NULL);
     /* libpng drops an ancillary chunk (iCCP, text) it has no memory for */
     if (ctx.nomem) {
-        rc = ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                      "out of memory reading PNG chunks");
         goto done;
     }

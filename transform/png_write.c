@@ -347,7 +347,7 @@ static int write_iccp(const unsigned char *icc, size_t len, struct out *o)
     return rc;
 }
 
-int ib_png_encode(const struct ib_image *img,
+int tf_png_encode(const struct ib_image *img,
                   const struct ib_encode_opts *opts, unsigned char **buf,
                   size_t *len, char *msg, size_t msglen)
 {
@@ -360,27 +360,27 @@ int ib_png_encode(const struct ib_image *img,
     int rc;
 
     if (img->channels < 1 || img->channels > 4)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "cannot write %u channels as PNG", img->channels);
     if (opts->png_level < 0 || opts->png_level > 9)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "PNG level %d is not in 0..9", opts->png_level);
     if (opts->icc && opts->icc_len > PNG_MAX_SIDE)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "ICC profile of %zu bytes is too large for PNG",
                        opts->icc_len);
     if (img->width > PNG_MAX_SIDE || img->height > PNG_MAX_SIDE)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "%" PRIu32 "x%" PRIu32 " is over PNG's limit of %lu "
                        "pixels a side", img->width, img->height,
                        (unsigned long)PNG_MAX_SIDE);
     if (img->width == 0 || img->height == 0)
-        return ib_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "cannot write an empty image as PNG");
     /* the image is in memory, so width * channels * height fits */
     rowlen = (size_t)img->width * img->channels;
     if (img->height > (SIZE_MAX - 1) / (rowlen + 1))
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory for a %" PRIu32 "x%" PRIu32 " PNG",
                        img->width, img->height);
     total = (rowlen + 1) * img->height;
@@ -407,7 +407,7 @@ int ib_png_encode(const struct ib_image *img,
         rc = out_chunk(&o, "IEND", NULL, 0);
     if (rc) {
         free(o.p);
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                        "no memory to write a %" PRIu32 "x%" PRIu32 " PNG",
                        img->width, img->height);
     }

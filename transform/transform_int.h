@@ -1,6 +1,13 @@
-/* transform/transform_int.h: shared between the files of transform/ only. */
-#ifndef IB_TRANSFORM_INT_H
-#define IB_TRANSFORM_INT_H
+/*
+ * transform/transform_int.h: shared between the files of transform/ only.
+ *
+ * Naming in transform/: the public API, ib_* and IB_*, is declared in
+ * transform/transform.h and nowhere else; what one file of transform/
+ * offers another is tf_* (TF_* for constants) and declared here; what
+ * one file uses alone is static and has no prefix.
+ */
+#ifndef TRANSFORM_INT_H
+#define TRANSFORM_INT_H
 
 #include "transform/transform.h"
 
@@ -8,31 +15,31 @@
 #include <stdarg.h>
 
 /* Writes a formatted reason to msg (if any) and returns code. */
-int ib_fail(char *msg, size_t msglen, int code, const char *fmt, ...)
+int tf_fail(char *msg, size_t msglen, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
 /* w*h against the limit and w*h*channels against SIZE_MAX. */
-int ib_check_dims(uint32_t w, uint32_t h, uint32_t channels,
+int tf_check_dims(uint32_t w, uint32_t h, uint32_t channels,
                   uint64_t max_pixels, char *msg, size_t msglen);
 
 /*
  * Codecs: decode to the image as stored (no orientation applied); meta gets
  * format, header size, EXIF orientation, DCT scale and (if keep_icc) the
- * ICC profile. Decoders check header dims with ib_check_dims before any
+ * ICC profile. Decoders check header dims with tf_check_dims before any
  * pixel buffer exists.
  */
-int ib_jpeg_decode(const unsigned char *buf, size_t len,
+int tf_jpeg_decode(const unsigned char *buf, size_t len,
                    const struct ib_decode_opts *opts, struct ib_image **out,
                    struct ib_meta *meta, char *msg, size_t msglen);
-int ib_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+int tf_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
                   char *msg, size_t msglen);
-int ib_jpeg_encode(const struct ib_image *img,
+int tf_jpeg_encode(const struct ib_image *img,
                    const struct ib_encode_opts *opts, unsigned char **buf,
                    size_t *len, char *msg, size_t msglen);
-int ib_png_decode(const unsigned char *buf, size_t len,
+int tf_png_decode(const unsigned char *buf, size_t len,
                   const struct ib_decode_opts *opts, struct ib_image **out,
                   struct ib_meta *meta, char *msg, size_t msglen);
-int ib_png_encode(const struct ib_image *img,
+int tf_png_encode(const struct ib_image *img,
                   const struct ib_encode_opts *opts, unsigned char **buf,
                   size_t *len, char *msg, size_t msglen);
 
@@ -40,23 +47,23 @@ int ib_png_encode(const struct ib_image *img,
  * Lossless remap: output = source maybe transposed (swap), then mirrored in
  * x and/or y. Serves EXIF orientation, --rotate, --flip and --flop.
  */
-int ib_image_geom(const struct ib_image *in, int swap, int mirror_x,
+int tf_image_geom(const struct ib_image *in, int swap, int mirror_x,
                   int mirror_y, struct ib_image **out, char *msg,
                   size_t msglen);
 
 /* EXIF orientation from an APP1 payload ("Exif\0\0" + TIFF); 1 if none. */
-int ib_exif_orientation(const unsigned char *app1, size_t len);
+int tf_exif_orientation(const unsigned char *app1, size_t len);
 
 /* Resampling filters for --filter; the kernel lives in op_resize.c. */
-enum ib_filter { IB_FILTER_LANCZOS3 = 0, IB_FILTER_MITCHELL,
-                 IB_FILTER_BILINEAR, IB_FILTER_BOX };
+enum tf_filter { TF_FILTER_LANCZOS3 = 0, TF_FILTER_MITCHELL,
+                 TF_FILTER_BILINEAR, TF_FILTER_BOX };
 
 /* One parsed op. Parameters are op-specific; the op's file documents them. */
-struct ib_op {
-    const struct ib_op_def *def;
+struct tf_op {
+    const struct tf_op_def *def;
     int64_t i[6];
     double d[2];
-    enum ib_filter filter;  /* resize ops: the pipeline's --filter */
+    enum tf_filter filter;  /* resize ops: the pipeline's --filter */
     int upscale;            /* resize ops: --upscale */
 };
 
@@ -65,52 +72,52 @@ struct ib_op {
  * parse validates everything the op can know before seeing an image.
  * apply makes a new image, never touches in; the pipeline frees it.
  */
-struct ib_op_def {
+struct tf_op_def {
     const char *name;   /* "resize" for --resize 640x480 */
     const char *arg;    /* "WxH" in help; NULL for a flag op */
     const char *help;
-    int (*parse)(const char *arg, struct ib_op *op, char *msg, size_t msglen);
-    int (*apply)(const struct ib_op *op, const struct ib_image *in,
+    int (*parse)(const char *arg, struct tf_op *op, char *msg, size_t msglen);
+    int (*apply)(const struct tf_op *op, const struct ib_image *in,
                  struct ib_image **out, char *msg, size_t msglen);
     /* optional: the output size for an input of w x h (shrink-on-load) */
-    void (*size)(const struct ib_op *op, uint32_t w, uint32_t h,
+    void (*size)(const struct tf_op *op, uint32_t w, uint32_t h,
                  uint32_t *ow, uint32_t *oh);
 };
 
 /* Each op file exports its row; ops.c lists them all. */
-extern const struct ib_op_def ib_op_resize;
-extern const struct ib_op_def ib_op_crop;
-extern const struct ib_op_def ib_op_rotate;
-extern const struct ib_op_def ib_op_flip;
-extern const struct ib_op_def ib_op_flop;
-extern const struct ib_op_def ib_op_grayscale;
-extern const struct ib_op_def ib_op_blur;
-extern const struct ib_op_def ib_op_sharpen;
+extern const struct tf_op_def tf_op_resize;
+extern const struct tf_op_def tf_op_crop;
+extern const struct tf_op_def tf_op_rotate;
+extern const struct tf_op_def tf_op_flip;
+extern const struct tf_op_def tf_op_flop;
+extern const struct tf_op_def tf_op_grayscale;
+extern const struct tf_op_def tf_op_blur;
+extern const struct tf_op_def tf_op_sharpen;
 
-const struct ib_op_def *ib_op_find(const char *name);  /* NULL if none */
-const struct ib_op_def *ib_op_at(size_t i);            /* NULL past end */
+const struct tf_op_def *tf_op_find(const char *name);  /* NULL if none */
+const struct tf_op_def *tf_op_at(size_t i);            /* NULL past end */
 
 /* Resampling to exactly w x h with a filter (op_resize.c); alpha is
  * premultiplied while resampling. Shared by resize and other ops. An axis
  * shrunk 4x or more is box-reduced by an integer factor first, in memory
  * that follows the output. */
-int ib_resample(const struct ib_image *in, uint32_t w, uint32_t h,
-                enum ib_filter f, struct ib_image **out, char *msg,
+int tf_resample(const struct ib_image *in, uint32_t w, uint32_t h,
+                enum tf_filter f, struct ib_image **out, char *msg,
                 size_t msglen);
 /* The same with the filter over the whole input at any factor: slow and
  * memory-hungry at large factors, the reference the box is tested against. */
-int ib_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
-                     enum ib_filter f, struct ib_image **out, char *msg,
+int tf_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
+                     enum tf_filter f, struct ib_image **out, char *msg,
                      size_t msglen);
 
 /* Gaussian blur of in by sigma, premultiplied, edges replicated
  * (op_blur.c); --sharpen builds on it. */
-int ib_blur(const struct ib_image *in, double sigma, struct ib_image **out,
+int tf_blur(const struct ib_image *in, double sigma, struct ib_image **out,
             char *msg, size_t msglen);
 /* Parses a sigma in (0, 1000] at the start of s; *end after it. -1 if bad. */
-int ib_parse_sigma(const char *s, const char **end, double *sigma);
+int tf_parse_sigma(const char *s, const char **end, double *sigma);
 /* A plain decimal at the start of s ("12", "0.5"; no sign, blank,
  * exponent or hex); *end after it. 0, or -1 if there is none (ops.c). */
-int ib_parse_decimal(const char *s, const char **end, double *v);
+int tf_parse_decimal(const char *s, const char **end, double *v);
 
 #endif

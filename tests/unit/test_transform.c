@@ -1049,7 +1049,7 @@ static void test_exif_parser(void **state)
     for (int be = 0; be <= 1; be++) {
         for (unsigned v = 1; v <= 8; v++) {
             n = exif(b, be, 0x0112, 3, 1, v);
-            assert_int_equal(ib_exif_orientation(b, n), (int)v);
+            assert_int_equal(tf_exif_orientation(b, n), (int)v);
             /*
              * cut short anywhere: never a read past k (ASan); 1 until
              * the whole entry is there (the next-IFD link is not needed)
@@ -1058,32 +1058,32 @@ static void test_exif_parser(void **state)
                 unsigned char *cut = malloc(k ? k : 1);
                 assert_non_null(cut);
                 memcpy(cut, b, k);
-                assert_int_equal(ib_exif_orientation(cut, k),
+                assert_int_equal(tf_exif_orientation(cut, k),
                                  k >= 6 + 10 + 12 ? (int)v : 1);
                 free(cut);
             }
         }
         n = exif(b, be, 0x0112, 3, 1, 0);
-        assert_int_equal(ib_exif_orientation(b, n), 1);
+        assert_int_equal(tf_exif_orientation(b, n), 1);
         n = exif(b, be, 0x0112, 3, 1, 9);
-        assert_int_equal(ib_exif_orientation(b, n), 1);
+        assert_int_equal(tf_exif_orientation(b, n), 1);
         n = exif(b, be, 0x0112, 4, 1, 6);   /* LONG, not SHORT */
-        assert_int_equal(ib_exif_orientation(b, n), 1);
+        assert_int_equal(tf_exif_orientation(b, n), 1);
         n = exif(b, be, 0x0110, 3, 1, 6);   /* another tag */
-        assert_int_equal(ib_exif_orientation(b, n), 1);
+        assert_int_equal(tf_exif_orientation(b, n), 1);
     }
     /* IFD offset past the end, and an entry count past the end */
     n = exif(b, 1, 0x0112, 3, 1, 6);
     b[6 + 4] = 0x7f;
-    assert_int_equal(ib_exif_orientation(b, n), 1);
+    assert_int_equal(tf_exif_orientation(b, n), 1);
     n = exif(b, 1, 0x0112, 3, 1, 6);
     b[6 + 8] = 0xff;
     b[6 + 9] = 0xff;
     b[6 + 11] = 0x00;  /* the first entry is not 0x0112 any more */
-    assert_int_equal(ib_exif_orientation(b, n), 1);
+    assert_int_equal(tf_exif_orientation(b, n), 1);
     /* not EXIF at all */
-    assert_int_equal(ib_exif_orientation((const unsigned char *)"Exif", 4), 1);
-    assert_int_equal(ib_exif_orientation(NULL, 0), 1);
+    assert_int_equal(tf_exif_orientation((const unsigned char *)"Exif", 4), 1);
+    assert_int_equal(tf_exif_orientation(NULL, 0), 1);
 
     /* random bytes behind a valid header: any answer in 1..8, no crash */
     uint32_t s = 7;
@@ -1099,7 +1099,7 @@ static void test_exif_parser(void **state)
         memcpy(r + 6, round % 2 ? "MM\0\x2a" : "II\x2a\0", 4);
         if (round % 3 == 0)  /* IFD0 right after the header */
             memcpy(r + 10, round % 2 ? "\0\0\0\x08" : "\x08\0\0\0", 4);
-        int o = ib_exif_orientation(r, len);
+        int o = tf_exif_orientation(r, len);
         assert_true(o >= 1 && o <= 8);
         free(r);
     }
@@ -1197,7 +1197,7 @@ static struct ib_image *smooth_image(uint32_t w, uint32_t h, unsigned ch)
 
 struct op_case {
     const char *name, *arg;
-    enum ib_filter filter;
+    enum tf_filter filter;
     int upscale;
     const struct ib_image *in;
 };
@@ -1205,9 +1205,9 @@ struct op_case {
 static int run_op(const void *arg, char *msg, size_t msglen)
 {
     const struct op_case *c = arg;
-    const struct ib_op_def *d = ib_op_find(c->name);
+    const struct tf_op_def *d = tf_op_find(c->name);
     struct ib_image *out = NULL;
-    struct ib_op op;
+    struct tf_op op;
     int rc;
 
     memset(&op, 0, sizeof op);
@@ -1229,20 +1229,20 @@ static void test_alloc_failures_in_ops(void **state)
 {
     static const struct {
         const char *name, *arg;
-        enum ib_filter filter;
+        enum tf_filter filter;
         int upscale;
     } ops[] = {
-        {"resize", "20x20", IB_FILTER_LANCZOS3, 0},
-        {"resize", "5x3", IB_FILTER_LANCZOS3, 0},
-        {"resize", "5x3", IB_FILTER_MITCHELL, 0},
-        {"resize", "5x3", IB_FILTER_BILINEAR, 0},
-        {"resize", "5x3", IB_FILTER_BOX, 0},
-        {"resize", "3", IB_FILTER_LANCZOS3, 0},
-        {"resize", "90x90", IB_FILTER_LANCZOS3, 1},
-        {"resize", "30x30!", IB_FILTER_LANCZOS3, 0},
-        {"resize", "2x40!", IB_FILTER_LANCZOS3, 0},
-        {"resize", "16x16^", IB_FILTER_LANCZOS3, 0},
-        {"resize", "100x100", IB_FILTER_LANCZOS3, 0},   /* a copy */
+        {"resize", "20x20", TF_FILTER_LANCZOS3, 0},
+        {"resize", "5x3", TF_FILTER_LANCZOS3, 0},
+        {"resize", "5x3", TF_FILTER_MITCHELL, 0},
+        {"resize", "5x3", TF_FILTER_BILINEAR, 0},
+        {"resize", "5x3", TF_FILTER_BOX, 0},
+        {"resize", "3", TF_FILTER_LANCZOS3, 0},
+        {"resize", "90x90", TF_FILTER_LANCZOS3, 1},
+        {"resize", "30x30!", TF_FILTER_LANCZOS3, 0},
+        {"resize", "2x40!", TF_FILTER_LANCZOS3, 0},
+        {"resize", "16x16^", TF_FILTER_LANCZOS3, 0},
+        {"resize", "100x100", TF_FILTER_LANCZOS3, 0},   /* a copy */
         {"crop", "10x10+3+3", 0, 0},
         {"rotate", "90", 0, 0},
         {"rotate", "180", 0, 0},
@@ -1278,14 +1278,14 @@ static void test_alloc_failures_in_ops(void **state)
 struct resample_case {
     const struct ib_image *in;
     uint32_t w, h;
-    enum ib_filter filter;
+    enum tf_filter filter;
 };
 
 static int run_resample(const void *arg, char *msg, size_t msglen)
 {
     const struct resample_case *c = arg;
     struct ib_image *out = NULL;
-    int rc = ib_resample(c->in, c->w, c->h, c->filter, &out, msg, msglen);
+    int rc = tf_resample(c->in, c->w, c->h, c->filter, &out, msg, msglen);
 
     if (!rc)
         ib_image_free(out);
@@ -1318,9 +1318,9 @@ static void test_alloc_failures_in_resample(void **state)
     for (unsigned ch = 1; ch <= 4; ch++) {
         struct ib_image *img = smooth_image(240, 130, ch);
         for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
-            for (int f = IB_FILTER_LANCZOS3; f <= IB_FILTER_BOX; f++) {
+            for (int f = TF_FILTER_LANCZOS3; f <= TF_FILTER_BOX; f++) {
                 struct resample_case c = {img, sizes[s][0], sizes[s][1],
-                                          (enum ib_filter)f};
+                                          (enum tf_filter)f};
                 char what[64];
                 snprintf(what, sizeof what, "resample %ux%u to %ux%u", 240,
                          130, c.w, c.h);
@@ -1354,7 +1354,7 @@ static int run_pipeline(const void *arg, char *msg, size_t msglen)
     int rc = 0;
 
     if (!p)
-        return ib_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
     for (size_t i = 0; !rc && i < sizeof steps / sizeof steps[0]; i++)
         rc = ib_pipeline_add(p, steps[i][0], steps[i][1], msg, msglen);
     if (!rc)
@@ -1491,12 +1491,12 @@ static struct ib_image *wave_image(uint32_t w, uint32_t h, unsigned ch)
 }
 
 static struct ib_image *resample_ok(const struct ib_image *in, uint32_t w,
-                                    uint32_t h, enum ib_filter f, int full)
+                                    uint32_t h, enum tf_filter f, int full)
 {
     struct ib_image *out = NULL;
     char msg[256] = "";
-    int rc = full ? ib_resample_full(in, w, h, f, &out, msg, sizeof msg)
-                  : ib_resample(in, w, h, f, &out, msg, sizeof msg);
+    int rc = full ? tf_resample_full(in, w, h, f, &out, msg, sizeof msg)
+                  : tf_resample(in, w, h, f, &out, msg, sizeof msg);
 
     if (rc)
         fail_msg("resample %ux%u to %ux%u: %s (%d)", in->width, in->height,
@@ -1533,11 +1533,11 @@ static void test_resample_below_4x_unchanged(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (unsigned ch = 1; ch <= 4; ch++) {
             struct ib_image *in = wave_image(cases[i][0], cases[i][1], ch);
-            for (int f = IB_FILTER_LANCZOS3; f <= IB_FILTER_BOX; f++) {
+            for (int f = TF_FILTER_LANCZOS3; f <= TF_FILTER_BOX; f++) {
                 struct ib_image *a = resample_ok(in, cases[i][2], cases[i][3],
-                                                 (enum ib_filter)f, 0);
+                                                 (enum tf_filter)f, 0);
                 struct ib_image *b = resample_ok(in, cases[i][2], cases[i][3],
-                                                 (enum ib_filter)f, 1);
+                                                 (enum tf_filter)f, 1);
                 if (memcmp(a->px, b->px, a->height * a->stride))
                     fail_msg("%ux%ux%u to %ux%u, filter %d: differs from "
                              "the whole-input filter", in->width, in->height,
@@ -1563,11 +1563,11 @@ static void test_resample_box_quality(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         for (unsigned ch = 1; ch <= 4; ch++) {
             struct ib_image *in = wave_image(cases[i][0], cases[i][1], ch);
-            for (int f = IB_FILTER_LANCZOS3; f <= IB_FILTER_BOX; f++) {
+            for (int f = TF_FILTER_LANCZOS3; f <= TF_FILTER_BOX; f++) {
                 struct ib_image *a = resample_ok(in, cases[i][2], cases[i][3],
-                                                 (enum ib_filter)f, 0);
+                                                 (enum tf_filter)f, 0);
                 struct ib_image *b = resample_ok(in, cases[i][2], cases[i][3],
-                                                 (enum ib_filter)f, 1);
+                                                 (enum tf_filter)f, 1);
                 double q = psnr(a, b);
                 if (q < 40.0)
                     fail_msg("%ux%ux%u to %ux%u, filter %d: PSNR %.1f dB "
@@ -1582,7 +1582,7 @@ static void test_resample_box_quality(void **state)
 }
 
 /*
- * Everything ib_resample allocates, output included, follows the output:
+ * Everything tf_resample allocates, output included, follows the output:
  * under 64 KiB plus four times the output's bytes, however large the
  * input. Filtering the whole input needed a weight table of the input's
  * width times the taps for each output pixel, and a float input row.
@@ -1603,7 +1603,7 @@ static void test_resample_memory_follows_output(void **state)
             alloc_bytes = 0;
             alloc_measuring = 1;
             out = resample_ok(in, cases[i][2], cases[i][3],
-                              IB_FILTER_LANCZOS3, 0);
+                              TF_FILTER_LANCZOS3, 0);
             alloc_measuring = 0;
             if (alloc_bytes > bound)
                 fail_msg("%ux%ux%u to %ux%u allocated %zu bytes, over %zu",
