@@ -2,8 +2,6 @@
  * transform/op_blur.c: --blur SIGMA, a Gaussian blur, and tf_blur, which
  * --sharpen reuses.
  *
- * Parameters: d[0] = sigma in pixels, (0, 1000].
- *
  * Separable, in two passes, with colour premultiplied by alpha so that a
  * transparent pixel's colour (often garbage) does not bleed into opaque
  * neighbours. Edges replicate the border pixel, as ImageMagick's default
@@ -368,7 +366,7 @@ static int blur_parse(const char *arg, struct tf_op *op, char *msg,
                       size_t msglen)
 {
     const char *end;
-    if (tf_parse_sigma(arg, &end, &op->d[0]) || *end)
+    if (tf_parse_sigma(arg, &end, &op->blur.sigma) || *end)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "invalid --blur '%s' (want SIGMA, above 0 and at "
                        "most 1000)", arg);
@@ -378,7 +376,7 @@ static int blur_parse(const char *arg, struct tf_op *op, char *msg,
 static int blur_apply(const struct tf_op *op, const struct ib_image *in,
                       struct ib_image **out, char *msg, size_t msglen)
 {
-    return tf_blur(in, op->d[0], out, msg, msglen);
+    return tf_blur(in, op->blur.sigma, out, msg, msglen);
 }
 
 const struct tf_op_def tf_op_blur = {

@@ -3,8 +3,6 @@
  * corner is (X, Y), clamped to the image as ImageMagick's -crop (+repage)
  * does. A region wholly outside the image is an item error, not an empty
  * image: no format can hold one.
- *
- * Parameters: i[0] = W, i[1] = H, i[2] = X, i[3] = Y.
  */
 #include "transform/transform_int.h"
 
@@ -29,20 +27,20 @@ static const char *parse_num(const char *s, int64_t *v)
 static int crop_parse(const char *arg, struct tf_op *op, char *msg,
                       size_t msglen)
 {
-    const char *p = parse_num(arg, &op->i[0]);
+    const char *p = parse_num(arg, &op->crop.width);
     if (p && *p == 'x')
-        p = parse_num(p + 1, &op->i[1]);
+        p = parse_num(p + 1, &op->crop.height);
     else
         p = NULL;
     if (p && *p == '+')
-        p = parse_num(p + 1, &op->i[2]);
+        p = parse_num(p + 1, &op->crop.x);
     else
         p = NULL;
     if (p && *p == '+')
-        p = parse_num(p + 1, &op->i[3]);
+        p = parse_num(p + 1, &op->crop.y);
     else
         p = NULL;
-    if (!p || *p || op->i[0] == 0 || op->i[1] == 0)
+    if (!p || *p || op->crop.width == 0 || op->crop.height == 0)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "invalid --crop '%s' (want WxH+X+Y, W and H at "
                        "least 1)", arg);
@@ -52,15 +50,15 @@ static int crop_parse(const char *arg, struct tf_op *op, char *msg,
 static int crop_apply(const struct tf_op *op, const struct ib_image *in,
                       struct ib_image **out, char *msg, size_t msglen)
 {
-    uint64_t x = (uint64_t)op->i[2], y = (uint64_t)op->i[3];
-    uint64_t w = (uint64_t)op->i[0], h = (uint64_t)op->i[1];
+    uint64_t x = (uint64_t)op->crop.x, y = (uint64_t)op->crop.y;
+    uint64_t w = (uint64_t)op->crop.width, h = (uint64_t)op->crop.height;
 
     if (x >= in->width || y >= in->height)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "--crop %" PRId64 "x%" PRId64 "+%" PRId64 "+%" PRId64
                        " is outside the %" PRIu32 "x%" PRIu32 " image",
-                       op->i[0], op->i[1], op->i[2], op->i[3], in->width,
-                       in->height);
+                       op->crop.width, op->crop.height, op->crop.x,
+                       op->crop.y, in->width, in->height);
     if (w > in->width - x)
         w = in->width - x;
     if (h > in->height - y)

@@ -7,8 +7,6 @@
  * --resize WxH^   cover WxH, keep the aspect, then crop the centre to WxH
  * Apart from WxH!, never upscales unless --upscale.
  *
- * Parameters: i[0] = W (0: omitted), i[1] = H (0: omitted), i[2] = mode.
- *
  * The resampler goes row by row: for each output row, the source rows under
  * the vertical kernel are summed into one float row (premultiplied by
  * alpha when there is alpha), then the horizontal kernel runs over that
@@ -510,21 +508,23 @@ static int resize_parse(const char *arg, struct tf_op *op, char *msg,
 {
     size_t len = arg ? strlen(arg) : 0;
     const char *end = arg + len;
-    op->i[1] = 0;
-    op->i[2] = FIT;
+    op->resize.height = 0;
+    op->resize.mode = FIT;
     if (len && (end[-1] == '!' || end[-1] == '^')) {
-        op->i[2] = end[-1] == '!' ? EXACT : COVER;
+        op->resize.mode = end[-1] == '!' ? EXACT : COVER;
         end--;
     }
     const char *x = memchr(arg, 'x', (size_t)(end - arg));
     int bad = len == 0;
     if (!bad && x)
-        bad = parse_dim(arg, x, &op->i[0]) || parse_dim(x + 1, end, &op->i[1]);
+        bad = parse_dim(arg, x, &op->resize.width) ||
+              parse_dim(x + 1, end, &op->resize.height);
     else if (!bad)
-        bad = parse_dim(arg, end, &op->i[0]);
-    if (!bad && op->i[0] == 0 && op->i[1] == 0)
+        bad = parse_dim(arg, end, &op->resize.width);
+    if (!bad && op->resize.width == 0 && op->resize.height == 0)
         bad = 1;
-    if (!bad && op->i[2] != FIT && (op->i[0] == 0 || op->i[1] == 0))
+    if (!bad && op->resize.mode != FIT &&
+        (op->resize.width == 0 || op->resize.height == 0))
         bad = 1;
     if (bad)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
@@ -543,21 +543,21 @@ static uint32_t scaled(uint32_t v, double s)
 static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
                         uint32_t *ow, uint32_t *oh)
 {
-    double sx = op->i[0] ? (double)op->i[0] / w : 0.0;
-    double sy = op->i[1] ? (double)op->i[1] / h : 0.0;
+    double sx = op->resize.width ? (double)op->resize.width / w : 0.0;
+    double sy = op->resize.height ? (double)op->resize.height / h : 0.0;
     double s;
 
     /* "!" asks for exactly WxH, as ImageMagick's, whatever --upscale says */
-    if (op->i[2] == EXACT) {
-        *ow = (uint32_t)op->i[0];
-        *oh = (uint32_t)op->i[1];
+    if (op->resize.mode == EXACT) {
+        *ow = (uint32_t)op->resize.width;
+        *oh = (uint32_t)op->resize.height;
         return;
     }
-    if (op->i[2] == COVER)
+    if (op->resize.mode == COVER)
         s = sx > sy ? sx : sy;
-    else if (!op->i[0])
+    else if (!op->resize.width)
         s = sy;
-    else if (!op->i[1])
+    else if (!op->resize.height)
         s = sx;
     else
         s = sx < sy ? sx : sy;
@@ -566,18 +566,18 @@ static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
     *ow = scaled(w, s);
     *oh = scaled(h, s);
     /* in fit mode rounding must not overshoot the box */
-    if (op->i[2] == FIT) {
-        if (op->i[0] && *ow > op->i[0])
-            *ow = (uint32_t)op->i[0];
-        if (op->i[1] && *oh > op->i[1])
-            *oh = (uint32_t)op->i[1];
+    if (op->resize.mode == FIT) {
+        if (op->resize.width && *ow > op->resize.width)
+            *ow = (uint32_t)op->resize.width;
+        if (op->resize.height && *oh > op->resize.height)
+            *oh = (uint32_t)op->resize.height;
     }
-    if (op->i[2] == COVER) {
+    if (op->resize.mode == COVER) {
         /* never below the box on either axis, so the crop is full */
-        if (*ow < op->i[0] && (op->upscale || op->i[0] <= w))
-            *ow = (uint32_t)op->i[0];
-        if (*oh < op->i[1] && (op->upscale || op->i[1] <= h))
-            *oh = (uint32_t)op->i[1];
+        if (*ow < op->resize.width && (op->upscale || op->resize.width <= w))
+            *ow = (uint32_t)op->resize.width;
+        if (*oh < op->resize.height && (op->upscale || op->resize.height <= h))
+            *oh = (uint32_t)op->resize.height;
     }
 }
 
@@ -608,11 +608,12 @@ static int resize_apply(const struct tf_op *op, const struct ib_image *in,
         rc = copy_region(in, 0, 0, w, h, &r, msg, msglen);
     else
         rc = tf_resample(in, w, h, op->filter, &r, msg, msglen);
-    if (rc || op->i[2] != COVER)
+    if (rc || op->resize.mode != COVER)
         goto done;
 
-    uint32_t cw = (uint32_t)op->i[0] < w ? (uint32_t)op->i[0] : w;
-    uint32_t chh = (uint32_t)op->i[1] < h ? (uint32_t)op->i[1] : h;
+    uint32_t bw = (uint32_t)op->resize.width, bh = (uint32_t)op->resize.height;
+    uint32_t cw = bw < w ? bw : w;
+    uint32_t chh = bh < h ? bh : h;
     if (cw != w || chh != h) {
         struct ib_image *c = NULL;
         rc = copy_region(r, (w - cw) / 2, (h - chh) / 2, cw, chh, &c, msg,

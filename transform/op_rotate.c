@@ -1,8 +1,6 @@
 /*
  * transform/op_rotate.c: --rotate 90|180|270, clockwise, lossless.
  *
- * Parameters: i[0] = quarter turns clockwise (1, 2 or 3).
- *
  * In tf_image_geom's terms (transpose, then mirror): a quarter turn
  * clockwise puts source row sy at output column H-1-sy, i.e. transpose then
  * mirror the output's columns (mirror_y of the transposed source).
@@ -15,11 +13,11 @@ static int rotate_parse(const char *arg, struct tf_op *op, char *msg,
                         size_t msglen)
 {
     if (!strcmp(arg, "90"))
-        op->i[0] = 1;
+        op->rotate.quarter_turns = 1;
     else if (!strcmp(arg, "180"))
-        op->i[0] = 2;
+        op->rotate.quarter_turns = 2;
     else if (!strcmp(arg, "270"))
-        op->i[0] = 3;
+        op->rotate.quarter_turns = 3;
     else
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "invalid --rotate '%s' (want 90, 180 or 270)", arg);
@@ -29,7 +27,7 @@ static int rotate_parse(const char *arg, struct tf_op *op, char *msg,
 static int rotate_apply(const struct tf_op *op, const struct ib_image *in,
                         struct ib_image **out, char *msg, size_t msglen)
 {
-    switch (op->i[0]) {
+    switch (op->rotate.quarter_turns) {
     case 1:
         return tf_image_geom(in, 1, 0, 1, out, msg, msglen);
     case 2:

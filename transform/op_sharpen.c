@@ -3,8 +3,6 @@
  * out = in + AMOUNT * (in - blur(in, SIGMA)), as ImageMagick's
  * -unsharp 0xSIGMA+AMOUNT+0. AMOUNT defaults to 1.
  *
- * Parameters: d[0] = sigma (0, 1000], d[1] = amount [0, 100].
- *
  * Colour only: alpha is copied, since a sharpened edge of transparency
  * would grow halos of half-transparent pixels. The blur (tf_blur) is
  * premultiplied, so transparent neighbours do not pull the mask.
@@ -18,12 +16,12 @@ static int sharpen_parse(const char *arg, struct tf_op *op, char *msg,
                          size_t msglen)
 {
     const char *end;
-    int bad = tf_parse_sigma(arg, &end, &op->d[0]);
+    int bad = tf_parse_sigma(arg, &end, &op->sharpen.sigma);
 
-    op->d[1] = 1.0;
+    op->sharpen.amount = 1.0;
     if (!bad && *end == ',') {
-        bad = tf_parse_decimal(end + 1, &end, &op->d[1]) ||
-              op->d[1] > 100.0;
+        bad = tf_parse_decimal(end + 1, &end, &op->sharpen.amount) ||
+              op->sharpen.amount > 100.0;
     }
     if (bad || *end)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
@@ -38,8 +36,8 @@ static int sharpen_apply(const struct tf_op *op, const struct ib_image *in,
     struct ib_image *b = NULL;
     uint32_t ch = in->channels;
     uint32_t colour = ch == 2 || ch == 4 ? ch - 1 : ch;
-    float amount = (float)op->d[1];
-    int rc = tf_blur(in, op->d[0], &b, msg, msglen);
+    float amount = (float)op->sharpen.amount;
+    int rc = tf_blur(in, op->sharpen.sigma, &b, msg, msglen);
 
     if (rc)
         return rc;

@@ -58,13 +58,34 @@ int tf_exif_orientation(const unsigned char *app1, size_t len);
 enum tf_filter { TF_FILTER_LANCZOS3 = 0, TF_FILTER_MITCHELL,
                  TF_FILTER_BILINEAR, TF_FILTER_BOX };
 
-/* One parsed op. Parameters are op-specific; the op's file documents them. */
+/*
+ * One parsed op: its row, its own parameters (the member named after it,
+ * set by its parse) and the pipeline's settings, which any op may read.
+ */
 struct tf_op {
     const struct tf_op_def *def;
-    int64_t i[6];
-    double d[2];
-    enum tf_filter filter;  /* resize ops: the pipeline's --filter */
-    int upscale;            /* resize ops: --upscale */
+    union {
+        struct {
+            int64_t width, height;  /* 1..1000000; 0: omitted (fit only) */
+            int mode;               /* FIT, EXACT (WxH!) or COVER (WxH^) */
+        } resize;
+        struct {
+            int64_t width, height;  /* 1..1e9, clamped to the image */
+            int64_t x, y;           /* top-left corner, 0..1e9 */
+        } crop;
+        struct {
+            int quarter_turns;      /* clockwise: 1, 2 or 3 */
+        } rotate;
+        struct {
+            double sigma;           /* pixels, (0, 1000] */
+        } blur;
+        struct {
+            double sigma;           /* of the blur, (0, 1000] */
+            double amount;          /* [0, 100], 1 by default */
+        } sharpen;
+    };
+    enum tf_filter filter;  /* --filter, for ops that resample */
+    int upscale;            /* --upscale, for ops that resize */
 };
 
 /*
