@@ -18,7 +18,7 @@ enum {
 
 static const struct cmd_option image_options[] = {
     {"format", required_argument, OPT_FORMAT, "F",
-     "jpeg, png or same (default: same as the input)"},
+     NULL},   /* help from transform/'s codec table: format_help() */
     {"quality", required_argument, OPT_QUALITY, "Q",
      "JPEG quality 1..100 (default 85)"},
     {"png-level", required_argument, OPT_PNG_LEVEL, "N",
@@ -45,11 +45,26 @@ static const struct cmd_option image_options[] = {
 };
 #define NIMAGE (sizeof image_options / sizeof image_options[0])
 
+/* "jpeg, png or same (default: same as the input)": the writable formats */
+static const char *format_help(void)
+{
+    static char help[160];
+    char names[64];
+    ib_format_list_writable(names, sizeof names);
+    snprintf(help, sizeof help, "%s or same (default: same as the input)",
+             names);
+    return help;
+}
+
 size_t cmd_image_options(struct cmd_option *opts, size_t n, size_t max)
 {
     const char *name, *arg, *help;
-    for (size_t i = 0; i < NIMAGE && n < max - 1; i++)
-        opts[n++] = image_options[i];
+    for (size_t i = 0; i < NIMAGE && n < max - 1; i++) {
+        opts[n] = image_options[i];
+        if (opts[n].val == OPT_FORMAT)
+            opts[n].help = format_help();
+        n++;
+    }
     for (size_t i = 0; n < max - 1 && !ib_op_info(i, &name, &arg, &help);
          i++)
         opts[n++] = (struct cmd_option){name, arg ? required_argument
@@ -96,16 +111,13 @@ static int note_op(struct cmd_image *img, const char *op, const char *arg)
     return 0;
 }
 
+/* --format: a format transform/ can write, or "same" (UNKNOWN). */
 static int parse_format(const char *v, enum ib_format *f)
 {
-    if (!strcmp(v, "jpeg") || !strcmp(v, "jpg"))
-        *f = IB_FORMAT_JPEG;
-    else if (!strcmp(v, "png"))
-        *f = IB_FORMAT_PNG;
-    else if (!strcmp(v, "same"))
-        *f = IB_FORMAT_UNKNOWN;
-    else
+    enum ib_format w = ib_format_lookup(v);
+    if (w == IB_FORMAT_UNKNOWN && strcmp(v, "same"))
         return -1;
+    *f = w;
     return 0;
 }
 
@@ -118,9 +130,12 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
 
     switch (c) {
     case OPT_FORMAT:
-        if (parse_format(v, &img->eopts.format))
-            return cmd_usage_error(cmd, "invalid --format '%s' (jpeg, png "
-                                   "or same)", v);
+        if (parse_format(v, &img->eopts.format)) {
+            char names[96];
+            ib_format_list_writable(names, sizeof names);
+            return cmd_usage_error(cmd, "invalid --format '%s' (%s or same)",
+                                   v, names);
+        }
         return 0;
     case OPT_QUALITY:
         if (cmd_parse_uint(v, 1, 100, &u))

@@ -10,8 +10,7 @@
 enum ib_format cmd_recipe_format(const struct cmd_image *img,
                                  enum ib_format in_format)
 {
-    return img->eopts.format == IB_FORMAT_UNKNOWN ? in_format
-                                                  : img->eopts.format;
+    return ib_format_output(img->eopts.format, in_format);
 }
 
 char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)

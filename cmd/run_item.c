@@ -111,6 +111,10 @@ void run_list_plan(struct run_list *l, const struct run_settings *s)
 {
     enum ib_format fixed = s->img.eopts.format;
     size_t all = l->n + l->nothers;
+    unsigned writable = 0;
+    for (int f = 0; f < IB_FORMAT_COUNT; f++)
+        if (ib_format_can_write((enum ib_format)f))
+            writable |= 1u << f;
     l->nslot = 16;
     while (l->nslot < 2 * l->n)
         l->nslot *= 2;
@@ -126,11 +130,8 @@ void run_list_plan(struct run_list *l, const struct run_settings *s)
         ib_fetch_name(url, name);
         l->base[i] = run_strdup(name);
         /* same: the content decides, unless the name already says */
-        int f = fixed != IB_FORMAT_UNKNOWN ? (int)fixed
-                                           : walk_name_format(name);
-        unsigned formats = f != IB_FORMAT_UNKNOWN
-                               ? 1u << f
-                               : 1u << IB_FORMAT_JPEG | 1u << IB_FORMAT_PNG;
+        enum ib_format f = ib_format_output(fixed, ib_name_format(name));
+        unsigned formats = f != IB_FORMAT_UNKNOWN ? 1u << f : writable;
         l->plan[i] = (struct walk_name){l->base[i], url, formats, 0, 0};
     }
     walk_names_plan(l->plan, all);
@@ -168,12 +169,13 @@ static enum ib_format out_format(const struct run_settings *s,
 {
     enum ib_format f = s->img.eopts.format;
     if (f == IB_FORMAT_UNKNOWN) {
-        unsigned char b[16];
+        unsigned char b[IB_FORMAT_SNIFF_LEN];
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         ssize_t n = fd >= 0 ? read(fd, b, sizeof b) : -1;
         if (fd >= 0)
             close(fd);
-        f = n > 0 ? ib_format_sniff(b, (size_t)n) : IB_FORMAT_UNKNOWN;
+        f = ib_format_output(f, n > 0 ? ib_format_sniff(b, (size_t)n)
+                                      : IB_FORMAT_UNKNOWN);
     }
     return f;
 }

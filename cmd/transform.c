@@ -414,9 +414,7 @@ int cmd_transform(int argc, char **argv)
         cmd_image_release(&s.img);
         return EXIT_FATAL;
     }
-    walk_init(&w, s.out, s.img.eopts.format == IB_FORMAT_UNKNOWN
-                             ? NULL
-                             : ib_format_ext(s.img.eopts.format));
+    walk_init(&w, s.out, s.img.eopts.format);
     for (int i = optind; i < argc; i++)
         walk_add(&w, argv[i]);
     walk_finish(&w);
@@ -459,8 +457,8 @@ int cmd_transform(int argc, char **argv)
     /* Items that failed while walking, or whose output is up to date, are
      * reported now; the rest become pool tasks. */
     size_t ntodo = 0, skipped = 0;
-    uint64_t recipe[3];   /* by input format: unknown, JPEG, PNG */
-    for (int f = 0; f < 3; f++)
+    uint64_t recipe[IB_FORMAT_COUNT];   /* by input format */
+    for (int f = 0; f < IB_FORMAT_COUNT; f++)
         recipe[f] = cmd_recipe_hash(&s.img,
                                     cmd_recipe_format(&s.img, f));
     for (size_t i = 0; i < w.n; i++) {

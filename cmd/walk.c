@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -77,12 +76,12 @@ int walk_open_below(int root, const char *name)
     return fd;
 }
 
-void walk_init(struct walk *w, const char *out_root, const char *ext)
+void walk_init(struct walk *w, const char *out_root, int format)
 {
     struct stat st;
     memset(w, 0, sizeof *w);
     w->out_root = out_root;
-    w->ext = ext;
+    w->format = format;
     if (!stat(out_root, &st)) {
         w->out_dev = st.st_dev;
         w->out_ino = st.st_ino;
@@ -101,50 +100,21 @@ void walk_release(struct walk *w)
     memset(w, 0, sizeof *w);
 }
 
-static int has_image_ext(const char *name)
+/* 1 if path's extension names a format transform/ can read. */
+static int has_image_ext(const char *path)
 {
-    const char *dot = strrchr(name, '.');
-    return dot && (!strcasecmp(dot, ".jpg") || !strcasecmp(dot, ".jpeg") ||
-                   !strcasecmp(dot, ".png"));
+    return ib_format_can_read(ib_name_format(path));
 }
 
 static enum ib_format sniff_file(const char *path)
 {
-    unsigned char b[8];
+    unsigned char b[IB_FORMAT_SNIFF_LEN];
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return IB_FORMAT_UNKNOWN;
     ssize_t n = read(fd, b, sizeof b);
     close(fd);
     return n > 0 ? ib_format_sniff(b, (size_t)n) : IB_FORMAT_UNKNOWN;
-}
-
-/* Where name's extension (its '.') starts, or len if it has none. */
-static size_t ext_at(const char *name, size_t len)
-{
-    size_t i = len;
-    while (i > 0 && name[i - 1] != '.')
-        i--;
-    /* i is just past the last dot; a leading dot starts no extension */
-    if (i <= 1 || len - i < 1 || len - i > 16)
-        return len;
-    for (size_t k = i; k < len; k++) {
-        char c = name[k];
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-              (c >= '0' && c <= '9')))
-            return len;
-    }
-    return i - 1;
-}
-
-/* 1 if ext (".JPG", ".jpeg", ".png"...) already names format f. */
-static int says_format(const char *ext, int f)
-{
-    if (f == IB_FORMAT_JPEG)
-        return !strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg");
-    if (f == IB_FORMAT_PNG)
-        return !strcasecmp(ext, ".png");
-    return 0;
 }
 
 /* 1 if s[0..n) has a letter, a digit or a non-ASCII byte. */
@@ -164,7 +134,7 @@ char *walk_name_make(const struct walk_name *v, int mode, int f)
     const char *slash = strrchr(v->name, '/');
     size_t dir = slash ? (size_t)(slash + 1 - v->name) : 0;
     const char *base = v->name + dir;
-    size_t blen = strlen(base), e = ext_at(base, blen);
+    size_t e = ib_name_ext(base);
     const char *oext = base + e;
     const char *fext = ib_format_ext((enum ib_format)f);
     uint64_t h64 = cmd_shard_hash(v->key);
@@ -178,7 +148,7 @@ char *walk_name_make(const struct walk_name *v, int mode, int f)
 
     const char *mid = "", *tail;
     if (mode == WALK_NAME_PLAIN) {
-        tail = !*fext || says_format(oext, f) ? oext : fext;
+        tail = ib_output_ext(base, (enum ib_format)f);
     } else if (mode == WALK_NAME_WHOLE) {
         mid = oext;
         tail = fext;
@@ -193,15 +163,6 @@ char *walk_name_make(const struct walk_name *v, int mode, int f)
              mode == WALK_NAME_HASHED ? "-" : "",
              mode == WALK_NAME_HASHED ? hex : "", mid, tail);
     return out;
-}
-
-int walk_name_format(const char *name)
-{
-    size_t len = strlen(name);
-    const char *ext = name + ext_at(name, len);
-    return says_format(ext, IB_FORMAT_JPEG)  ? IB_FORMAT_JPEG
-           : says_format(ext, IB_FORMAT_PNG) ? IB_FORMAT_PNG
-                                             : IB_FORMAT_UNKNOWN;
 }
 
 struct cand {
@@ -225,7 +186,7 @@ static int cand_cmp(const void *a, const void *b)
  */
 void walk_names_plan(struct walk_name *v, size_t n)
 {
-    size_t per = 3, max = n * per;   /* UNKNOWN, JPEG, PNG */
+    size_t per = IB_FORMAT_COUNT, max = n * per;
     struct cand *c = malloc((max ? max : 1) * sizeof *c);
     unsigned char *hit = malloc(n ? n : 1);
     if (!c || !hit)
@@ -331,7 +292,7 @@ static void visit(struct walk *w, const char *path, const char *rel,
     }
     if (S_ISREG(st.st_mode)) {
         enum ib_format f = sniff_file(path);
-        if (f != IB_FORMAT_UNKNOWN || has_image_ext(path) || top) {
+        if (ib_format_can_read(f) || has_image_ext(path) || top) {
             push(w, path, rel, access(path, R_OK) ? "cannot read: "
                  "permission denied" : NULL, f);
             return;
@@ -405,21 +366,20 @@ void walk_finish(struct walk *w)
 {
     struct walk_name *v = calloc(w->n ? w->n : 1, sizeof *v);
     size_t la = strlen(w->out_root);
-    int fixed = !w->ext ? -1
-                : !strcmp(w->ext, ".png") ? IB_FORMAT_PNG : IB_FORMAT_JPEG;
+    enum ib_format *f = calloc(w->n ? w->n : 1, sizeof *f);
 
-    if (!v)
+    if (!v || !f)
         abort();
     for (size_t i = 0; i < w->n; i++) {
-        int f = fixed >= 0 ? fixed : w->items[i].format;
-        v[i] = (struct walk_name){w->items[i].rel, w->items[i].rel, 1u << f,
-                                  0, 0};
+        f[i] = ib_format_output((enum ib_format)w->format,
+                                (enum ib_format)w->items[i].format);
+        v[i] = (struct walk_name){w->items[i].rel, w->items[i].rel,
+                                  1u << f[i], 0, 0};
     }
     walk_names_plan(v, w->n);
     for (size_t i = 0; i < w->n; i++) {
         struct walk_item *it = &w->items[i];
-        char *name = walk_name_make(&v[i], v[i].mode,
-                                    fixed >= 0 ? fixed : it->format);
+        char *name = walk_name_make(&v[i], v[i].mode, (int)f[i]);
         if (!name)
             abort();
         free(it->out);
@@ -431,6 +391,7 @@ void walk_finish(struct walk *w)
             it->error = xstrdup("no free output name");
     }
     free(v);
+    free(f);
 
     if (w->n > 1)
         qsort(w->items, w->n, sizeof *w->items, item_out_cmp);

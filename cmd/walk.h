@@ -2,10 +2,11 @@
  * cmd/walk.h: turns transform's INPUT arguments into a sorted list of items,
  * each with its output path.
  *
- * A file is an item when its content starts like a JPEG or PNG or its name
- * ends in .jpg/.jpeg/.png (so a broken "photo.jpg" is reported, not
- * silently dropped); any other file inside a folder is counted in
- * not_images and skipped. Folders are recursed in name order; dot-files,
+ * A file is an item when its content starts like a format transform/ can
+ * read or its name has the extension of one (so a broken "photo.jpg" is
+ * reported, not silently dropped); any other file inside a folder (a GIF
+ * too) is counted in not_images and skipped, while one named on the
+ * command line is an item ("GIF is not supported"). Folders are recursed in name order; dot-files,
  * symlinked folders (no loops) and the output folder itself are not
  * entered. A path given on the command line that cannot be read becomes a
  * failed item.
@@ -30,7 +31,8 @@ struct walk_item {
 
 struct walk {
     const char *out_root;   /* borrowed */
-    const char *ext;        /* borrowed: ".jpg"/".png", NULL keeps format */
+    int format;             /* enum ib_format of every output; UNKNOWN:
+                               each its input's (ib_format_output) */
     struct walk_item *items;   /* owned, n of them */
     size_t n, cap;
     size_t not_images;
@@ -38,7 +40,7 @@ struct walk {
     ino_t out_ino;
 };
 
-void walk_init(struct walk *w, const char *out_root, const char *ext);
+void walk_init(struct walk *w, const char *out_root, int format);
 /* Adds what arg names; problems become failed items. */
 void walk_add(struct walk *w, const char *arg);
 /* After the last walk_add: names every output from the whole list (see
@@ -49,12 +51,11 @@ void walk_release(struct walk *w);
 
 /*
  * Output names, one rule for transform and run. An output is named after
- * its input (its path below its root, or its download's name) with the
- * extension replaced by the output format's, or kept when it already says
- * that format (.jpeg, .JPG). An extension is a last '.' followed by 1 to
- * 16 ASCII letters and digits ("photo.v1", "2024.01.05"); anything else
- * after a dot is part of the stem. Names are decided from the whole list
- * before any item is made, so they never depend on which item comes first:
+ * its input (its path below its root, or its download's name) by
+ * transform/'s rule (ib_output_ext: the extension replaced by the output
+ * format's, or kept when it already says that format, .jpeg, .JPG).
+ * Names are decided from the whole list before any item is made, so they
+ * never depend on which item comes first:
  *   - items that would share a name (a.png and a.jpg under --format jpeg)
  *     all keep their whole name and add the format's: a.png.jpg, a.jpg.jpg;
  *   - items that still share one get "-<8 hex of their key>" before the
@@ -74,8 +75,6 @@ void walk_names_plan(struct walk_name *v, size_t n);
 /* v's output name (malloc'd; NULL out of memory) in format f (an enum
  * ib_format; UNKNOWN keeps the extension) under mode. */
 char *walk_name_make(const struct walk_name *v, int mode, int f);
-/* The format name's extension says (.jpg, .JPEG, .png), else UNKNOWN. */
-int walk_name_format(const char *name);
 
 /* mkdir -p, following symlinks (for folders the user named); 0 or -1
  * with errno. */

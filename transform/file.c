@@ -384,40 +384,6 @@ int ib_transform_sweep_temps(const struct ib_out *out,
     return fd < 0 ? 0 : sweep_dir(fd, "", 0, mine, ctx);
 }
 
-int ib_image_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
-                   char *msg, size_t msglen)
-{
-    struct ib_meta m;
-
-    memset(&m, 0, sizeof m);
-    m.orientation = 1;
-    m.scale_denom = 1;
-    switch (ib_format_sniff(buf, len)) {
-    case IB_FORMAT_JPEG: {
-        int rc = tf_jpeg_probe(buf, len, &m, msg, msglen);
-        if (rc)
-            return rc;
-        break;
-    }
-    case IB_FORMAT_PNG:
-        /* the signature, then IHDR's length, type, width and height */
-        if (len < 24 || memcmp(buf + 12, "IHDR", 4) != 0)
-            return tf_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
-                           "PNG without an IHDR chunk");
-        m.format = IB_FORMAT_PNG;
-        m.width = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 |
-                  (uint32_t)buf[18] << 8 | buf[19];
-        m.height = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 |
-                   (uint32_t)buf[22] << 8 | buf[23];
-        break;
-    default:
-        return tf_fail(msg, msglen, IB_TRANSFORM_EFORMAT,
-                       "not a JPEG or PNG image");
-    }
-    *meta = m;
-    return 0;
-}
-
 /*
  * Shrink-on-load. The pipeline's first op shrinks a W x H (upright) input
  * to some target; ib_pipeline_min_input says how small the decode may be,

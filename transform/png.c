@@ -249,3 +249,18 @@ done:
     free(icc);
     return rc;
 }
+
+int tf_png_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+                 char *msg, size_t msglen)
+{
+    /* the signature, then IHDR's length, type, width and height */
+    if (len < 24 || memcmp(buf + 12, "IHDR", 4) != 0)
+        return tf_fail(msg, msglen, IB_TRANSFORM_ECORRUPT,
+                       "PNG without an IHDR chunk");
+    meta->format = IB_FORMAT_PNG;
+    meta->width = (uint32_t)buf[16] << 24 | (uint32_t)buf[17] << 16 |
+                  (uint32_t)buf[18] << 8 | buf[19];
+    meta->height = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 |
+                   (uint32_t)buf[22] << 8 | buf[23];
+    return 0;
+}

@@ -20,7 +20,7 @@ enum {
     IB_TRANSFORM_OK = 0,
     IB_TRANSFORM_EINVAL = -1,  /* bad argument or op value */
     IB_TRANSFORM_ENOMEM = -2,
-    IB_TRANSFORM_EFORMAT = -3, /* not a JPEG or PNG */
+    IB_TRANSFORM_EFORMAT = -3, /* a format we cannot read, or none */
     IB_TRANSFORM_ECORRUPT = -4, /* corrupt or truncated data */
     IB_TRANSFORM_ELIMIT = -5,  /* over --max-pixels or the scan limit */
     IB_TRANSFORM_EIO = -6,     /* reading or writing a file */
@@ -46,12 +46,54 @@ struct ib_image {
 struct ib_image *ib_image_new(uint32_t w, uint32_t h, uint32_t channels);
 void ib_image_free(struct ib_image *img);
 
-enum ib_format { IB_FORMAT_UNKNOWN = 0, IB_FORMAT_JPEG, IB_FORMAT_PNG };
+/*
+ * Formats: one row each in the codec table (transform/codec.c). Some are
+ * only recognised, by their magic bytes, so that such an input fails as
+ * "GIF is not supported" rather than as an unknown file.
+ */
+enum ib_format {
+    IB_FORMAT_UNKNOWN = 0,
+    IB_FORMAT_JPEG,
+    IB_FORMAT_PNG,
+    IB_FORMAT_GIF,
+    IB_FORMAT_TIFF,
+    IB_FORMAT_WEBP,
+    IB_FORMAT_AVIF,
+    IB_FORMAT_HEIC,
+    IB_FORMAT_BMP,
+    IB_FORMAT_COUNT     /* not a format: one past the last */
+};
 
-/* From magic bytes only, never a file name. */
+/* From magic bytes only, never a file name; looks at no more than the
+ * first IB_FORMAT_SNIFF_LEN bytes, so that many are enough to read. */
+#define IB_FORMAT_SNIFF_LEN 32
 enum ib_format ib_format_sniff(const unsigned char *buf, size_t len);
-const char *ib_format_name(enum ib_format f);  /* "jpeg", "png", "unknown" */
-const char *ib_format_ext(enum ib_format f);   /* ".jpg", ".png", "" */
+const char *ib_format_name(enum ib_format f);  /* "jpeg", "gif"; "unknown" */
+const char *ib_format_ext(enum ib_format f);   /* ".jpg", ".gif"; "" */
+int ib_format_can_read(enum ib_format f);      /* 1 if this build decodes */
+int ib_format_can_write(enum ib_format f);     /* 1 if it encodes */
+/* The writable format a --format NAME names ("jpeg", "jpg", "png"), else
+ * UNKNOWN. */
+enum ib_format ib_format_lookup(const char *name);
+/* Writes the writable formats' names to buf: "jpeg, png". */
+void ib_format_list_writable(char *buf, size_t len);
+/* The format an output gets: requested, or when that is UNKNOWN ("same
+ * as the input") the input's if it can be written, else UNKNOWN. */
+enum ib_format ib_format_output(enum ib_format requested, enum ib_format in);
+
+/*
+ * Output names, one rule for every subcommand: an output is named after
+ * its input with the extension replaced by the output format's, or kept
+ * when it already names that format (".jpeg", ".JPG" for JPEG).
+ * An extension is a last '.' followed by 1 to 16 ASCII letters and
+ * digits ("photo.v1", "2024.01.05"), not at the start of a name or after
+ * a '/'; anything else after a dot is part of the stem.
+ */
+size_t ib_name_ext(const char *name);      /* its '.', or strlen(name) */
+enum ib_format ib_name_format(const char *name);  /* as its ext says */
+/* The extension of an output in format f made from name (a pointer into
+ * name, or a static string); name's own when f is UNKNOWN. */
+const char *ib_output_ext(const char *name, enum ib_format f);
 
 struct ib_decode_opts {
     uint64_t max_pixels;  /* header w*h above this fails before allocating */
@@ -99,7 +141,7 @@ int ib_image_decode(const unsigned char *buf, size_t len,
                     struct ib_meta *meta, char *msg, size_t msglen);
 
 struct ib_encode_opts {
-    enum ib_format format;     /* JPEG or PNG */
+    enum ib_format format;     /* one ib_format_can_write() accepts */
     int quality;               /* JPEG 1..100 */
     int progressive;           /* JPEG */
     int png_level;             /* 0 stored, 1..9 as zlib's (png_write.c) */

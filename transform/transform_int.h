@@ -23,10 +23,12 @@ int tf_check_dims(uint32_t w, uint32_t h, uint32_t channels,
                   uint64_t max_pixels, char *msg, size_t msglen);
 
 /*
- * Codecs: decode to the image as stored (no orientation applied); meta gets
- * format, header size, EXIF orientation, DCT scale and (if keep_icc) the
- * ICC profile. Decoders check header dims with tf_check_dims before any
- * pixel buffer exists.
+ * Codecs, one file each, their functions in a row of codec.c's table
+ * (which has sniffed the format first). decode gives the image as stored
+ * (no orientation applied); meta gets format, header size, EXIF
+ * orientation, DCT scale and (if keep_icc) the ICC profile. Decoders check
+ * header dims with tf_check_dims before any pixel buffer exists. probe
+ * reads only the header, into a meta the caller zeroed.
  */
 int tf_jpeg_decode(const unsigned char *buf, size_t len,
                    const struct ib_decode_opts *opts, struct ib_image **out,
@@ -39,6 +41,8 @@ int tf_jpeg_encode(const struct ib_image *img,
 int tf_png_decode(const unsigned char *buf, size_t len,
                   const struct ib_decode_opts *opts, struct ib_image **out,
                   struct ib_meta *meta, char *msg, size_t msglen);
+int tf_png_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+                 char *msg, size_t msglen);
 int tf_png_encode(const struct ib_image *img,
                   const struct ib_encode_opts *opts, unsigned char **buf,
                   size_t *len, char *msg, size_t msglen);

@@ -73,8 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     int prc = ib_image_probe(data, size, &probe, msg, sizeof msg);
     if (prc == 0) {
-        FUZZ_CHECK(probe.format == IB_FORMAT_JPEG ||
-                   probe.format == IB_FORMAT_PNG);
+        FUZZ_CHECK(ib_format_can_read(probe.format));
         FUZZ_CHECK(probe.format == ib_format_sniff(data, size));
         ib_meta_release(&probe);
     }
