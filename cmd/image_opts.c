@@ -13,14 +13,17 @@ enum {
     OPT_FORMAT = CMD_IMAGE_OPT_FIRST, OPT_QUALITY, OPT_PNG_LEVEL,
     OPT_PROGRESSIVE, OPT_FILTER, OPT_UPSCALE, OPT_AUTO_ORIENT,
     OPT_NO_AUTO_ORIENT, OPT_NO_SHRINK, OPT_STRIP, OPT_MAX_PIXELS,
-    OPT_JOB_TIMEOUT, OPT_WORKER_MEM,
+    OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_LOSSLESS,
 };
 
 static const struct cmd_option image_options[] = {
     {"format", required_argument, OPT_FORMAT, "F",
      NULL},   /* help from transform/'s codec table: format_help() */
     {"quality", required_argument, OPT_QUALITY, "Q",
-     "JPEG quality 1..100 (default 85)"},
+     "1..100 for every lossy format, or per format as in "
+     "jpeg=85,webp=80,avif=50 (the defaults)"},
+    {"lossless", no_argument, OPT_LOSSLESS, NULL,
+     "WebP: lossless instead of --quality"},
     {"png-level", required_argument, OPT_PNG_LEVEL, "N",
      "PNG zlib level 0..9 (default 6)"},
     {"progressive", no_argument, OPT_PROGRESSIVE, NULL,
@@ -35,7 +38,8 @@ static const struct cmd_option image_options[] = {
     {"no-shrink-on-load", no_argument, OPT_NO_SHRINK, NULL,
      "decode JPEGs at full size even when the first op shrinks them"},
     {"strip", no_argument, OPT_STRIP, NULL,
-     "drop the ICC profile (kept by default)"},
+     "drop the ICC profile (kept by default), converting the pixels to "
+     "sRGB first"},
     {"max-pixels", required_argument, OPT_MAX_PIXELS, "N",
      "refuse images whose header declares more (default 268402689)"},
     {"job-timeout", required_argument, OPT_JOB_TIMEOUT, "SECONDS",
@@ -111,6 +115,44 @@ static int note_op(struct cmd_image *img, const char *op, const char *arg)
     return 0;
 }
 
+/*
+ * --quality: "Q" sets every lossy format's; "jpeg=Q,webp=Q" the named
+ * ones. 0, or -1 (nothing changed) if any part is bad.
+ */
+static int parse_quality(const char *v, struct ib_encode_opts *e)
+{
+    struct ib_encode_opts t = *e;
+    unsigned q;
+
+    if (!cmd_parse_uint(v, 1, 100, &q)) {
+        e->quality = e->webp_quality = e->avif_quality = (int)q;
+        return 0;
+    }
+    for (const char *p = v; *p;) {
+        size_t n = strcspn(p, ",");
+        char part[32], *eq;
+        if (n == 0 || n >= sizeof part)
+            return -1;
+        memcpy(part, p, n);
+        part[n] = '\0';
+        eq = strchr(part, '=');
+        if (!eq || cmd_parse_uint(eq + 1, 1, 100, &q))
+            return -1;
+        *eq = '\0';
+        switch (ib_format_lookup(part)) {
+        case IB_FORMAT_JPEG: t.quality = (int)q; break;
+        case IB_FORMAT_WEBP: t.webp_quality = (int)q; break;
+        case IB_FORMAT_AVIF: t.avif_quality = (int)q; break;
+        default: return -1;
+        }
+        p += n;
+        if (*p == ',' && *++p == '\0')
+            return -1;
+    }
+    *e = t;
+    return 0;
+}
+
 /* --format: a format transform/ can write, or "same" (UNKNOWN). */
 static int parse_format(const char *v, enum ib_format *f)
 {
@@ -138,10 +180,12 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
         }
         return 0;
     case OPT_QUALITY:
-        if (cmd_parse_uint(v, 1, 100, &u))
-            return cmd_usage_error(cmd, "invalid --quality '%s' (1..100)", v);
-        img->eopts.quality = (int)u;
+        if (parse_quality(v, &img->eopts))
+            return cmd_usage_error(cmd, "invalid --quality '%s' (1..100, or "
+                                   "FORMAT=1..100,... for jpeg, webp, avif)",
+                                   v);
         return 0;
+    case OPT_LOSSLESS: img->eopts.lossless = 1; return 0;
     case OPT_PNG_LEVEL:
         if (cmd_parse_uint(v, 0, 9, &u))
             return cmd_usage_error(cmd, "invalid --png-level '%s' (0..9)", v);
@@ -160,7 +204,7 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
     case OPT_AUTO_ORIENT: img->dopts.auto_orient = 1; return 0;
     case OPT_NO_AUTO_ORIENT: img->dopts.auto_orient = 0; return 0;
     case OPT_NO_SHRINK: img->dopts.no_shrink_on_load = 1; return 0;
-    case OPT_STRIP: img->dopts.keep_icc = 0; return 0;
+    case OPT_STRIP: img->dopts.to_srgb = 1; return 0;
     case OPT_MAX_PIXELS:
         if (cmd_parse_u64(v, 1, UINT64_MAX, &img->dopts.max_pixels))
             return cmd_usage_error(cmd, "invalid --max-pixels '%s'", v);

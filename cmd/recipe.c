@@ -26,6 +26,11 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)
                  e->progressive != 0);
     else if (out == IB_FORMAT_PNG)
         snprintf(enc, sizeof enc, " png-level=%d", e->png_level);
+    else if (out == IB_FORMAT_WEBP)
+        snprintf(enc, sizeof enc, " quality=%d lossless=%d", e->webp_quality,
+                 e->lossless != 0);
+    else if (out == IB_FORMAT_AVIF)
+        snprintf(enc, sizeof enc, " quality=%d", e->avif_quality);
     /* every field always present, in a fixed order: one text per recipe */
     for (int pass = 0; pass < 2; pass++) {
         size_t cap = text ? len + 1 : 0;
@@ -36,7 +41,7 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)
                                img->filter ? img->filter : "lanczos3",
                                img->upscale != 0, ib_format_name(out), enc,
                                d->auto_orient != 0,
-                               d->keep_icc ? "keep" : "strip",
+                               d->to_srgb ? "to-srgb" : "keep",
                                !d->no_shrink_on_load);
         if (!pass) {
             text = malloc(len + 1);

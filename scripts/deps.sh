@@ -7,6 +7,8 @@ packages=(
     build-essential cmake pkg-config        # build
     libpng-dev libjpeg62-turbo-dev libcurl4-openssl-dev   # libraries
     libdeflate-dev zlib1g-dev               # PNG encoder's compressors
+    libwebp-dev libavif-dev                 # WebP and AVIF in and out
+    liblcms2-dev                            # ICC profiles converted to sRGB
     libcmocka-dev                           # unit tests
     python3                                 # loopback HTTP test server
     imagemagick                             # independent decoder, test oracle

@@ -17,19 +17,27 @@
 #include <string.h>
 #include <strings.h>
 
+#include <avif/avif.h>
 #include <jpeglib.h>
+#include <lcms2.h>
 #include <libdeflate.h>
 #include <png.h>
+#include <webp/decode.h>
 #include <zlib.h>
 
 const char *ib_transform_versions(void)
 {
-    static char buf[128];
+    static char buf[256];
     int v = LIBJPEG_TURBO_VERSION_NUMBER;   /* MMMmmmppp */
+    int w = WebPGetDecoderVersion();        /* 0xMMmmpp */
+    int l = cmsGetEncodedCMMversion();      /* 2140 for 2.14 */
     snprintf(buf, sizeof buf,
-             "libjpeg-turbo %d.%d.%d, libpng %s, libdeflate %s, zlib %s",
+             "libjpeg-turbo %d.%d.%d, libpng %s, libdeflate %s, zlib %s, "
+             "libwebp %d.%d.%d, libavif %s, lcms2 %d.%d",
              v / 1000000, v / 1000 % 1000, v % 1000, png_get_libpng_ver(NULL),
-             LIBDEFLATE_VERSION_STRING, zlibVersion());
+             LIBDEFLATE_VERSION_STRING, zlibVersion(), w >> 16,
+             w >> 8 & 0xff, w & 0xff, avifVersion(), l / 1000,
+             l % 1000 / 10);
     return buf;
 }
 
@@ -138,9 +146,11 @@ static const struct codec codecs[IB_FORMAT_COUNT] = {
     [IB_FORMAT_TIFF] = {.name = "tiff", .label = "TIFF", .aliases = {"tif"},
                         .exts = {".tif", ".tiff"}, .sniff = sniff_tiff},
     [IB_FORMAT_WEBP] = {.name = "webp", .label = "WebP", .exts = {".webp"},
-                        .sniff = sniff_webp},
+                        .sniff = sniff_webp, .probe = tf_webp_probe,
+                        .decode = tf_webp_decode, .encode = tf_webp_encode},
     [IB_FORMAT_AVIF] = {.name = "avif", .label = "AVIF", .exts = {".avif"},
-                        .sniff = sniff_avif},
+                        .sniff = sniff_avif, .probe = tf_avif_probe,
+                        .decode = tf_avif_decode, .encode = tf_avif_encode},
     [IB_FORMAT_HEIC] = {.name = "heic", .label = "HEIC", .aliases = {"heif"},
                         .exts = {".heic", ".heif"}, .sniff = sniff_heic},
     [IB_FORMAT_BMP] = {.name = "bmp", .label = "BMP", .exts = {".bmp"},
@@ -292,6 +302,8 @@ void ib_encode_opts_init(struct ib_encode_opts *o)
     memset(o, 0, sizeof *o);
     o->format = IB_FORMAT_JPEG;
     o->quality = 85;
+    o->webp_quality = 80;
+    o->avif_quality = 50;
     o->png_level = 6;
 }
 
@@ -373,6 +385,16 @@ int ib_image_decode(const unsigned char *buf, size_t len,
     rc = c->decode(buf, len, opts, &img, &m, msg, msglen);
     if (rc)
         return rc;
+    if (opts->to_srgb && m.icc) {
+        rc = tf_color_to_srgb(img, m.icc, m.icc_len, msg, msglen);
+        free(m.icc);
+        m.icc = NULL;
+        m.icc_len = 0;
+        if (rc) {
+            ib_image_free(img);
+            return rc;
+        }
+    }
     if (opts->auto_orient && m.orientation > 1) {
         struct ib_image *up;
         rc = ib_image_orient(img, m.orientation, &up, msg, msglen);

@@ -101,6 +101,13 @@ struct ib_decode_opts {
     int auto_orient;      /* apply EXIF orientation (JPEG) */
     int keep_icc;         /* return the ICC profile in meta */
     /*
+     * For outputs that will not carry a profile (--strip): pixels that an
+     * ICC profile says are not sRGB (Display P3, Adobe RGB) are converted
+     * to sRGB with lcms2 and the profile dropped, so they look the same
+     * without it. Needs keep_icc.
+     */
+    int to_srgb;
+    /*
      * Shrink-on-load: a JPEG may be decoded at a DCT scale of 1/2, 1/4 or
      * 1/8 as long as the result stays at least min_width x min_height
      * (in stored orientation). 0 x 0 decodes at full size.
@@ -143,12 +150,16 @@ int ib_image_decode(const unsigned char *buf, size_t len,
 struct ib_encode_opts {
     enum ib_format format;     /* one ib_format_can_write() accepts */
     int quality;               /* JPEG 1..100 */
+    int webp_quality;          /* WebP 1..100 (lossy; default 80) */
+    int avif_quality;          /* AVIF 1..100 (default 50) */
+    int lossless;              /* WebP: lossless instead of quality */
     int progressive;           /* JPEG */
     int png_level;             /* 0 stored, 1..9 as zlib's (png_write.c) */
     const unsigned char *icc;  /* borrowed, may be NULL */
     size_t icc_len;
 };
-void ib_encode_opts_init(struct ib_encode_opts *o);  /* JPEG q85, PNG 6 */
+/* JPEG q85, PNG 6, WebP q80, AVIF q50 (sharp's defaults for the last two) */
+void ib_encode_opts_init(struct ib_encode_opts *o);
 
 /* Encodes img to a malloc'd *buf of *len bytes; set only on success. */
 int ib_image_encode(const struct ib_image *img,

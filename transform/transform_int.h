@@ -47,6 +47,32 @@ int tf_png_encode(const struct ib_image *img,
                   const struct ib_encode_opts *opts, unsigned char **buf,
                   size_t *len, char *msg, size_t msglen);
 
+int tf_webp_decode(const unsigned char *buf, size_t len,
+                   const struct ib_decode_opts *opts, struct ib_image **out,
+                   struct ib_meta *meta, char *msg, size_t msglen);
+int tf_webp_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+                  char *msg, size_t msglen);
+int tf_webp_encode(const struct ib_image *img,
+                   const struct ib_encode_opts *opts, unsigned char **buf,
+                   size_t *len, char *msg, size_t msglen);
+int tf_avif_decode(const unsigned char *buf, size_t len,
+                   const struct ib_decode_opts *opts, struct ib_image **out,
+                   struct ib_meta *meta, char *msg, size_t msglen);
+int tf_avif_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
+                  char *msg, size_t msglen);
+int tf_avif_encode(const struct ib_image *img,
+                   const struct ib_encode_opts *opts, unsigned char **buf,
+                   size_t *len, char *msg, size_t msglen);
+
+/*
+ * img (1..4 channels) converted in place from the colour space its ICC
+ * profile describes to sRGB (transform/color.c). Profiles that are sRGB
+ * already, unreadable, or of another colour space than the image leave
+ * it as it is. 0, or -1 out of memory.
+ */
+int tf_color_to_srgb(struct ib_image *img, const unsigned char *icc,
+                     size_t icc_len, char *msg, size_t msglen);
+
 /*
  * Lossless remap: output = source maybe transposed (swap), then mirrored in
  * x and/or y. Serves EXIF orientation, --rotate, --flip and --flop.

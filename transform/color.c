@@ -1,0 +1,97 @@
+/*
+ * transform/color.c: pixels described by an ICC profile, converted to sRGB
+ * with lcms2, for outputs that will not carry the profile (--strip, or
+ * --keep without icc). Without this, a Display P3 or Adobe RGB photo
+ * written without its profile is shown as if it were sRGB: dull greens
+ * and reds.
+ *
+ * Profiles that already are sRGB (by description), and profiles lcms2
+ * cannot read or whose colour space does not match the image (an RGB
+ * profile on a grey image), leave the pixels alone: there is nothing
+ * better to do with them, and the output is what it was before.
+ * Intent: perceptual, as libvips and sharp use. Alpha is copied.
+ */
+#include "transform/transform_int.h"
+
+#include <string.h>
+
+#include <lcms2.h>
+
+static int is_srgb(cmsHPROFILE p)
+{
+    char desc[256];
+
+    if (!cmsGetProfileInfoASCII(p, cmsInfoDescription, "en", "US", desc,
+                                sizeof desc))
+        return 0;
+    return strstr(desc, "sRGB") != NULL;
+}
+
+/* A grey profile with sRGB's tone curve: grey stays grey, on sRGB's scale. */
+static cmsHPROFILE srgb_grey(cmsContext ctx)
+{
+    /* sRGB's curve, IEC 61966-2-1, as an ICC parametric curve of type 4 */
+    static const cmsFloat64Number srgb[5] = {2.4, 1.0 / 1.055,
+                                             0.055 / 1.055, 1.0 / 12.92,
+                                             0.04045};
+    cmsToneCurve *curve = cmsBuildParametricToneCurve(ctx, 4, srgb);
+    cmsHPROFILE p;
+
+    if (!curve)
+        return NULL;
+    p = cmsCreateGrayProfileTHR(ctx, cmsD50_xyY(), curve);
+    cmsFreeToneCurve(curve);
+    return p;
+}
+
+int tf_color_to_srgb(struct ib_image *img, const unsigned char *icc,
+                     size_t icc_len, char *msg, size_t msglen)
+{
+    cmsContext ctx;
+    cmsHPROFILE src, dst = NULL;
+    cmsHTRANSFORM xf = NULL;
+    cmsUInt32Number fmt;
+    int rc = 0, grey = img->channels < 3;
+
+    if (!icc || !icc_len)
+        return 0;
+    ctx = cmsCreateContext(NULL, NULL);   /* per call: reentrant */
+    if (!ctx)
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                       "out of memory for colour management");
+    src = cmsOpenProfileFromMemTHR(ctx, icc, (cmsUInt32Number)icc_len);
+    if (!src || is_srgb(src) ||
+        cmsGetColorSpace(src) != (grey ? cmsSigGrayData : cmsSigRgbData))
+        goto done;
+    dst = grey ? srgb_grey(ctx) : cmsCreate_sRGBProfileTHR(ctx);
+    switch (img->channels) {
+    case 1: fmt = TYPE_GRAY_8; break;
+    case 2: fmt = TYPE_GRAYA_8; break;
+    case 3: fmt = TYPE_RGB_8; break;
+    default: fmt = TYPE_RGBA_8; break;
+    }
+    if (dst)
+        xf = cmsCreateTransformTHR(ctx, src, fmt, dst, fmt,
+                                   INTENT_PERCEPTUAL,
+                                   cmsFLAGS_COPY_ALPHA);
+    if (!xf) {
+        /* a profile lcms2 reads but cannot link: leave the pixels */
+        if (!dst)
+            rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                         "out of memory for the sRGB profile");
+        goto done;
+    }
+    for (uint32_t y = 0; y < img->height; y++) {
+        unsigned char *row = img->px + (size_t)y * img->stride;
+        cmsDoTransform(xf, row, row, img->width);
+    }
+done:
+    if (xf)
+        cmsDeleteTransform(xf);
+    if (dst)
+        cmsCloseProfile(dst);
+    if (src)
+        cmsCloseProfile(src);
+    cmsDeleteContext(ctx);
+    return rc;
+}
