@@ -3,7 +3,7 @@
  * path of the transform library: probe, decode (4 MP limit), a short op
  * pipeline, encode, and decode of what was encoded.
  *
- * Input: a JPEG or PNG file. Which pipeline, output format and decode
+ * Input: a JPEG, PNG, WebP or AVIF file. Which pipeline, output format and decode
  * options run is picked from the input's length, so the fuzzer reaches
  * all of them by growing or shrinking an input, and the image's own bytes
  * stay as they are. Properties: a decode that succeeds returns an image
@@ -68,6 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     o.max_scans = 100;
     o.auto_orient = !(sel & 1);
     o.keep_icc = !(sel & 2);
+    o.to_srgb = (sel & 32) != 0;   /* lcms2 over whatever profile came */
     if (sel & 4)
         o.min_width = o.min_height = 40;   /* shrink-on-load */
 
@@ -117,7 +118,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     struct ib_encode_opts e;
     ib_encode_opts_init(&e);
-    e.format = (sel & 8) ? IB_FORMAT_PNG : IB_FORMAT_JPEG;
+    /* WebP costs little; AVIF's encoder too much per exec to fuzz it */
+    e.format = (sel & 8) ? IB_FORMAT_PNG
+               : (sel & 32) ? IB_FORMAT_WEBP : IB_FORMAT_JPEG;
     e.png_level = 1;
     e.quality = 70;
     e.progressive = (sel & 16) != 0;

@@ -2,7 +2,8 @@
 # tests/fuzz/seeds.sh IB_GEN OUTDIR: writes the seed corpora of the fuzz
 # targets, one folder per target, into OUTDIR (decode/ ops/ list/ name/).
 #   decode  every image ib-gen makes (good and broken), plus a few made
-#           here: a PNG zlib bomb header, a 1x1 PNG, a tiny JPEG
+#           here: a PNG zlib bomb header, a 1x1 PNG, a tiny JPEG, WebP
+#           (lossy, lossless with alpha), AVIF, a P3-tagged PNG
 #   ops     small op pipelines in fuzz_ops.c's format
 #   list    small URL lists: comments, blanks, CRLF, NUL, duplicates
 #   name    URLs and paths meant to escape the folder
@@ -25,6 +26,15 @@ if command -v convert >/dev/null; then
     convert -size 1x1 xc:red "$out/decode/one.png"
     convert -size 9x7 gradient: -quality 50 "$out/decode/small.jpg"
     convert -size 9x7 gradient: -interlace JPEG "$out/decode/small-prog.jpg"
+    convert -size 9x7 gradient:red-blue -quality 60 "$out/decode/small.webp"
+    convert -size 9x7 xc:none -fill red -draw 'point 3,3' \
+        -define webp:lossless=true "$out/decode/alpha.webp"
+    convert -size 9x7 gradient:red-blue -quality 60 "$out/decode/small.avif"
+    if [ -x "$(dirname "$gen")/ib-icc" ]; then   # a P3-tagged PNG
+        "$(dirname "$gen")/ib-icc" p3 "$tmp/p3.icc"
+        convert -size 9x7 gradient:red-lime -profile "$tmp/p3.icc" \
+            "$out/decode/p3.png"
+    fi
 fi
 
 n=0
