@@ -13,7 +13,7 @@ enum {
     OPT_FORMAT = CMD_IMAGE_OPT_FIRST, OPT_QUALITY, OPT_PNG_LEVEL,
     OPT_PROGRESSIVE, OPT_FILTER, OPT_UPSCALE, OPT_AUTO_ORIENT,
     OPT_NO_AUTO_ORIENT, OPT_NO_SHRINK, OPT_STRIP, OPT_MAX_PIXELS,
-    OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_LOSSLESS,
+    OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_LOSSLESS, OPT_KEEP,
 };
 
 static const struct cmd_option image_options[] = {
@@ -37,9 +37,10 @@ static const struct cmd_option image_options[] = {
      "keep pixels as stored"},
     {"no-shrink-on-load", no_argument, OPT_NO_SHRINK, NULL,
      "decode JPEGs at full size even when the first op shrinks them"},
-    {"strip", no_argument, OPT_STRIP, NULL,
-     "drop the ICC profile (kept by default), converting the pixels to "
-     "sRGB first"},
+    {"keep", required_argument, OPT_KEEP, "LIST",
+     "metadata copied to outputs: icc, exif, xmp, all or none, comma-"
+     "separated (default icc); without icc, pixels are converted to sRGB"},
+    {"strip", no_argument, OPT_STRIP, NULL, "the same as --keep none"},
     {"max-pixels", required_argument, OPT_MAX_PIXELS, "N",
      "refuse images whose header declares more (default 268402689)"},
     {"job-timeout", required_argument, OPT_JOB_TIMEOUT, "SECONDS",
@@ -153,6 +154,40 @@ static int parse_quality(const char *v, struct ib_encode_opts *e)
     return 0;
 }
 
+/*
+ * --keep: which metadata outputs carry. The profile is always read: when
+ * it is not kept, the pixels are converted to sRGB instead. 0, or -1
+ * (nothing changed).
+ */
+static int parse_keep(const char *v, struct ib_decode_opts *d)
+{
+    int icc = 0, exif = 0, xmp = 0;
+
+    for (const char *p = v;;) {
+        size_t n = strcspn(p, ",");
+        if (n == 4 && !strncmp(p, "none", 4) && !strcmp(v, "none"))
+            ;   /* none, alone */
+        else if (n == 3 && !strncmp(p, "icc", 3))
+            icc = 1;
+        else if (n == 4 && !strncmp(p, "exif", 4))
+            exif = 1;
+        else if (n == 3 && !strncmp(p, "xmp", 3))
+            xmp = 1;
+        else if (n == 3 && !strncmp(p, "all", 3))
+            icc = exif = xmp = 1;
+        else
+            return -1;
+        if (!p[n])
+            break;
+        p += n + 1;
+    }
+    d->keep_icc = 1;
+    d->to_srgb = !icc;
+    d->keep_exif = exif;
+    d->keep_xmp = xmp;
+    return 0;
+}
+
 /* --format: a format transform/ can write, or "same" (UNKNOWN). */
 static int parse_format(const char *v, enum ib_format *f)
 {
@@ -204,7 +239,12 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
     case OPT_AUTO_ORIENT: img->dopts.auto_orient = 1; return 0;
     case OPT_NO_AUTO_ORIENT: img->dopts.auto_orient = 0; return 0;
     case OPT_NO_SHRINK: img->dopts.no_shrink_on_load = 1; return 0;
-    case OPT_STRIP: img->dopts.to_srgb = 1; return 0;
+    case OPT_STRIP: (void)parse_keep("none", &img->dopts); return 0;
+    case OPT_KEEP:
+        if (parse_keep(v, &img->dopts))
+            return cmd_usage_error(cmd, "invalid --keep '%s' (icc, exif, "
+                                   "xmp, all or none, comma-separated)", v);
+        return 0;
     case OPT_MAX_PIXELS:
         if (cmd_parse_u64(v, 1, UINT64_MAX, &img->dopts.max_pixels))
             return cmd_usage_error(cmd, "invalid --max-pixels '%s'", v);

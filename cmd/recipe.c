@@ -17,7 +17,7 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)
 {
     const struct ib_decode_opts *d = &img->dopts;
     const struct ib_encode_opts *e = &img->eopts;
-    char enc[96] = "";
+    char enc[96] = "", keep[32] = "";
     char *text = NULL;
     size_t len = 0;
 
@@ -31,18 +31,23 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)
                  e->lossless != 0);
     else if (out == IB_FORMAT_AVIF)
         snprintf(enc, sizeof enc, " quality=%d", e->avif_quality);
+    /* EXIF and XMP, kept only on request, appear only then: the recipes
+     * of outputs made before --keep existed are unchanged */
+    if (d->keep_exif || d->keep_xmp)
+        snprintf(keep, sizeof keep, " keep=%s%s", d->keep_exif ? "exif," : "",
+                 d->keep_xmp ? "xmp," : "");
     /* every field always present, in a fixed order: one text per recipe */
     for (int pass = 0; pass < 2; pass++) {
         size_t cap = text ? len + 1 : 0;
         len = (size_t)snprintf(text, cap, "imgbatch-recipe/%d ops=%s "
                                "filter=%s upscale=%d format=%s%s "
-                               "auto-orient=%d icc=%s shrink-on-load=%d",
+                               "auto-orient=%d icc=%s shrink-on-load=%d%s",
                                CMD_RECIPE_FORMAT, img->ops ? img->ops : "",
                                img->filter ? img->filter : "lanczos3",
                                img->upscale != 0, ib_format_name(out), enc,
                                d->auto_orient != 0,
                                d->to_srgb ? "to-srgb" : "keep",
-                               !d->no_shrink_on_load);
+                               !d->no_shrink_on_load, keep);
         if (!pass) {
             text = malloc(len + 1);
             if (!text)

@@ -4,7 +4,7 @@
  * Decode: libavif parses the container first; its own size limits and the
  * image's declared size (checked against --max-pixels) are enforced before
  * any pixel plane is decoded. Pixels are converted to 8-bit RGB(A) straight
- * into the image's rows. The colour profile comes along when asked for.
+ * into the image's rows. ICC, EXIF and XMP come along when asked for.
  * irot/imir (AVIF's orientation boxes) are not applied.
  *
  * Encode: 8-bit 4:2:0, opts->avif_quality 1..100 mapped onto AV1 quantizers as
@@ -39,8 +39,8 @@ static int avif_fail(char *msg, size_t msglen, avifResult r, const char *what)
 
 /* A parsed decoder over buf, the declared size checked; NULL on failure. */
 static avifDecoder *open_decoder(const unsigned char *buf, size_t len,
-                                 uint64_t max_pixels, char *msg, size_t msglen,
-                                 int *rc)
+                                 uint64_t max_pixels, int exif, int xmp,
+                                 char *msg, size_t msglen, int *rc)
 {
     avifDecoder *d = avifDecoderCreate();
     avifResult r;
@@ -51,8 +51,8 @@ static avifDecoder *open_decoder(const unsigned char *buf, size_t len,
         return NULL;
     }
     d->maxThreads = 1;   /* one worker per core already */
-    d->ignoreExif = AVIF_TRUE;
-    d->ignoreXMP = AVIF_TRUE;
+    d->ignoreExif = exif ? AVIF_FALSE : AVIF_TRUE;
+    d->ignoreXMP = xmp ? AVIF_FALSE : AVIF_TRUE;
     if (max_pixels && max_pixels < d->imageSizeLimit)
         d->imageSizeLimit = (uint32_t)max_pixels;
     r = avifDecoderSetIOMemory(d, buf, len);
@@ -85,7 +85,7 @@ int tf_avif_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
                   char *msg, size_t msglen)
 {
     int rc = 0;
-    avifDecoder *d = open_decoder(buf, len, 0, msg, msglen, &rc);
+    avifDecoder *d = open_decoder(buf, len, 0, 0, 0, msg, msglen, &rc);
 
     if (!d)
         return rc;
@@ -99,13 +99,41 @@ int tf_avif_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
     return 0;
 }
 
+/* EXIF (from its TIFF header on) and XMP into meta, as opts asks. */
+static int copy_exif_xmp(const avifImage *im, const struct ib_decode_opts *o,
+                         struct ib_meta *meta)
+{
+    const uint8_t *e = im->exif.data;
+    size_t n = im->exif.size;
+
+    /* skip what precedes the TIFF header ("Exif\0\0", an offset) */
+    while (n >= 4 && memcmp(e, "II*", 4) && memcmp(e, "MM\0*", 4)) {
+        e++;
+        n--;
+    }
+    if (o->keep_exif && n >= 4) {
+        meta->exif = tf_memdup(e, n);
+        if (!meta->exif)
+            return -1;
+        meta->exif_len = n;
+    }
+    if (o->keep_xmp && im->xmp.size) {
+        meta->xmp = tf_memdup(im->xmp.data, im->xmp.size);
+        if (!meta->xmp)
+            return -1;
+        meta->xmp_len = im->xmp.size;
+    }
+    return 0;
+}
+
 int tf_avif_decode(const unsigned char *buf, size_t len,
                    const struct ib_decode_opts *opts, struct ib_image **out,
                    struct ib_meta *meta, char *msg, size_t msglen)
 {
     int rc = 0;
-    avifDecoder *d = open_decoder(buf, len, opts->max_pixels, msg, msglen,
-                                  &rc);
+    avifDecoder *d = open_decoder(buf, len, opts->max_pixels,
+                                  opts->keep_exif, opts->keep_xmp, msg,
+                                  msglen, &rc);
     struct ib_image *img = NULL;
     avifRGBImage rgb;
     avifResult r;
@@ -155,6 +183,11 @@ int tf_avif_decode(const unsigned char *buf, size_t len,
         }
         memcpy(meta->icc, d->image->icc.data, d->image->icc.size);
         meta->icc_len = d->image->icc.size;
+    }
+    if (copy_exif_xmp(d->image, opts, meta)) {
+        rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                     "out of memory for the EXIF or XMP block");
+        goto done;
     }
     *out = img;
     img = NULL;
@@ -231,6 +264,10 @@ int tf_avif_encode(const struct ib_image *img,
     }
     if (opts->icc && opts->icc_len)
         avifImageSetProfileICC(im, opts->icc, opts->icc_len);
+    if (opts->exif && opts->exif_len)
+        avifImageSetMetadataExif(im, opts->exif, opts->exif_len);
+    if (opts->xmp && opts->xmp_len)
+        avifImageSetMetadataXMP(im, opts->xmp, opts->xmp_len);
     enc = avifEncoderCreate();
     if (!enc) {
         rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,

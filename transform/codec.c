@@ -312,8 +312,10 @@ void ib_meta_release(struct ib_meta *m)
     if (!m)
         return;
     free(m->icc);
-    m->icc = NULL;
-    m->icc_len = 0;
+    free(m->exif);
+    free(m->xmp);
+    m->icc = m->exif = m->xmp = NULL;
+    m->icc_len = m->exif_len = m->xmp_len = 0;
 }
 
 /*
@@ -383,8 +385,10 @@ int ib_image_decode(const unsigned char *buf, size_t len,
     m.orientation = 1;
     m.scale_denom = 1;
     rc = c->decode(buf, len, opts, &img, &m, msg, msglen);
-    if (rc)
+    if (rc) {
+        ib_meta_release(&m);   /* what a decoder kept before failing */
         return rc;
+    }
     if (opts->to_srgb && m.icc) {
         rc = tf_color_to_srgb(img, m.icc, m.icc_len, msg, msglen);
         free(m.icc);
@@ -404,6 +408,8 @@ int ib_image_decode(const unsigned char *buf, size_t len,
             return rc;
         }
         img = up;
+        /* the pixels are upright now: a copied EXIF must not turn them */
+        tf_exif_set_orientation(m.exif, m.exif_len, 1);
     }
     *out = img;
     if (meta)

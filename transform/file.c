@@ -502,6 +502,14 @@ int ib_transform_file(const char *in_path, const struct ib_out *dst,
         eo.icc = meta.icc;
         eo.icc_len = meta.icc_len;
     }
+    if (!eo.exif && meta.exif) {
+        eo.exif = meta.exif;
+        eo.exif_len = meta.exif_len;
+    }
+    if (!eo.xmp && meta.xmp) {
+        eo.xmp = meta.xmp;
+        eo.xmp_len = meta.xmp_len;
+    }
     rc = ib_image_encode(img, &eo, &out, &outlen, msg, msglen);
     if (rc)
         goto done;

@@ -134,6 +134,50 @@ static int orientation_from_markers(j_decompress_ptr cinfo)
     return 1;
 }
 
+/* XMP's APP1 starts with this namespace and its NUL: 29 bytes */
+static const char xmp_ns[] = "http://ns.adobe.com/xap/1.0/";
+
+/* The EXIF and XMP APP1 blocks into meta, as opts asks. 0, or -1 (no
+ * memory). */
+static int copy_markers(j_decompress_ptr cinfo,
+                        const struct ib_decode_opts *opts,
+                        struct ib_meta *meta)
+{
+    for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next) {
+        if (m->marker != JPEG_APP0 + 1)
+            continue;
+        if (opts->keep_exif && !meta->exif && m->data_length > 6 &&
+            memcmp(m->data, "Exif\0\0", 6) == 0) {
+            meta->exif_len = m->data_length - 6;
+            meta->exif = tf_memdup(m->data + 6, meta->exif_len);
+            if (!meta->exif)
+                return -1;
+        } else if (opts->keep_xmp && !meta->xmp &&
+                   m->data_length > sizeof xmp_ns &&
+                   memcmp(m->data, xmp_ns, sizeof xmp_ns) == 0) {
+            meta->xmp_len = m->data_length - sizeof xmp_ns;
+            meta->xmp = tf_memdup(m->data + sizeof xmp_ns, meta->xmp_len);
+            if (!meta->xmp)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* One APP1 marker: prefix (plen bytes) then n bytes of d. A block too big
+ * for one marker is left out, as libvips does. */
+static void write_app1(j_compress_ptr cinfo, const char *prefix, size_t plen,
+                       const unsigned char *d, size_t n)
+{
+    if (!d || !n || n > 65533 - plen)
+        return;
+    jpeg_write_m_header(cinfo, JPEG_APP0 + 1, (unsigned int)(plen + n));
+    for (size_t i = 0; i < plen; i++)
+        jpeg_write_m_byte(cinfo, (unsigned char)prefix[i]);
+    for (size_t i = 0; i < n; i++)
+        jpeg_write_m_byte(cinfo, d[i]);
+}
+
 /*
  * Sets cinfo up for the largest DCT downscale (1/8, 1/4, 1/2) whose output
  * is still at least min_w x min_h, or for full size.
@@ -264,6 +308,13 @@ int tf_jpeg_decode(const unsigned char *buf, size_t len,
         pick_scale(&cinfo, opts->min_width, opts->min_height);
 
     orientation = orientation_from_markers(&cinfo);
+    /* now: the markers live in libjpeg's image pool, gone after finish;
+     * on a later failure the caller releases meta */
+    if (meta && copy_markers(&cinfo, opts, meta)) {
+        rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                     "no memory for the EXIF or XMP block");
+        goto done;
+    }
     if (opts->keep_icc) {
         JOCTET *p = NULL;
         if (jpeg_read_icc_profile(&cinfo, &p, &icc_len))
@@ -452,6 +503,8 @@ int tf_jpeg_encode(const struct ib_image *img,
         }
     }
     jpeg_start_compress(&cinfo, TRUE);
+    write_app1(&cinfo, "Exif\0\0", 6, opts->exif, opts->exif_len);
+    write_app1(&cinfo, xmp_ns, sizeof xmp_ns, opts->xmp, opts->xmp_len);
     if (opts->icc && opts->icc_len)
         jpeg_write_icc_profile(&cinfo, opts->icc,
                                (unsigned int)opts->icc_len);

@@ -124,6 +124,42 @@ static int check_raw_ihdr(const unsigned char *buf, size_t len,
     return tf_check_dims(w, h, 4, max_pixels, msg, msglen);
 }
 
+/* eXIf and the XMP iTXt chunk into meta, as opts asks. 0, or -1 (no
+ * memory; meta's own blocks released). */
+static int copy_chunks(png_structp png, png_infop info,
+                       const struct ib_decode_opts *opts, struct ib_meta *meta)
+{
+    png_bytep exif = NULL;
+    png_uint_32 exif_len = 0;
+    png_textp text = NULL;
+    int ntext = 0;
+
+    if (opts->keep_exif && png_get_eXIf_1(png, info, &exif_len, &exif) &&
+        exif_len) {
+        meta->exif = tf_memdup(exif, exif_len);
+        if (!meta->exif)
+            return -1;
+        meta->exif_len = exif_len;
+    }
+    if (opts->keep_xmp)
+        png_get_text(png, info, &text, &ntext);
+    for (int i = 0; i < ntext; i++) {
+        size_t n = text[i].compression >= PNG_ITXT_COMPRESSION_NONE
+                       ? text[i].itxt_length : text[i].text_length;
+        if (strcmp(text[i].key, "XML:com.adobe.xmp") || !n)
+            continue;
+        meta->xmp = tf_memdup(text[i].text, n);
+        if (!meta->xmp) {
+            free(meta->exif);
+            meta->exif = NULL;
+            return -1;
+        }
+        meta->xmp_len = n;
+        break;
+    }
+    return 0;
+}
+
 int tf_png_decode(const unsigned char *buf, size_t len,
                   const struct ib_decode_opts *opts, struct ib_image **out,
                   struct ib_meta *meta, char *msg, size_t msglen)
@@ -222,7 +258,7 @@ int tf_png_decode(const unsigned char *buf, size_t len,
         for (png_uint_32 y = 0; y < h; y++)
             png_read_row(png, img->px + (size_t)y * img->stride, NULL);
     /* reads through IEND, so a file cut after its last IDAT still fails */
-    png_read_end(png, NULL);
+    png_read_end(png, info);   /* info: eXIf and text may follow IDAT */
     /* libpng drops an ancillary chunk (iCCP, text) it has no memory for */
     if (ctx.nomem) {
         rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
@@ -230,6 +266,11 @@ int tf_png_decode(const unsigned char *buf, size_t len,
         goto done;
     }
 
+    if (meta && copy_chunks(png, info, opts, meta)) {
+        rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                     "no memory for the EXIF or XMP block");
+        goto done;
+    }
     if (meta) {
         meta->format = IB_FORMAT_PNG;
         meta->width = w;

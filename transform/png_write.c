@@ -347,6 +347,20 @@ static int write_iccp(const unsigned char *icc, size_t len, struct out *o)
     return rc;
 }
 
+/* iTXt with XMP: keyword, NUL, uncompressed (0, 0), no language, no
+ * translated keyword, the packet. */
+static int write_xmp(const unsigned char *xmp, size_t len, struct out *o)
+{
+    static const char head[] = "XML:com.adobe.xmp\0\0\0\0";   /* + NUL */
+    size_t n = sizeof head + len;
+
+    if (len > PNG_MAX_SIDE - sizeof head || out_reserve(o, 12 + n))
+        return IB_TRANSFORM_ENOMEM;
+    memcpy(o->p + o->len + 8, head, sizeof head);
+    memcpy(o->p + o->len + 8 + sizeof head, xmp, len);
+    return out_chunk(o, "iTXt", NULL, n);
+}
+
 int tf_png_encode(const struct ib_image *img,
                   const struct ib_encode_opts *opts, unsigned char **buf,
                   size_t *len, char *msg, size_t msglen)
@@ -399,6 +413,11 @@ int tf_png_encode(const struct ib_image *img,
     if (rc == 0 && opts->icc &&
         icc_fits(opts->icc, opts->icc_len, img->channels))
         rc = write_iccp(opts->icc, opts->icc_len, &o);
+    if (rc == 0 && opts->exif && opts->exif_len &&
+        opts->exif_len <= PNG_MAX_SIDE)
+        rc = out_chunk(&o, "eXIf", opts->exif, opts->exif_len);
+    if (rc == 0 && opts->xmp && opts->xmp_len)
+        rc = write_xmp(opts->xmp, opts->xmp_len, &o);
     if (rc == 0)
         rc = total <= ONESHOT_MAX
                  ? idat_oneshot(img, opts->png_level, &o, rowlen, total)

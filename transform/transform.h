@@ -100,6 +100,8 @@ struct ib_decode_opts {
     unsigned max_scans;   /* progressive JPEG scan cap */
     int auto_orient;      /* apply EXIF orientation (JPEG) */
     int keep_icc;         /* return the ICC profile in meta */
+    int keep_exif;        /* return the EXIF block in meta (default off) */
+    int keep_xmp;         /* return the XMP packet in meta (default off) */
     /*
      * For outputs that will not carry a profile (--strip): pixels that an
      * ICC profile says are not sRGB (Display P3, Adobe RGB) are converted
@@ -129,6 +131,11 @@ struct ib_meta {
     unsigned scale_denom;     /* 1, 2, 4 or 8: the DCT scale used */
     unsigned char *icc;       /* owned, NULL if none or !keep_icc */
     size_t icc_len;
+    /* owned, NULL if none or not asked for: EXIF as TIFF bytes ("II*\0"
+     * or "MM\0*", no "Exif\0\0"), its orientation reset to 1 when the
+     * decode applied it; XMP as the XML packet */
+    unsigned char *exif, *xmp;
+    size_t exif_len, xmp_len;
 };
 void ib_meta_release(struct ib_meta *m);
 
@@ -157,6 +164,10 @@ struct ib_encode_opts {
     int png_level;             /* 0 stored, 1..9 as zlib's (png_write.c) */
     const unsigned char *icc;  /* borrowed, may be NULL */
     size_t icc_len;
+    const unsigned char *exif; /* borrowed, may be NULL: as in ib_meta */
+    size_t exif_len;
+    const unsigned char *xmp;  /* borrowed, may be NULL */
+    size_t xmp_len;
 };
 /* JPEG q85, PNG 6, WebP q80, AVIF q50 (sharp's defaults for the last two) */
 void ib_encode_opts_init(struct ib_encode_opts *o);

@@ -83,6 +83,11 @@ int tf_image_geom(const struct ib_image *in, int swap, int mirror_x,
 
 /* EXIF orientation from an APP1 payload ("Exif\0\0" + TIFF); 1 if none. */
 int tf_exif_orientation(const unsigned char *app1, size_t len);
+/* Sets the orientation in TIFF bytes (no "Exif\0\0") to v, where it has
+ * one; anything else is left as it is. */
+void tf_exif_set_orientation(unsigned char *tiff, size_t len, int v);
+/* A malloc'd copy of n bytes, or NULL (out of memory, or n == 0). */
+unsigned char *tf_memdup(const void *p, size_t n);
 
 /* Resampling filters for --filter; the kernel lives in op_resize.c. */
 enum tf_filter { TF_FILTER_LANCZOS3 = 0, TF_FILTER_MITCHELL,

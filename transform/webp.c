@@ -3,14 +3,14 @@
  *
  * Decode: the header (WebPGetFeatures) is checked against the limits
  * before any pixel buffer exists; pixels are decoded straight into the
- * image's rows. The ICC profile comes from the ICCP chunk (libwebpdemux).
+ * image's rows. ICC, EXIF and XMP come from their chunks (libwebpdemux).
  * Animated WebP is refused by name. EXIF orientation is not applied:
  * WebP files that carry it are rare and libwebp does not read it.
  *
  * Encode: lossy at opts->webp_quality (method 4, libwebp's default and
  * sharp's), or lossless with opts->lossless; alpha is kept; grey is
- * written as RGB, which WebP stores anyway. An ICC profile goes in an
- * ICCP chunk through libwebpmux.
+ * written as RGB, which WebP stores anyway. ICC, EXIF and XMP go in their
+ * chunks through libwebpmux.
  */
 #include "transform/transform_int.h"
 
@@ -22,29 +22,45 @@
 #include <webp/encode.h>
 #include <webp/mux.h>
 
-static int read_icc(const unsigned char *buf, size_t len,
-                    struct ib_meta *meta)
+/* One chunk (fourcc) into *out, when the flags say it is there. 0, or -1
+ * out of memory. */
+static int read_chunk(WebPDemuxer *dmux, const char *fourcc, uint32_t flag,
+                      unsigned char **out, size_t *len)
 {
-    WebPData data = {buf, len};
-    WebPDemuxer *dmux = WebPDemux(&data);
     WebPChunkIterator it;
     int rc = 0;
 
-    if (!dmux)
-        return 0;   /* a bare VP8/VP8L stream: no chunks, no profile */
-    if ((WebPDemuxGetI(dmux, WEBP_FF_FORMAT_FLAGS) & ICCP_FLAG) &&
-        WebPDemuxGetChunk(dmux, "ICCP", 1, &it)) {
-        if (it.chunk.size) {
-            meta->icc = malloc(it.chunk.size);
-            if (meta->icc) {
-                memcpy(meta->icc, it.chunk.bytes, it.chunk.size);
-                meta->icc_len = it.chunk.size;
-            } else {
-                rc = -1;
-            }
-        }
-        WebPDemuxReleaseChunkIterator(&it);
+    if (!(WebPDemuxGetI(dmux, WEBP_FF_FORMAT_FLAGS) & flag) ||
+        !WebPDemuxGetChunk(dmux, fourcc, 1, &it))
+        return 0;
+    if (it.chunk.size) {
+        *out = tf_memdup(it.chunk.bytes, it.chunk.size);
+        if (*out)
+            *len = it.chunk.size;
+        else
+            rc = -1;
     }
+    WebPDemuxReleaseChunkIterator(&it);
+    return rc;
+}
+
+/* The ICC, EXIF and XMP chunks into meta, as opts asks. 0, or -1. */
+static int read_chunks(const unsigned char *buf, size_t len,
+                       const struct ib_decode_opts *opts, struct ib_meta *meta)
+{
+    WebPData data = {buf, len};
+    WebPDemuxer *dmux = WebPDemux(&data);
+    int rc = 0;
+
+    if (!dmux)
+        return 0;   /* a bare VP8/VP8L stream: no chunks */
+    if (opts->keep_icc)
+        rc |= read_chunk(dmux, "ICCP", ICCP_FLAG, &meta->icc, &meta->icc_len);
+    if (opts->keep_exif)
+        rc |= read_chunk(dmux, "EXIF", EXIF_FLAG, &meta->exif,
+                         &meta->exif_len);
+    if (opts->keep_xmp)
+        rc |= read_chunk(dmux, "XMP ", XMP_FLAG, &meta->xmp, &meta->xmp_len);
     WebPDemuxDelete(dmux);
     return rc;
 }
@@ -123,10 +139,11 @@ int tf_webp_decode(const unsigned char *buf, size_t len,
     meta->format = IB_FORMAT_WEBP;
     meta->width = (uint32_t)f.width;
     meta->height = (uint32_t)f.height;
-    if (opts->keep_icc && read_icc(buf, len, meta)) {
+    if (read_chunks(buf, len, opts, meta)) {
         ib_image_free(img);
+        ib_meta_release(meta);
         return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
-                       "out of memory for the ICC profile");
+                       "out of memory for the ICC, EXIF or XMP block");
     }
     *out = img;
     return 0;
@@ -152,21 +169,32 @@ static struct ib_image *to_rgb(const struct ib_image *img)
     return c;
 }
 
-static int add_icc(const struct ib_encode_opts *opts, WebPMemoryWriter *w,
-                   unsigned char **buf, size_t *len, char *msg, size_t msglen)
+/* 1 if the chunk is absent or was set */
+static int set_chunk(WebPMux *mux, const char *fourcc, const unsigned char *d,
+                     size_t n)
 {
-    WebPData image = {w->mem, w->size}, icc = {opts->icc, opts->icc_len};
+    WebPData data = {d, n};
+    return !d || !n || WebPMuxSetChunk(mux, fourcc, &data, 0) == WEBP_MUX_OK;
+}
+
+static int add_chunks(const struct ib_encode_opts *opts, WebPMemoryWriter *w,
+                      unsigned char **buf, size_t *len, char *msg,
+                      size_t msglen)
+{
+    WebPData image = {w->mem, w->size};
     WebPData assembled = {NULL, 0};
     WebPMux *mux = WebPMuxNew();
     int ok = mux && WebPMuxSetImage(mux, &image, 0) == WEBP_MUX_OK &&
-             WebPMuxSetChunk(mux, "ICCP", &icc, 0) == WEBP_MUX_OK &&
+             set_chunk(mux, "ICCP", opts->icc, opts->icc_len) &&
+             set_chunk(mux, "EXIF", opts->exif, opts->exif_len) &&
+             set_chunk(mux, "XMP ", opts->xmp, opts->xmp_len) &&
              WebPMuxAssemble(mux, &assembled) == WEBP_MUX_OK;
 
     WebPMuxDelete(mux);
     if (!ok) {
         WebPDataClear(&assembled);
         return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
-                       "out of memory adding the ICC profile to WebP");
+                       "out of memory adding metadata to WebP");
     }
     /* WebPDataClear frees with WebPFree; hand the caller malloc memory */
     *buf = malloc(assembled.size);
@@ -227,8 +255,9 @@ int tf_webp_encode(const struct ib_image *img,
                          ? IB_TRANSFORM_ENOMEM : IB_TRANSFORM_EINVAL,
                      "WebP encoder failed (libwebp error %d)",
                      (int)pic.error_code);
-    } else if (opts->icc && opts->icc_len) {
-        rc = add_icc(opts, &w, buf, len, msg, msglen);
+    } else if ((opts->icc && opts->icc_len) || (opts->exif && opts->exif_len)
+               || (opts->xmp && opts->xmp_len)) {
+        rc = add_chunks(opts, &w, buf, len, msg, msglen);
     } else {
         *buf = malloc(w.size);
         if (!*buf) {
