@@ -246,14 +246,6 @@ static const char *file_text(const char *dir, const char *name)
     return buf;
 }
 
-static size_t count_lines(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        n += *s == '\n';
-    return n;
-}
-
 /* What the journal says of name, in a fresh slot (prev_hash 0: nothing). */
 static struct run_slot journal_slot(const struct run_journal *j,
                                     const char *name)
@@ -266,13 +258,32 @@ static struct run_slot journal_slot(const struct run_journal *j,
 
 #define JOURNAL ".imgbatch-run.tsv"
 
+/* Opens the journal in a new scratch folder dir that holds text as the
+ * journal first (NULL: none yet). */
+static void journal_open_with(struct run_journal *j, char *dir, size_t len,
+                              const char *text)
+{
+    char msg[256] = "";
+    scratch(dir, len);
+    if (text)
+        put_file(dir, JOURNAL, text);
+    assert_int_equal(run_journal_open(j, dir, JOURNAL, msg, sizeof msg), 0);
+}
+
+/* Closes (compacts) the journal: the file's text then. */
+static const char *journal_close_text(struct run_journal *j, const char *dir)
+{
+    char msg[256] = "";
+    assert_int_equal(run_journal_close(j, msg, sizeof msg), 0);
+    return file_text(dir, JOURNAL);
+}
+
 static void test_journal_round_trip(void **state)
 {
     (void)state;
     char dir[64], msg[256] = "";
-    scratch(dir, sizeof dir);
     struct run_journal j;
-    assert_int_equal(run_journal_open(&j, dir, JOURNAL, msg, sizeof msg), 0);
+    journal_open_with(&j, dir, sizeof dir, NULL);
     assert_int_equal(journal_slot(&j, "a.jpg").prev_hash, 0);
 
     struct run_done a = {.hash = 0xabc, .size = 1234, .sec = 1700000000,
@@ -285,10 +296,10 @@ static void test_journal_round_trip(void **state)
                         "r1\t0000000000000abc\t1234\t1700000000\t5\t"
                         "0000000000000077\tsub/a.jpg\n");
     run_journal_add(&j, "b.png", &b);
-    assert_int_equal(run_journal_close(&j, msg, sizeof msg), 0);
+    const char *text = journal_close_text(&j, dir);
     assert_int_equal(run_journal_close(&j, NULL, 0), 0);   /* twice: fine */
     /* compacted: sorted by name */
-    assert_string_equal(file_text(dir, JOURNAL),
+    assert_string_equal(text,
                         "r1\t0000000000000def\t99\t1\t2\t"
                         "0000000000000088\tb.png\n"
                         "r1\t0000000000000abc\t1234\t1700000000\t5\t"
@@ -302,7 +313,7 @@ static void test_journal_round_trip(void **state)
     s = journal_slot(&j, "b.png");
     assert_true(s.prev_hash == 0xdef && s.prev_recipe == 0x88);
     assert_int_equal(journal_slot(&j, "a.jpg").prev_hash, 0);
-    assert_int_equal(run_journal_close(&j, msg, sizeof msg), 0);
+    journal_close_text(&j, dir);
     rm_tree(dir);
 }
 
@@ -314,16 +325,14 @@ static void test_journal_round_trip(void **state)
 static void test_journal_compacts_to_the_newest_line(void **state)
 {
     (void)state;
-    char dir[64], msg[256] = "";
-    scratch(dir, sizeof dir);
-    put_file(dir, JOURNAL,
+    char dir[64];
+    struct run_journal j;
+    journal_open_with(&j, dir, sizeof dir,
              "r1\t0000000000000001\t10\t100\t0\t00000000000000aa\tx.jpg\n"
              "0000000000000002\t20\t200\t0\told.jpg\n"
              "r1\t0000000000000003\t30\t300\t0\t00000000000000bb\tx.jpg\n"
              "r1\t0000000000000004\t40\t400\t0\t00000000000000cc\ty.jpg\n"
              "r1\t0000000000000005\t50\t500\t0\t00000000000000dd\ty.jpg\n");
-    struct run_journal j;
-    assert_int_equal(run_journal_open(&j, dir, JOURNAL, msg, sizeof msg), 0);
     assert_int_equal(j.nold, 3);
     struct run_slot s = journal_slot(&j, "x.jpg");
     assert_true(s.prev_hash == 3 && s.prev_size == 30 && s.prev_recipe == 0xbb);
@@ -335,10 +344,7 @@ static void test_journal_compacts_to_the_newest_line(void **state)
     struct run_done redo = {.hash = 6, .size = 60, .sec = 600, .nsec = 0,
                             .recipe = 0xee};
     run_journal_add(&j, "y.jpg", &redo);
-    assert_int_equal(run_journal_close(&j, msg, sizeof msg), 0);
-    const char *text = file_text(dir, JOURNAL);
-    assert_int_equal(count_lines(text), 3);
-    assert_string_equal(text,
+    assert_string_equal(journal_close_text(&j, dir),
                         "r1\t0000000000000002\t20\t200\t0\t"
                         "0000000000000000\told.jpg\n"
                         "r1\t0000000000000003\t30\t300\t0\t"
@@ -352,18 +358,15 @@ static void test_journal_compacts_to_the_newest_line(void **state)
 static void test_journal_ignores_a_torn_last_line(void **state)
 {
     (void)state;
-    char dir[64], msg[256] = "";
-    scratch(dir, sizeof dir);
-    put_file(dir, JOURNAL,
+    char dir[64];
+    struct run_journal j;
+    journal_open_with(&j, dir, sizeof dir,
              "r1\t0000000000000001\t10\t100\t0\t00000000000000aa\ta.jpg\n"
              "r1\t0000000000000002\t20\t2");
-    struct run_journal j;
-    assert_int_equal(run_journal_open(&j, dir, JOURNAL, msg, sizeof msg), 0);
     assert_int_equal(j.nold, 1);
     assert_true(journal_slot(&j, "a.jpg").prev_hash == 1);
-    assert_int_equal(run_journal_close(&j, msg, sizeof msg), 0);
     /* compaction drops the torn line for good */
-    assert_string_equal(file_text(dir, JOURNAL),
+    assert_string_equal(journal_close_text(&j, dir),
                         "r1\t0000000000000001\t10\t100\t0\t"
                         "00000000000000aa\ta.jpg\n");
     rm_tree(dir);
@@ -373,25 +376,25 @@ static void test_journal_ignores_a_torn_last_line(void **state)
 static void test_journal_skips_a_line_with_a_bad_field(void **state)
 {
     (void)state;
-    char dir[64], msg[256] = "";
-    scratch(dir, sizeof dir);
-    put_file(dir, JOURNAL,
+    char dir[64];
+    struct run_journal j;
+    journal_open_with(&j, dir, sizeof dir,
              "r1\tzzzz\t10\t100\t0\t00000000000000aa\tbad-hash.jpg\n"
-             "r1\t0000000000000001\tten\t100\t0\t00000000000000aa\tbad-size.jpg\n"
+             "r1\t0000000000000001\tten\t100\t0\t00000000000000aa\t"
+             "bad-size.jpg\n"
              "r1\t0000000000000001\t10\t100\t0\tnothex\tbad-recipe.jpg\n"
              "r1\t0000000000000000\t10\t100\t0\t00000000000000aa\tzero.jpg\n"
              "r1\t0000000000000001\t10\t100\t0\t00000000000000aa\t\n"
              "r1\t0000000000000007\t70\t700\t0\t00000000000000aa\tgood.jpg\n");
-    struct run_journal j;
-    assert_int_equal(run_journal_open(&j, dir, JOURNAL, msg, sizeof msg), 0);
     assert_int_equal(j.nold, 1);
     assert_true(journal_slot(&j, "good.jpg").prev_hash == 7);
     const char *bad[] = {"bad-hash.jpg", "bad-size.jpg", "bad-recipe.jpg",
                          "zero.jpg", ""};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_equal(journal_slot(&j, bad[i]).prev_hash, 0);
-    assert_int_equal(run_journal_close(&j, msg, sizeof msg), 0);
-    assert_int_equal(count_lines(file_text(dir, JOURNAL)), 1);
+    assert_string_equal(journal_close_text(&j, dir),
+                        "r1\t0000000000000007\t70\t700\t0\t"
+                        "00000000000000aa\tgood.jpg\n");
     rm_tree(dir);
 }
 
