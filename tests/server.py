@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
-"""A fault-injecting HTTP server on 127.0.0.1 for the fetch tests.
+"""A fault-injecting HTTP server on 127.0.0.1 for the CLI tests.
 
     server.py PORTFILE          serve on a free port, written to PORTFILE
     server.py PORTFILE DIR      the same, and /file/ serves DIR's files
     server.py --body NAME SIZE  print the body /ok/NAME?size=SIZE serves
+
+PORTFILE appears, whole, once the server accepts connections (it is
+written under another name and renamed): tests/cli/lib.sh's start_server
+waits for it.
 
 Paths (query parameters optional):
   /ok/NAME?size=N         200, N deterministic bytes derived from NAME
@@ -26,7 +30,31 @@ Paths (query parameters optional):
   /any/A/B/NAME           /ok/NAME, whatever A/B (raw, still %-encoded)
   /file/NAME?ms=N         DIR/NAME as read now, after N ms (0); ETag from its
                           bytes; 304 when If-None-Match matches
-  /stats                  JSON: requests per path (and "flaky:KEY", "304:NAME")
+  /gate/NAME              counted as "gate", then held until DIR/.gate-open
+                          exists, then /file/NAME: a download the test
+                          releases when it wants
+  /stats                  JSON: requests per path (and "flaky:KEY",
+                          "304:NAME", "gate"), and "connections" that
+                          carried any request but /stats
+
+Hostile responses (tests/cli/hostile_servers.sh, fetch_reuse.sh):
+  /drip?n=N&every=S       Content-Length N (100), one byte every S s (2):
+                          slowloris, never finishing within a short --timeout
+  /endless                200 without Content-Length, zeros until the client
+                          leaves (Connection: close)
+  /gzipbomb?mb=M          Content-Encoding: gzip of M MiB of zeros (64), with
+                          its true (compressed) Content-Length
+  /chain/N                302 to /chain/N-1; /chain/0 is a 200 with a body
+  /http10                 an HTTP/1.0 response without Content-Length: the
+                          body ends when the connection closes
+  /bighead?kb=K&lines=L   K KiB of response headers (1024) in L lines (1),
+                          then a short body
+  /liar?n=N&total=M       Content-Length N (100) and N bytes; then, once the
+                          client sends its next request on that connection,
+                          the other M - N (834 in all) bytes instead of an
+                          answer, and close: a lying length that poisons a
+                          kept-alive connection for the next URL
+  /body/NAME              the body the routes above end with ("body NAME\\n")
 """
 import gzip
 import hashlib
@@ -44,6 +72,8 @@ LOCK = threading.Lock()
 FILE_DIR = None
 COUNTS = {}
 FIRST_429 = {}
+GZ_CACHE = {}
+GZ_LOCK = threading.Lock()   # not LOCK: a first bomb takes a while to make
 
 
 def body_for(name, size):
@@ -65,6 +95,17 @@ def bump(key):
         return COUNTS[key]
 
 
+def gzip_zeros(mib):
+    with GZ_LOCK:
+        if mib not in GZ_CACHE:
+            GZ_CACHE[mib] = gzip.compress(b"\0" * (mib << 20), 9, mtime=0)
+        return GZ_CACHE[mib]
+
+
+def text_body(name):
+    return b"body %s\n" % name.encode()
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -73,6 +114,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         # headers and body go out in separate writes: without this, Nagle
         # plus the client's delayed ACK adds 40 ms to every response
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.counted = False
 
     def log_message(self, fmt, *args):
         pass
@@ -97,6 +139,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         q = urllib.parse.parse_qs(u.query)
         path = u.path
         bump(path)
+        if path != "/stats" and not self.counted:
+            bump("connections")
+            self.counted = True
         parts = path.split("/")
         head = parts[1] if len(parts) > 1 else ""
         rest = "/".join(parts[2:])
@@ -107,7 +152,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             handler(rest, q)
         except (BrokenPipeError, ConnectionResetError):
-            pass
+            self.close_connection = True
 
     def h_ok(self, rest, q):
         self.ok(rest, q)
@@ -239,6 +284,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def h_file(self, rest, q):
         time.sleep(int(q.get("ms", ["0"])[0]) / 1000)
+        self.file(rest)
+
+    def h_gate(self, rest, q):
+        bump("gate")
+        gate = os.path.join(FILE_DIR or "/nonexistent", ".gate-open")
+        while not os.path.exists(gate):
+            time.sleep(0.02)
+        self.file(rest)
+
+    def file(self, rest):
         name = os.path.basename(urllib.parse.unquote(rest))
         try:
             with open(os.path.join(FILE_DIR or "/nonexistent", name), "rb") as f:
@@ -257,6 +312,83 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with LOCK:
             data = json.dumps(COUNTS, sort_keys=True).encode()
         self.send(200, data, [("Content-Type", "application/json")])
+
+    def h_body(self, rest, q):
+        self.send(200, text_body(rest))
+
+    def h_liar(self, rest, q):
+        n = int(q.get("n", ["100"])[0])
+        data = text_body("liar") * 200
+        data = data[:int(q.get("total", ["834"])[0])]
+        self.send_response(200)
+        self.send_header("Content-Length", str(n))
+        self.end_headers()
+        self.wfile.write(data[:n])
+        self.wfile.flush()
+        # the rest only once the client has reused the connection, so it
+        # cannot have seen the excess before sending its next request
+        self.close_connection = True
+        self.connection.settimeout(10)
+        try:
+            if not self.connection.recv(65536):
+                return
+        except (socket.timeout, OSError):
+            return
+        self.wfile.write(data[n:])
+        self.wfile.flush()
+
+    def h_drip(self, rest, q):
+        n = int(q.get("n", ["100"])[0])
+        every = float(q.get("every", ["2"])[0])
+        self.send_response(200)
+        self.send_header("Content-Length", str(n))
+        self.end_headers()
+        self.wfile.flush()
+        for _ in range(n):
+            self.wfile.write(b"x")
+            self.wfile.flush()
+            time.sleep(every)
+
+    def h_endless(self, rest, q):
+        self.send_response(200)
+        self.send_header("Connection", "close")
+        self.end_headers()
+        chunk = b"\0" * 65536
+        self.close_connection = True
+        # bounded by a generous cap, so a broken client cannot pin the
+        # server forever: 4 GiB
+        for _ in range(65536):
+            self.wfile.write(chunk)
+
+    def h_gzipbomb(self, rest, q):
+        data = gzip_zeros(int(q.get("mb", ["64"])[0]))
+        self.send(200, data, [("Content-Encoding", "gzip"),
+                              ("Content-Type", "image/png")])
+
+    def h_chain(self, rest, q):
+        n = int(rest or "0")
+        if n <= 0:
+            self.send(200, text_body("chain"))
+        else:
+            self.send(302, b"", [("Location", "/chain/%d" % (n - 1))])
+
+    def h_http10(self, rest, q):
+        self.close_connection = True
+        self.wfile.write(b"HTTP/1.0 200 OK\r\nContent-Type: image/png\r\n"
+                         b"\r\n" + text_body("http10") * 1000)
+        self.wfile.flush()
+
+    def h_bighead(self, rest, q):
+        kb = int(q.get("kb", ["1024"])[0])
+        lines = int(q.get("lines", ["1"])[0])
+        per = max(1, (kb << 10) // lines)
+        data = text_body("bighead")
+        self.send_response(200)
+        for i in range(lines):
+            self.send_header("X-Junk-%d" % i, "a" * per)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
 
 class Server(http.server.ThreadingHTTPServer):

@@ -12,13 +12,8 @@ set -euo pipefail
 build=$(cd "${1:?usage: valgrind.sh BUILD}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
 B=$build/cmd/imgbatch
-T=$(mktemp -d "${TMPDIR:-/tmp}/ib-valgrind.XXXXXX")
-SERVER_PID=
-cleanup() {
-    [ -z "$SERVER_PID" ] || kill "$SERVER_PID" 2>/dev/null || true
-    rm -rf "$T"
-}
-trap cleanup EXIT
+IMGBATCH=$B IB_TESTS=$here
+. "$here/cli/lib.sh"   # $T, start_server; its expect is replaced below
 
 vg() {
     valgrind -q --error-exitcode=99 --leak-check=full \
@@ -58,14 +53,8 @@ ok=$(grep -c '"status":"ok"' "$T/t1.jsonl")
 echo "valgrind: transform clean (3 runs, 15 images, 9 good)"
 
 # --- fetch: ok, errors, redirects, size limit, gzip ------------------------
-python3 "$here/server.py" "$T/port" &
-SERVER_PID=$!
-for _ in $(seq 1 200); do
-    [ -s "$T/port" ] && break
-    sleep 0.05
-done
-[ -s "$T/port" ] || { echo "FAIL: server.py did not start" >&2; exit 1; }
-base="http://127.0.0.1:$(cat "$T/port")"
+start_server
+base=$BASE
 cat >"$T/urls.txt" <<EOF
 # comment
 $base/ok/a.jpg

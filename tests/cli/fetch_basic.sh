@@ -1,5 +1,5 @@
 # fetch: success, HTTP errors, retries, list parsing, exit codes.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 O=$T/out
 

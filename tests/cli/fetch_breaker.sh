@@ -3,7 +3,7 @@
 # slot; after --host-breaker connect failures in a row (10) the host's
 # other URLs fail at once, untried, with the reason. The dead host is a
 # port of 127.0.0.1 nobody listens on.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 # a port nobody listens on: bound, then closed
 DEAD_PORT=$(python3 -c 'import socket; s = socket.socket()

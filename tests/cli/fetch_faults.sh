@@ -1,5 +1,5 @@
 # fetch: broken servers. Each fails its item, leaves no file and no temp.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 O=$T/out
 

@@ -1,5 +1,5 @@
 # fetch: a rerun sends the validators it kept; 304 keeps the file.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 O=$T/out
 cat >"$T/list" <<EOF

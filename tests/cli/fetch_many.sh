@@ -1,5 +1,5 @@
 # fetch: 1,000 URLs at -c 64, every file compared byte for byte.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 O=$T/out
 for i in $(seq 1 1000); do

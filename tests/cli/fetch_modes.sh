@@ -1,5 +1,5 @@
 # fetch: multi, threads and serial give the same statuses and bytes.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 for mode in multi threads serial; do
     # per-mode keys: the server counts flaky and 429 requests per key

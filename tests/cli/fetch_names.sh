@@ -1,6 +1,6 @@
 # fetch: names from hostile URL paths stay inside --out; collisions get
 # distinct, complete, deterministic files.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 W=$T/work
 O=$W/a/b/c/d/out   # deep enough that ../../../ would land inside $W

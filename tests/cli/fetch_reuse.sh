@@ -2,18 +2,9 @@
 # bytes) leaves the excess on a kept-alive connection, where the next URL
 # reads it as its response ("Received HTTP/0.9 when not allowed"). A
 # protocol error on a reused connection is retried at once on a fresh one,
-# in each --mode, and even with --retries 0. tests/hostile_server.py.
-. "$IB_TESTS/cli/fetch_lib.sh"
-
-python3 "$IB_TESTS/hostile_server.py" "$T/port" &
-SERVER_PID=$!
-for _ in $(seq 1 200); do
-    [ -s "$T/port" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "hostile_server.py exited"
-    sleep 0.05
-done
-[ -s "$T/port" ] || fail "hostile_server.py did not start"
-BASE="http://127.0.0.1:$(cat "$T/port")"
+# in each --mode, and even with --retries 0. tests/server.py's /liar.
+. "$IB_TESTS/cli/lib.sh"
+start_server
 
 for mode in multi threads serial; do
     liar="$BASE/liar?mode=$mode"

@@ -2,7 +2,7 @@
 # removed, the report written with every URL in it. Transfers cut short and
 # items waiting to retry are "interrupted", not failed: they are not the
 # source's fault, so no error line, no failure count.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 
 # wait_temp DIR PID: until a download's temp file exists in DIR

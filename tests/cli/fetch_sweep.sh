@@ -2,7 +2,7 @@
 # files of downloads (".NAME.part.XXXXXX") and of its index, in a folder it
 # has to itself (fetch -o without --shard, run's OUT/.downloads-K-of-N with
 # --shard), and nothing else there.
-. "$IB_TESTS/cli/run_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 
 # plant DIR: the leftovers of a killed fetch, and files that must stay

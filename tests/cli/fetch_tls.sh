@@ -40,11 +40,8 @@ http {
 CONF
 nginx -c "$T/nginx.conf" -e "$T/logs/error.log" &
 nginx_pid=$!
-trap 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null; rm -rf "$T"' EXIT
-for _ in $(seq 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
-    sleep 0.05
-done
+at_exit 'kill $nginx_pid 2>/dev/null; wait $nginx_pid 2>/dev/null'
+wait_for port_open "$port"
 for i in 1 2 3 4 5 6; do echo "https://127.0.0.1:$port/f$i.bin"; done >list
 
 # verified by default: an unknown CA fails every item, nothing is written

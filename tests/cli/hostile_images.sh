@@ -225,7 +225,7 @@ for i in 0 1 2 3 4 5 6 7 8 9; do
 done
 run_full=()
 if mount -t tmpfs -o size=512k tmpfs "$full" 2>/dev/null; then
-    trap 'umount "$full" 2>/dev/null || true; rm -rf "$T"' EXIT
+    at_exit 'umount "$full" 2>/dev/null || true'
 elif unshare -rm true 2>/dev/null; then
     # no privilege to mount here: a private mount namespace as a fake root
     run_full=(unshare -rm sh -c 'mount -t tmpfs -o size=512k tmpfs "$0" &&

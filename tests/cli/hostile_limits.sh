@@ -12,7 +12,7 @@
 # bookkeeping (a few hundred bytes an item) and far below what holding
 # bodies or images would take. --no-fsync: durability is not what this
 # measures, and 2 x 100,000 fsyncs would cost the disk minutes.
-. "$IB_TESTS/cli/fetch_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 
 default_n=100000
 [ -z "${IB_SANITIZE:-}" ] || default_n=20000

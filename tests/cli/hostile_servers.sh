@@ -5,19 +5,12 @@
 # headers (one line, and many lines). Each URL gets one report line with a
 # clear error or a correct file; the batch finishes, exits 1, leaves no
 # temp file and writes nothing outside --out. Last, a tampered download
-# index naming files outside the folder. The server is
-# tests/hostile_server.py on 127.0.0.1, started here.
-. "$IB_TESTS/cli/fetch_lib.sh"
+# index naming files outside the folder. The server is tests/server.py
+# (its hostile routes) on 127.0.0.1, started here.
+. "$IB_TESTS/cli/lib.sh"
 
-python3 "$IB_TESTS/hostile_server.py" "$T/port" &
-SERVER_PID=$!
-for _ in $(seq 1 200); do
-    [ -s "$T/port" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "hostile_server.py exited"
-    sleep 0.05
-done
-[ -s "$T/port" ] || fail "hostile_server.py did not start"
-H="http://127.0.0.1:$(cat "$T/port")"
+start_server
+H=$BASE
 
 drip="$H/drip?n=100&every=2"
 endless="$H/endless"

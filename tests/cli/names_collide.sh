@@ -4,7 +4,7 @@
 # name; the same list gives the same names whatever order the files land
 # in or the list is in; a name of only punctuation gets a readable one.
 # transform names a folder's files by the same rule.
-. "$IB_TESTS/cli/run_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 
 # jpeg NAME SEED SIZE: a JPEG, whatever NAME's extension says
@@ -43,7 +43,7 @@ tac "$T/l1" >"$T/l3"
 for k in 1 2 3; do
     run_expect 0 "$T/l$k" -o "$T/o$k" -c 8 --procs 2 --format jpeg \
         --report "$T/r$k"
-    check "$T/r$k" 'summary["ok"] == 8 and summary["failed"] == 0
+    json_check "$T/r$k" 'summary["ok"] == 8 and summary["failed"] == 0
         and all(i["status"] == "ok" for i in items)'
 done
 
@@ -83,7 +83,7 @@ ok "run: one name per URL, the same whatever the arrival or list order"
 
 run_expect 0 "$T/l2" -o "$T/o1" -c 8 --procs 2 --format jpeg \
     --report "$T/r4"
-check "$T/r4" 'summary["unchanged"] == 8 and summary["failed"] == 0'
+json_check "$T/r4" 'summary["unchanged"] == 8 and summary["failed"] == 0'
 ok "run: a rerun into the same folder finds every output up to date"
 
 # shards share OUT: each names its part as the whole list would

@@ -70,11 +70,7 @@ traced "$T/t2" "$IMGBATCH" transform -o "$T/out2" "$T/in" --resize 32x32 \
 none "$T/t2" "transform --no-fsync still fsyncs"
 ok "transform fsyncs each output before its rename; --no-fsync does not"
 
-python3 "$IB_TESTS/server.py" "$T/port" "$T/srv" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$T"' EXIT
-wait_for test -s "$T/port"
-BASE="http://127.0.0.1:$(cat "$T/port")"
+start_server
 printf '%s\n' "$BASE/file/c.jpg" "$BASE/file/d.png" >"$T/urls"
 
 traced "$T/f1" "$IMGBATCH" fetch -o "$T/dl" "$T/urls"

@@ -5,53 +5,22 @@
 # by a gate the test opens, so "still running" never depends on timing.
 . "$IB_TESTS/cli/lib.sh"
 
-# /NAME: logged to $T/seen, then held until $T/open exists, then $T/srv/NAME
-cat >"$T/gate.py" <<'PY'
-import http.server, os, sys, time
-port_file, root = sys.argv[1], sys.argv[2]
-class H(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *a):
-        pass
-    def do_GET(self):
-        with open(os.path.join(root, "seen"), "a") as f:
-            f.write(self.path + "\n")
-        while not os.path.exists(os.path.join(root, "open")):
-            time.sleep(0.02)
-        with open(os.path.join(root, "srv", self.path.lstrip("/")), "rb") as f:
-            body = f.read()
-        try:
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except OSError:
-            pass   # the client was killed while held at the gate
-s = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
-s.daemon_threads = True
-with open(port_file + ".tmp", "w") as f:
-    f.write(str(s.server_address[1]))
-os.rename(port_file + ".tmp", port_file)
-s.serve_forever()
-PY
-mkdir -p "$T/srv" "$T/in"
-python3 "$T/gate.py" "$T/port" "$T" &
-GATE=$!
-trap 'kill $GATE 2>/dev/null || true; rm -rf "$T"' EXIT
-wait_for test -s "$T/port"
-BASE="http://127.0.0.1:$(cat "$T/port")"
+# /gate/NAME: counted, then held until $T/srv/.gate-open exists, then
+# $T/srv/NAME (tests/server.py)
+start_server
+mkdir -p "$T/in"
 # the shard of a URL depends on the server's port: with 16 URLs, each
 # shard gets some but with a chance of 2 in 65536
 for i in $(seq 16); do
     convert -size 96x64 "xc:rgb($((i * 15)),90,30)" "$T/srv/p$i.jpg"
-    echo "$BASE/p$i.jpg"
+    echo "$BASE/gate/p$i.jpg"
 done >"$T/urls"
 convert -size 96x64 xc:plum "$T/in/t1.png"
 convert -size 96x64 xc:khaki "$T/in/t2.png"
-touch "$T/seen"
 # what the copies turned away are given: never held at the gate, so a
 # copy that is not turned away ends (wrongly) instead of hanging
 echo "http://127.0.0.1:9/never.jpg" >"$T/other"
-seen() { wc -l <"$T/seen"; }
+seen() { hits gate; }
 # started_since N: the gate has seen a request past the first N
 started_since() { [ "$(seen)" -gt "$1" ]; }
 holder_is() { [ "$({ tr -d ' \n' <"$1"; } 2>/dev/null)" = "$2" ]; }
@@ -74,7 +43,7 @@ ok "fetch, transform, run on an OUT in use: exit 3, naming the holder"
 P2=$!
 wait_for grep -q "waiting for '$T/out', in use by pid $P1" "$T/e2"
 [ ! -e "$T/out/t1.png" ] || fail "--wait-lock wrote while OUT was in use"
-touch "$T/open"
+touch "$T/srv/.gate-open"
 rc=0; wait $P1 || rc=$?
 [ "$rc" = 0 ] || { cat "$T/e1"; fail "the first run: exit $rc"; }
 json_check "$T/r1" 'summary["ok"] == 16 and summary["failed"] == 0'
@@ -84,7 +53,7 @@ json_check "$T/r2" 'summary["ok"] == 2'
 ok "the first run finishes with every item ok; --wait-lock then runs"
 
 # 2. two shards of one job at once: both hold OUT, both finish
-rm "$T/open"
+rm "$T/srv/.gate-open"
 n=$(seen)
 "$IMGBATCH" run "$T/urls" -o "$T/out2" --shard 0/2 --report "$T/s0" \
     2>"$T/es0" &
@@ -98,7 +67,7 @@ expect_exit 3 "$IMGBATCH" run "$T/other" -o "$T/out2" --shard 1/2
 assert_grep "'$T/out2' is in use by pid $S1 " "$T/stderr"
 expect_exit 3 "$IMGBATCH" transform "$T/in" -o "$T/out2"
 assert_grep "'$T/out2' is in use by pid \($S0\|$S1\) " "$T/stderr"
-touch "$T/open"
+touch "$T/srv/.gate-open"
 for k in 0 1; do
     p=$S0; [ $k = 1 ] && p=$S1
     rc=0; wait "$p" || rc=$?
@@ -110,7 +79,7 @@ done
 ok "two shards share OUT; the same shard twice and an unsharded run do not"
 
 # 3. a run killed with SIGKILL (parent and workers) leaves no lock behind
-rm "$T/open"
+rm "$T/srv/.gate-open"
 n=$(seen)
 setsid "$IMGBATCH" run "$T/urls" -o "$T/out3" 2>/dev/null &
 K=$!
@@ -119,7 +88,7 @@ kill -9 -- "-$K"
 { wait "$K"; } 2>/dev/null || true
 group_gone() { ! kill -0 -- "-$K" 2>/dev/null; }
 wait_for group_gone
-touch "$T/open"
+touch "$T/srv/.gate-open"
 expect_exit 0 "$IMGBATCH" run "$T/urls" -o "$T/out3" --report "$T/r3"
 json_check "$T/r3" 'summary["ok"] == 16'
 ok "after kill -9 the next run takes OUT at once and finishes"

@@ -40,12 +40,7 @@ ok "transform --shard removes only its own outputs' temp files"
 # an unsharded run sweeps them all; a --shard copy of run, whose output
 # names are known only as files land, removes an output's temp files just
 # before writing it
-mkdir -p "$T/srv"
-python3 "$IB_TESTS/server.py" "$T/port" "$T/srv" &
-SERVER=$!
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$T"' EXIT
-wait_for test -s "$T/port"
-BASE="http://127.0.0.1:$(cat "$T/port")"
+start_server
 # the shard of a URL depends on the server's port: with 16 URLs, each
 # shard gets some but with a chance of 2 in 65536
 for i in $(seq 16); do

@@ -22,7 +22,7 @@ for lib in libcurl4 libjpeg62-turbo libpng16-16 libc6; do
 done
 ok "cpack made $(basename "$deb"), Depends: $(cat "$T/depends")"
 
-trap 'dpkg -r imgbatch >/dev/null 2>&1 || true; rm -rf "$T"' EXIT
+at_exit 'dpkg -r imgbatch >/dev/null 2>&1 || true'
 # a minimal image may exclude man pages from every package: not this one's
 dpkg -i --path-include='/usr/share/man/man1/imgbatch.1' "$deb" >"$T/dpkg.log" 2>&1 || { cat "$T/dpkg.log"; fail "dpkg -i failed"; }
 [ "$(command -v imgbatch)" = /usr/bin/imgbatch ] || fail "not on PATH as /usr/bin/imgbatch"

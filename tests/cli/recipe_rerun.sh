@@ -5,7 +5,7 @@
 # change no byte, an option spelled out at its default and an unchanged
 # rerun redo nothing; outputs from before recipes were recorded are redone
 # once.
-. "$IB_TESTS/cli/run_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 
 # x.jpg: 400x300, an ICC profile and EXIF orientation 6 (so --strip,

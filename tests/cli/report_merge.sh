@@ -3,7 +3,7 @@
 # totals, failure groups and item set as one unsharded run of that list;
 # transform and fetch reports read too; a line cut by a kill is counted,
 # not fatal; --json is one object that parses; exit 1 when items failed.
-. "$(dirname "$0")/run_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_server
 for i in $(seq 1 24); do photo "p$i.jpg" "$i"; done

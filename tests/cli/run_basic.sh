@@ -1,6 +1,6 @@
 # imgbatch run: overlap of the two stages, the report, unchanged and
 # changed reruns, failures and --fail-on, usage errors.
-. "$IB_TESTS/cli/run_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 
 for i in $(seq 1 12); do photo "p$i.jpg" "$i"; done
@@ -11,7 +11,7 @@ echo "$BASE/file/g.png" >>"$T/urls"
 
 run_expect 0 "$T/urls" -o "$T/out" -c 4 --procs 2 --resize 100x100 \
     --format png --report "$T/r1"
-check "$T/r1" 'summary["ok"] == 13 and summary["failed"] == 0
+json_check "$T/r1" 'summary["ok"] == 13 and summary["failed"] == 0
     and summary["downloaded"] == 13 and summary["transformed"] == 13
     and all(i["status"] == "ok" and i["http"] == 200 for i in items)
     and by["p3.jpg"]["output"].endswith("/out/p3.png")
@@ -20,7 +20,7 @@ check "$T/r1" 'summary["ok"] == 13 and summary["failed"] == 0
     and all(i["transform_ms"] is not None and i["landed_ms"] <= i["done_ms"]
             for i in items)'
 # overlapped: an image was done before the last download landed
-check "$T/r1" 'min(i["done_ms"] for i in items if i["url"].endswith("ms=300"))
+json_check "$T/r1" 'min(i["done_ms"] for i in items if i["url"].endswith("ms=300"))
     < max(i["landed_ms"] for i in items)'
 [ "$(identify -format '%m %w %h' "$T/out/p3.png")" = "PNG 100 75" ] ||
     fail "p3.png is not a 100x75 PNG"
@@ -31,7 +31,7 @@ ok "downloads and transforms overlap; one report line per URL"
 cp -p "$T/out/p3.png" "$T/p3-before.png"
 run_expect 0 "$T/urls" -o "$T/out" -c 4 --procs 2 --resize 100x100 \
     --format png --report "$T/r2"
-check "$T/r2" 'summary["unchanged"] == 13 and summary["transformed"] == 0
+json_check "$T/r2" 'summary["unchanged"] == 13 and summary["transformed"] == 0
     and summary["not_modified"] == 13 and summary["downloaded"] == 0
     and all(i["status"] == "unchanged" and i["http"] == 304
             and i["transform_ms"] is None for i in items)'
@@ -42,7 +42,7 @@ ok "an unchanged rerun costs only 304s and decodes nothing"
 photo p5.jpg 99 160x120
 run_expect 0 "$T/urls" -o "$T/out" -c 4 --procs 2 --resize 100x100 \
     --format png --report "$T/r3"
-check "$T/r3" 'by["p5.jpg"]["status"] == "ok" and by["p5.jpg"]["http"] == 200
+json_check "$T/r3" 'by["p5.jpg"]["status"] == "ok" and by["p5.jpg"]["http"] == 200
     and by["p5.jpg"]["width_in"] == 160 and summary["ok"] == 1
     and summary["unchanged"] == 12'
 [ "$(identify -format '%w %h' "$T/out/p5.png")" = "100 75" ] ||
@@ -52,7 +52,7 @@ ok "a changed input is downloaded and transformed again"
 # --force redoes everything
 run_expect 0 "$T/urls" -o "$T/out" --procs 2 --resize 100x100 \
     --format png --force --report "$T/r4" -q
-check "$T/r4" 'summary["ok"] == 13 and summary["downloaded"] == 13'
+json_check "$T/r4" 'summary["ok"] == 13 and summary["downloaded"] == 13'
 [ ! -s "$T/stderr" ] || fail "-q printed: $(cat "$T/stderr")"
 ok "--force redoes every item; -q prints nothing when all is well"
 
@@ -62,7 +62,7 @@ echo "not an image" >"$T/srv/bad.jpg"
     >"$T/urls2"
 run_expect 1 "$T/urls2" -o "$T/out" --procs 2 --resize 100x100 \
     --format png --report "$T/r5" -v
-check "$T/r5" 'summary["failed"] == 2 and summary["unchanged"] == 13
+json_check "$T/r5" 'summary["failed"] == 2 and summary["unchanged"] == 13
     and by["bad.jpg"]["stage"] == "transform"
     and "not a JPEG or PNG" in by["bad.jpg"]["error"]
     and by["404"]["stage"] == "fetch" and by["404"]["error"] == "HTTP 404"

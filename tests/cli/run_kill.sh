@@ -1,7 +1,7 @@
 # imgbatch run killed with SIGKILL at several points, then rerun: every
 # output is byte for byte a clean run's, no temp file is left, and what
 # the killed run finished is not transformed again.
-. "$IB_TESTS/cli/run_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 
 for i in $(seq 1 24); do photo "k$i.jpg" "$i" 480x360; done
@@ -57,7 +57,7 @@ done
 
 # and a third run has nothing left to do at all
 run_expect 0 "$T/urls" -o "$T/k10" "${args[@]}" --report "$T/r3"
-check "$T/r3" 'summary["unchanged"] == 24 and summary["transformed"] == 0
+json_check "$T/r3" 'summary["unchanged"] == 24 and summary["transformed"] == 0
     and summary["not_modified"] == 24'
 ok "after the rerun, a night without changes is all 304s"
 
@@ -73,7 +73,7 @@ kill -TERM "$pid"
 rc=0
 wait "$pid" || rc=$?
 [ "$rc" = 143 ] || fail "SIGTERM: exit $rc, expected 143"
-check "$T/rt" 'summary["interrupted"] is True and len(items) == 6
+json_check "$T/rt" 'summary["interrupted"] is True and len(items) == 6
     and all(i["status"] in ("interrupted", "skipped") for i in items)
     and summary["failed"] == 0 and summary["interrupted_items"] ==
         sum(i["status"] == "interrupted" for i in items) >= 1

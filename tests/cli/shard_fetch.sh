@@ -1,6 +1,6 @@
 # --shard on fetch (and run): 5 copies cover a 1,000-URL list exactly
 # once; growing the list by 10% moves no URL; the k8s and slurm forms.
-. "$IB_TESTS/cli/run_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 
 for i in $(seq 0 999); do echo "$BASE/ok/u$i?size=8"; done >"$T/urls"

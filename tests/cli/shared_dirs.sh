@@ -4,7 +4,7 @@
 # its download folder, so a fetch pointed there cannot break it; a run
 # stopped by a signal reports every URL, the landed ones never transformed
 # included.
-. "$(dirname "$0")/run_lib.sh"
+. "$(dirname "$0")/lib.sh"
 
 start_server
 for i in $(seq 1 30); do photo "p$i.jpg" "$i" 1600x1200; done

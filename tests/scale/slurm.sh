@@ -25,12 +25,10 @@
 #      does shard 2 of 4 only, and nothing again.
 #   5. The morning summary: tests/scale/summary.py over the four reports,
 #      and imgbatch report agreeing with it.
-# Daemons, jobs and files go whatever happens (trap); the wall time is
-# printed at the end.
-set -euo pipefail
-: "${IMGBATCH:?run under ctest}"
+# Daemons, jobs and files go whatever happens (lib.sh's exit trap); the
+# wall time is printed at the end.
 : "${IB_GEN:?run under ctest}"
-: "${IB_TESTS:?run under ctest}"
+. "${IB_TESTS:?run under ctest}/cli/lib.sh"
 
 EXAMPLE=$IB_TESTS/../examples/slurm-array.sbatch
 SUMMARY=$IB_TESTS/scale/summary.py
@@ -40,7 +38,6 @@ DELAY_MS=300      # per response: ~105 URLs a shard, 8 at a time
 RECIPE="--resize 1024x1024 --quality 85"   # the example's, checked below
 
 START=$SECONDS
-fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*  [$((SECONDS - START)) s]"; }
 
 [ "$(id -u)" = 0 ] || fail "run as root: this test's slurmd runs jobs as root"
@@ -57,15 +54,13 @@ while read -r v; do
     esac
 done < <(compgen -e)
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/ib-slurm.XXXXXX")
 chmod 755 "$T"   # munged wants its socket's folder open to all
 export SLURM_CONF=$T/etc/slurm.conf
-SERVER_PID= MUNGED_PID= CTLD_PID= SLURMD_PID=
+MUNGED_PID= CTLD_PID= SLURMD_PID=
 
-cleanup() {
-    local rc=$? pid p
-    set +e
-    trap - EXIT INT TERM
+stop_cluster() {
+    local pid p
+    trap - INT TERM
     if [ -n "$CTLD_PID" ] && kill -0 "$CTLD_PID" 2>/dev/null; then
         scancel --user=root 2>/dev/null
         for _ in $(seq 1 50); do
@@ -73,10 +68,10 @@ cleanup() {
             sleep 0.2
         done
     fi
-    for pid in $SLURMD_PID $CTLD_PID $MUNGED_PID $SERVER_PID; do
+    for pid in $SLURMD_PID $CTLD_PID $MUNGED_PID; do
         kill "$pid" 2>/dev/null
     done
-    for pid in $SLURMD_PID $CTLD_PID $MUNGED_PID $SERVER_PID; do
+    for pid in $SLURMD_PID $CTLD_PID $MUNGED_PID; do
         for _ in $(seq 1 50); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.2
@@ -97,11 +92,9 @@ cleanup() {
             fi
         done 2>/dev/null <"$p/environ"
     done
-    rm -rf "$T"
     echo "wall time: $((SECONDS - START)) s"
-    exit "$rc"
 }
-trap cleanup EXIT
+at_exit stop_cluster
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -199,15 +192,7 @@ for i in range(n):
 for f in os.listdir(f"{t}/gen"):
     os.link(f"{t}/gen/{f}", f"{t}/srv/g-{f}")
 PY
-python3 "$IB_TESTS/server.py" "$T/port" "$T/srv" &
-SERVER_PID=$!
-for _ in $(seq 1 200); do
-    [ -s "$T/port" ] && break
-    kill -0 "$SERVER_PID" 2>/dev/null || fail "server.py exited"
-    sleep 0.05
-done
-[ -s "$T/port" ] || fail "server.py did not start"
-BASE="http://127.0.0.1:$(cat "$T/port")"
+start_server
 (cd "$T/srv" && ls) | sed "s|^|$BASE/file/|; s|\$|?ms=$DELAY_MS|" \
     >"$T/urls.txt"
 NURLS=$(wc -l <"$T/urls.txt")
