@@ -63,7 +63,8 @@ struct ib_op {
 /*
  * Op table row (transform/ops.c); the op itself is transform/op_<name>.c.
  * parse validates everything the op can know before seeing an image.
- * apply makes a new image, never touches in; the pipeline frees it.
+ * apply makes a new image, never touches in; the pipeline frees it. An op
+ * that needs no second image (blur, sharpen) has apply_inplace instead.
  */
 struct ib_op_def {
     const char *name;   /* "resize" for --resize 640x480 */
@@ -72,6 +73,10 @@ struct ib_op_def {
     int (*parse)(const char *arg, struct ib_op *op, char *msg, size_t msglen);
     int (*apply)(const struct ib_op *op, const struct ib_image *in,
                  struct ib_image **out, char *msg, size_t msglen);
+    /* used instead of apply if set: the op over img itself; on failure
+     * img is untouched */
+    int (*apply_inplace)(const struct ib_op *op, struct ib_image *img,
+                         char *msg, size_t msglen);
     /* optional: the output size for an input of w x h (shrink-on-load) */
     void (*size)(const struct ib_op *op, uint32_t w, uint32_t h,
                  uint32_t *ow, uint32_t *oh);
@@ -107,6 +112,15 @@ int ib_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
  * (op_blur.c); --sharpen builds on it. */
 int ib_blur(const struct ib_image *in, double sigma, struct ib_image **out,
             char *msg, size_t msglen);
+/* The same over img itself, in a few rows or strips of extra memory; with
+ * amount, the unsharp mask of --sharpen. On failure img is untouched. */
+int ib_blur_inplace(struct ib_image *img, double sigma, const float *amount,
+                    char *msg, size_t msglen);
+/* One row of the unsharp mask: dst = src + amount * (src - blur) on colour,
+ * alpha from src (op_sharpen.c); dst may be src or blur. */
+void ib_unsharp_row(unsigned char *dst, const unsigned char *src,
+                    const unsigned char *blur, uint32_t w, uint32_t ch,
+                    float amount);
 /* Parses a sigma in (0, 1000] at the start of s; *end after it. -1 if bad. */
 int ib_parse_sigma(const char *s, const char **end, double *sigma);
 /* A plain decimal at the start of s ("12", "0.5"; no sign, blank,
