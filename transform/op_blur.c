@@ -40,14 +40,47 @@
 #define EXACT_MAX_SIGMA 3.0
 #define STRIP 16   /* pixels per column strip */
 
-/* Branch-free, so the loops calling it vectorise. */
+/*
+ * The inner loops get an AVX2+FMA clone beside the baseline one, picked
+ * at load time, as the resampler's are (op_resize.c).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(IB_NO_CLONES)
+#define BLUR_CLONES __attribute__((target_clones("arch=x86-64-v3", \
+                                                 "default")))
+#else
+#define BLUR_CLONES
+#endif
+
+/*
+ * Compares rather than fminf/fmaxf, which without -ffinite-math-only are
+ * calls into libm (they took a third of the time of a blur). NaN gives 0,
+ * as fmaxf would.
+ */
+static inline float clampf(float v, float hi)
+{
+    v = v > 0.0f ? v : 0.0f;
+    return v < hi ? v : hi;
+}
+
 static inline unsigned char to_u8(float v)
 {
-    v = fminf(fmaxf(v, 0.0f), 255.0f);
-    return (unsigned char)(v + 0.5f);
+    return (unsigned char)(clampf(v, 255.0f) + 0.5f);
+}
+
+/*
+ * The same for a value known to be within a few levels of 0..255 (a
+ * weighted mean of samples, with weights that sum to 1): clamped as an
+ * int, which gcc vectorises (float -> int32 -> u8), where it leaves the
+ * float compares of to_u8 as branches.
+ */
+static inline unsigned char to_u8_near(float v)
+{
+    int i = (int)(v + 0.5f);
+    return (unsigned char)(i < 0 ? 0 : i > 255 ? 255 : i);
 }
 
 /* Row of w pixels to floats, colour premultiplied by alpha/255 if alpha. */
+BLUR_CLONES
 static void load_row(float *restrict dst, const unsigned char *restrict src,
                      uint32_t w, uint32_t ch, int alpha)
 {
@@ -66,13 +99,14 @@ static void load_row(float *restrict dst, const unsigned char *restrict src,
 }
 
 /* The reverse of load_row: unpremultiply and round to 8 bits. */
+BLUR_CLONES
 static void store_row(unsigned char *restrict dst, const float *restrict src,
                       uint32_t w, uint32_t ch, int alpha)
 {
     size_t n = (size_t)w * ch;
     if (!alpha) {
         for (size_t i = 0; i < n; i++)
-            dst[i] = to_u8(src[i]);
+            dst[i] = to_u8_near(src[i]);
         return;
     }
     for (uint32_t x = 0; x < w; x++, src += ch, dst += ch) {
@@ -93,36 +127,30 @@ static void store_row(unsigned char *restrict dst, const float *restrict src,
  */
 #define BLOCK 512
 
-/*
- * The inner loops get an AVX2+FMA clone beside the baseline one, picked
- * at load time, as the resampler's are (op_resize.c).
- */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(IB_NO_CLONES)
-#define BLUR_CLONES __attribute__((target_clones("arch=x86-64-v3", \
-                                                 "default")))
-#else
-#define BLUR_CLONES
-#endif
+/* acc[0 .. m) += k (a[] + b[]); restrict, so gcc vectorises without
+ * checking for overlap (it would not trust restrict on locals) */
+static inline void tap(float *restrict acc, const float *restrict a,
+                       const float *restrict b, float k, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        acc[i] += k * (a[i] + b[i]);
+}
 
 /*
  * acc[0 .. m) = k[0] mid[] + sum over t of k[t] (lo[t][] + hi[t][]),
- * where lo[t] and hi[t] are the rows t above and below, each read from
- * offset off.
+ * where lo[t] and hi[t] are the rows t above and below (lo[0] the middle
+ * one), each read from offset off.
  */
 BLUR_CLONES
 static void vsum(float *restrict acc, const float *const *lo,
                  const float *const *hi, const float *restrict k, long r,
                  size_t off, size_t m)
 {
-    const float *mid = lo[0] + off;
+    const float *restrict mid = lo[0] + off;
     for (size_t i = 0; i < m; i++)
         acc[i] = k[0] * mid[i];
-    for (long t = 1; t <= r; t++) {
-        const float *restrict a = lo[t] + off, *restrict b = hi[t] + off;
-        float kt = k[t];
-        for (size_t i = 0; i < m; i++)
-            acc[i] += kt * (a[i] + b[i]);
-    }
+    for (long t = 1; t <= r; t++)
+        tap(acc, lo[t] + off, hi[t] + off, k[t], m);
 }
 
 /* The same along a row: body[-r*ch ..) padded, taps ch floats apart. */
@@ -132,12 +160,8 @@ static void hsum(float *restrict acc, const float *restrict body,
 {
     for (size_t i = 0; i < m; i++)
         acc[i] = k[0] * body[i];
-    for (long t = 1; t <= r; t++) {
-        const float *a = body - (size_t)t * ch, *b = body + (size_t)t * ch;
-        float kt = k[t];
-        for (size_t i = 0; i < m; i++)
-            acc[i] += kt * (a[i] + b[i]);
-    }
+    for (long t = 1; t <= r; t++)
+        tap(acc, body - (size_t)t * ch, body + (size_t)t * ch, k[t], m);
 }
 
 /*
@@ -379,7 +403,7 @@ static int blur_recursive(const struct ib_image *in, double sigma,
         iir_line(&f, row, w, ch, ch);
         if (!alpha) {
             for (size_t i = 0; i < n; i++)
-                d[i] = to_u8(row[i]);
+                d[i] = to_u8_near(row[i]);
             continue;
         }
         unsigned char *lo = alo + (size_t)y * w;
@@ -387,7 +411,7 @@ static int blur_recursive(const struct ib_image *in, double sigma,
             const float *v = row + (size_t)x * ch;
             float a = v[ch - 1];
             float k = a > 0.0f ? 255.0f / a : 0.0f;
-            float a16 = fminf(fmaxf(a * 256.0f + 0.5f, 0.0f), 65535.0f);
+            float a16 = clampf(a * 256.0f + 0.5f, 65535.0f);
             uint32_t q = (uint32_t)a16;
             for (uint32_t c = 0; c + 1 < ch; c++)
                 d[c] = to_u8(v[c] * k);
