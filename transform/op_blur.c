@@ -197,10 +197,8 @@ static int blur_exact(const struct ib_image *in, double sigma,
     long r = (long)ceil(3.0 * sigma);
     if (r < 1)
         r = 1;
-    /* a radius past the image adds only copies of the border */
-    long span = (long)(w > h ? w : h);
-    if (r > span)
-        r = span;
+    /* past the image the taps read the border: r is at most 9 here, so
+     * the ring and the padding stay small whatever the image */
     size_t nring = (size_t)(2 * r + 1);
     float *k = malloc((size_t)(r + 1) * sizeof *k);
     float *ring = malloc(nring * n * sizeof *ring);
@@ -371,16 +369,12 @@ static void iir_line(const struct iir *f, float *x, size_t n, size_t step,
 }
 
 /*
- * Rows first, into o itself (which may be in: each row is read before it
- * is written). Without alpha the row pass is rounded to 8 bits (at most
- * half a level, smoothed by the column pass). With alpha, 8 bits of
- * premultiplied colour would lose the colour of faint pixels, so colour
- * is stored unpremultiplied (off by at most half a level wherever alpha
- * is) and alpha in 8.8 fixed point, its high byte in the image and its
- * low byte in a side plane of w x h bytes: 1.25x the image for RGBA
- * rather than the 2x of 16-bit premultiplied rows. Columns then go in
- * strips a few pixels wide, so the inner loops run across the strip and
- * vectorise.
+ * Rows first, into an intermediate image: o itself when there is no alpha
+ * (a rounding of at most half a level, smoothed by the column pass; o may
+ * be in, each row is read before it is written), 16-bit premultiplied
+ * values when there is (8 bits would lose the colour of faint pixels).
+ * Columns then go in strips a few pixels wide, so the inner loops run
+ * across the strip and vectorise.
  */
 static int blur_recursive(const struct ib_image *in, double sigma,
                           struct ib_image *o)
@@ -391,32 +385,23 @@ static int blur_recursive(const struct ib_image *in, double sigma,
     struct iir f;
     float *row = malloc(n * sizeof *row);
     float *strip = malloc((size_t)h * lanes_max * sizeof *strip);
-    unsigned char *alo = alpha ? malloc((size_t)w * h) : NULL;
+    uint16_t *mid = alpha ? malloc((size_t)h * n * sizeof *mid) : NULL;
     int rc = -1;
 
-    if (!row || !strip || (alpha && !alo) || iir_init(&f, sigma))
+    if (!row || !strip || (alpha && !mid) || iir_init(&f, sigma))
         goto done;
 
     for (uint32_t y = 0; y < h; y++) {
-        unsigned char *d = o->px + (size_t)y * o->stride;
         load_row(row, in->px + (size_t)y * in->stride, w, ch, alpha);
         iir_line(&f, row, w, ch, ch);
-        if (!alpha) {
+        if (alpha) {
+            uint16_t *d = mid + (size_t)y * n;
+            for (size_t i = 0; i < n; i++)
+                d[i] = (uint16_t)clampf(row[i] * 256.0f + 0.5f, 65535.0f);
+        } else {
+            unsigned char *d = o->px + (size_t)y * o->stride;
             for (size_t i = 0; i < n; i++)
                 d[i] = to_u8_near(row[i]);
-            continue;
-        }
-        unsigned char *lo = alo + (size_t)y * w;
-        for (uint32_t x = 0; x < w; x++, d += ch) {
-            const float *v = row + (size_t)x * ch;
-            float a = v[ch - 1];
-            float k = a > 0.0f ? 255.0f / a : 0.0f;
-            float a16 = clampf(a * 256.0f + 0.5f, 65535.0f);
-            uint32_t q = (uint32_t)a16;
-            for (uint32_t c = 0; c + 1 < ch; c++)
-                d[c] = to_u8(v[c] * k);
-            d[ch - 1] = (unsigned char)(q >> 8);
-            lo[x] = (unsigned char)q;
         }
     }
 
@@ -425,19 +410,14 @@ static int blur_recursive(const struct ib_image *in, double sigma,
         size_t lanes = (size_t)sw * ch, off = (size_t)x0 * ch;
         for (uint32_t y = 0; y < h; y++) {
             float *d = strip + (size_t)y * lanes;
-            const unsigned char *s = o->px + (size_t)y * o->stride + off;
-            if (!alpha) {
+            if (alpha) {
+                const uint16_t *s = mid + (size_t)y * n + off;
+                for (size_t l = 0; l < lanes; l++)
+                    d[l] = (float)s[l] * (1.0f / 256.0f);
+            } else {
+                const unsigned char *s = o->px + (size_t)y * o->stride + off;
                 for (size_t l = 0; l < lanes; l++)
                     d[l] = (float)s[l];
-                continue;
-            }
-            const unsigned char *lo = alo + (size_t)y * w + x0;
-            for (uint32_t x = 0; x < sw; x++, s += ch, d += ch) {
-                uint32_t q = (uint32_t)s[ch - 1] << 8 | lo[x];
-                float a = (float)q * (1.0f / 256.0f);
-                for (uint32_t c = 0; c + 1 < ch; c++)
-                    d[c] = (float)s[c] * a * (1.0f / 255.0f);
-                d[ch - 1] = a;
             }
         }
         iir_line(&f, strip, h, lanes, lanes);
@@ -449,7 +429,7 @@ static int blur_recursive(const struct ib_image *in, double sigma,
 done:
     free(row);
     free(strip);
-    free(alo);
+    free(mid);
     return rc;
 }
 
