@@ -7,7 +7,8 @@
 #   tests/bench/bench_blur.sh [IMGBATCH]
 #
 # Environment: BENCH_DIR (default /tmp/imgbatch-bench-blur), RUNS (default
-# 5), PROCS (default 2), BASE=path of a second imgbatch binary.
+# 5), PROCS (default 2), BASE=path of a second imgbatch binary, IM=0 to
+# leave ImageMagick out (it takes minutes per round at sigma 20).
 #
 # Corpus: 2 x 12 MP (4000x3000) and 2 x 24 MP (6000x4000) JPEGs made by
 # tiling and cropping the largest wallpaper JPEGs (never rescaling), as
@@ -87,6 +88,7 @@ echo "sharp $(cd "$ROOT/tests/bench/sharp" && node -p "const s=require('sharp').
 echo "Corpus: ${#FILES[@]} JPEGs, 2 x 12 MP and 2 x 24 MP; $PROCS at a time; median of $RUNS interleaved runs."
 echo
 TOOLS=(imgbatch sharp vips imagemagick)
+[ "${IM:-1}" = 1 ] || TOOLS=(imgbatch sharp vips)
 [ -z "$BASE" ] || TOOLS=(base "${TOOLS[@]}")
 printf '| op |'
 for t in "${TOOLS[@]}"; do printf ' %s s |' "$t"; done
