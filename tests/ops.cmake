@@ -7,6 +7,8 @@ ib_cli_test(cli_ops_shrink ops_shrink.sh)
 ib_cli_test(cli_resize_exact resize_exact.sh)
 ib_cli_test(cli_png_wide png_wide.sh)
 ib_cli_test(cli_resize_memory resize_memory.sh)
+# --blur and --sharpen in place: a 24 MP image under ulimit -v 130 MB.
+ib_cli_test(cli_ops_blur_memory blur_memory.sh)
 
 # The PNG encoder: lossless round trips, levels, ICC, size against libpng.
 ib_cli_test(cli_png_encode png_encode.sh)

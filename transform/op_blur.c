@@ -7,6 +7,10 @@
  * neighbours. Edges replicate the border pixel, as ImageMagick's default
  * virtual pixels do.
  *
+ * Both paths can write over their source (tf_blur_inplace, which the
+ * pipeline uses), so a whole-image blur holds the image once plus a few
+ * rows or strips, not a second image.
+ *
  * Small sigma: an exact sampled kernel of radius ceil(3 sigma). The
  * vertical pass sums a ring of premultiplied float rows, the horizontal
  * pass runs over that one summed row, so nothing of image size is
@@ -18,12 +22,8 @@
  * backward pass starts from the state a replicated border would have led
  * to (Triggs and Sdika, 2006); the 3x3 map from the forward state to that
  * start is found here by running the filter on unit impulses, which is
- * exact and avoids a closed form. Rows go first, into an intermediate
- * image: the output itself when there is no alpha (a rounding of at most
- * half a level, smoothed by the column pass), 16-bit premultiplied values
- * when there is (8 bits would lose the colour of faint pixels). Columns
- * then go in strips a few pixels wide, so the inner loops run across the
- * strip and vectorise.
+ * exact and avoids a closed form. Rows go first, then columns in strips
+ * (blur_recursive says how the rows are kept between the two).
  */
 #include "transform/transform_int.h"
 
@@ -38,14 +38,47 @@
 #define EXACT_MAX_SIGMA 3.0
 #define STRIP 16   /* pixels per column strip */
 
-/* Branch-free, so the loops calling it vectorise. */
+/*
+ * The inner loops get an AVX2+FMA clone beside the baseline one, picked
+ * at load time, as the resampler's are (op_resize.c).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(IB_NO_CLONES)
+#define BLUR_CLONES __attribute__((target_clones("arch=x86-64-v3", \
+                                                 "default")))
+#else
+#define BLUR_CLONES
+#endif
+
+/*
+ * Compares rather than fminf/fmaxf, which without -ffinite-math-only are
+ * calls into libm (they took a third of the time of a blur). NaN gives 0,
+ * as fmaxf would.
+ */
+static inline float clampf(float v, float hi)
+{
+    v = v > 0.0f ? v : 0.0f;
+    return v < hi ? v : hi;
+}
+
 static inline unsigned char to_u8(float v)
 {
-    v = fminf(fmaxf(v, 0.0f), 255.0f);
-    return (unsigned char)(v + 0.5f);
+    return (unsigned char)(clampf(v, 255.0f) + 0.5f);
+}
+
+/*
+ * The same for a value known to be within a few levels of 0..255 (a
+ * weighted mean of samples, with weights that sum to 1): clamped as an
+ * int, which gcc vectorises (float -> int32 -> u8), where it leaves the
+ * float compares of to_u8 as branches.
+ */
+static inline unsigned char to_u8_near(float v)
+{
+    int i = (int)(v + 0.5f);
+    return (unsigned char)(i < 0 ? 0 : i > 255 ? 255 : i);
 }
 
 /* Row of w pixels to floats, colour premultiplied by alpha/255 if alpha. */
+BLUR_CLONES
 static void load_row(float *restrict dst, const unsigned char *restrict src,
                      uint32_t w, uint32_t ch, int alpha)
 {
@@ -64,13 +97,14 @@ static void load_row(float *restrict dst, const unsigned char *restrict src,
 }
 
 /* The reverse of load_row: unpremultiply and round to 8 bits. */
+BLUR_CLONES
 static void store_row(unsigned char *restrict dst, const float *restrict src,
                       uint32_t w, uint32_t ch, int alpha)
 {
     size_t n = (size_t)w * ch;
     if (!alpha) {
         for (size_t i = 0; i < n; i++)
-            dst[i] = to_u8(src[i]);
+            dst[i] = to_u8_near(src[i]);
         return;
     }
     for (uint32_t x = 0; x < w; x++, src += ch, dst += ch) {
@@ -84,8 +118,76 @@ static void store_row(unsigned char *restrict dst, const float *restrict src,
 
 /* ---- exact kernel ---- */
 
+/*
+ * The vertical and horizontal passes work on blocks of BLOCK floats, so
+ * the block of sums stays in L1 while every tap streams over it once; the
+ * loops in a block are plain and the compiler vectorises them.
+ */
+#define BLOCK 512
+
+/* acc[0 .. m) += k (a[] + b[]); restrict, so gcc vectorises without
+ * checking for overlap (it would not trust restrict on locals) */
+static inline void tap(float *restrict acc, const float *restrict a,
+                       const float *restrict b, float k, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        acc[i] += k * (a[i] + b[i]);
+}
+
+/*
+ * acc[0 .. m) = k[0] mid[] + sum over t of k[t] (lo[t][] + hi[t][]),
+ * where lo[t] and hi[t] are the rows t above and below (lo[0] the middle
+ * one), each read from offset off.
+ */
+BLUR_CLONES
+static void vsum(float *restrict acc, const float *const *lo,
+                 const float *const *hi, const float *restrict k, long r,
+                 size_t off, size_t m)
+{
+    const float *restrict mid = lo[0] + off;
+    for (size_t i = 0; i < m; i++)
+        acc[i] = k[0] * mid[i];
+    for (long t = 1; t <= r; t++)
+        tap(acc, lo[t] + off, hi[t] + off, k[t], m);
+}
+
+/* The same along a row: body[-r*ch ..) padded, taps ch floats apart. */
+BLUR_CLONES
+static void hsum(float *restrict acc, const float *restrict body,
+                 const float *restrict k, long r, size_t ch, size_t m)
+{
+    for (size_t i = 0; i < m; i++)
+        acc[i] = k[0] * body[i];
+    for (long t = 1; t <= r; t++)
+        tap(acc, body - (size_t)t * ch, body + (size_t)t * ch, k[t], m);
+}
+
+/*
+ * Writes output row y from acc (premultiplied floats): dst may be the
+ * source row itself (in place), which is read first. With a mask, the
+ * unsharp mask of op_sharpen.c: colour = src + amount * (src - blur),
+ * alpha copied; tmp is a row of scratch bytes.
+ */
+static void emit_row(unsigned char *dst, const unsigned char *src,
+                     const float *acc, unsigned char *tmp, uint32_t w,
+                     uint32_t ch, int alpha, const float *amount)
+{
+    if (!amount) {
+        store_row(dst, acc, w, ch, alpha);
+        return;
+    }
+    store_row(tmp, acc, w, ch, alpha);
+    tf_unsharp_row(dst, src, tmp, w, ch, *amount);
+}
+
+/*
+ * Row y of the output needs source rows y-r .. y+r, clamped, held as
+ * premultiplied floats in a ring of 2r+1 rows. Source row y+r is loaded
+ * before output row y is written, and no later output needs a source row
+ * above y+r+1, so o may be in: the blur then needs only the ring.
+ */
 static int blur_exact(const struct ib_image *in, double sigma,
-                      struct ib_image *o)
+                      struct ib_image *o, const float *amount)
 {
     uint32_t w = in->width, h = in->height, ch = in->channels;
     int alpha = ch == 2 || ch == 4;
@@ -93,18 +195,19 @@ static int blur_exact(const struct ib_image *in, double sigma,
     long r = (long)ceil(3.0 * sigma);
     if (r < 1)
         r = 1;
-    /* a radius past the image adds only copies of the border */
-    long span = (long)(w > h ? w : h);
-    if (r > span)
-        r = span;
+    /* past the image the taps read the border: r is at most 9 here, so
+     * the ring and the padding stay small whatever the image */
     size_t nring = (size_t)(2 * r + 1);
     float *k = malloc((size_t)(r + 1) * sizeof *k);
     float *ring = malloc(nring * n * sizeof *ring);
     float *acc = malloc(n * sizeof *acc);
     float *pad = malloc(((size_t)w + 2 * (size_t)r) * ch * sizeof *pad);
+    const float **lo = malloc((size_t)(r + 1) * sizeof *lo);
+    const float **hi = malloc((size_t)(r + 1) * sizeof *hi);
+    unsigned char *tmp = amount ? malloc(n) : NULL;
     int rc = -1;
 
-    if (!k || !ring || !acc || !pad)
+    if (!k || !ring || !acc || !pad || !lo || !hi || (amount && !tmp))
         goto done;
     double sum = 0.0;
     for (long i = 0; i <= r; i++) {
@@ -115,10 +218,7 @@ static int blur_exact(const struct ib_image *in, double sigma,
     for (long i = 0; i <= r; i++)
         k[i] = (float)(k[i] / sum);
 
-    /*
-     * ring slot of source row y is y mod nring; row y of the output needs
-     * rows y-r .. y+r, clamped, so row y+r is loaded before it.
-     */
+    /* ring slot of source row y is (y + r) mod nring */
     for (long y = -r; y < (long)h; y++) {
         long next = y + r;   /* the row entering the window */
         if (next < (long)h) {
@@ -129,35 +229,26 @@ static int blur_exact(const struct ib_image *in, double sigma,
         if (y < 0)
             continue;
         /* rows past the bottom are the last row, already in the ring */
-        const float *mid = ring + (size_t)((y + r) % (long)nring) * n;
-        for (size_t i = 0; i < n; i++)
-            acc[i] = k[0] * mid[i];
-        for (long t = 1; t <= r; t++) {
+        for (long t = 0; t <= r; t++) {
             long ya = y - t < 0 ? 0 : y - t;
             long yb = y + t >= (long)h ? (long)h - 1 : y + t;
-            const float *ra = ring + (size_t)((ya + r) % (long)nring) * n;
-            const float *rb = ring + (size_t)((yb + r) % (long)nring) * n;
-            float kt = k[t];
-            for (size_t i = 0; i < n; i++)
-                acc[i] += kt * (ra[i] + rb[i]);
+            lo[t] = ring + (size_t)((ya + r) % (long)nring) * n;
+            hi[t] = ring + (size_t)((yb + r) % (long)nring) * n;
         }
-        /* horizontal: a padded copy, then taps as whole-row passes */
         float *body = pad + (size_t)r * ch;
-        memcpy(body, acc, n * sizeof *acc);
+        for (size_t i = 0; i < n; i += BLOCK)
+            vsum(body + i, lo, hi, k, r, i, n - i < BLOCK ? n - i : BLOCK);
+        /* horizontal: the border pixels replicated into the padding */
         for (long t = 1; t <= r; t++)
             for (uint32_t c = 0; c < ch; c++) {
-                body[-t * (long)ch + c] = acc[c];
-                body[n + (size_t)(t - 1) * ch + c] = acc[n - ch + c];
+                body[-t * (long)ch + c] = body[c];
+                body[n + (size_t)(t - 1) * ch + c] = body[n - ch + c];
             }
-        for (size_t i = 0; i < n; i++)
-            acc[i] = k[0] * body[i];
-        for (long t = 1; t <= r; t++) {
-            const float *pa = body - t * (long)ch, *pb = body + t * (long)ch;
-            float kt = k[t];
-            for (size_t i = 0; i < n; i++)
-                acc[i] += kt * (pa[i] + pb[i]);
-        }
-        store_row(o->px + (size_t)y * o->stride, acc, w, ch, alpha);
+        for (size_t i = 0; i < n; i += BLOCK)
+            hsum(acc + i, body + i, k, r, ch, n - i < BLOCK ? n - i : BLOCK);
+        emit_row(o->px + (size_t)y * o->stride,
+                 in->px + (size_t)y * in->stride, acc, tmp, w, ch, alpha,
+                 amount);
     }
     rc = 0;
 done:
@@ -165,6 +256,9 @@ done:
     free(ring);
     free(acc);
     free(pad);
+    free(lo);
+    free(hi);
+    free(tmp);
     return rc;
 }
 
@@ -272,6 +366,14 @@ static void iir_line(const struct iir *f, float *x, size_t n, size_t step,
     }
 }
 
+/*
+ * Rows first, into an intermediate image: o itself when there is no alpha
+ * (a rounding of at most half a level, smoothed by the column pass; o may
+ * be in, each row is read before it is written), 16-bit premultiplied
+ * values when there is (8 bits would lose the colour of faint pixels).
+ * Columns then go in strips a few pixels wide, so the inner loops run
+ * across the strip and vectorise.
+ */
 static int blur_recursive(const struct ib_image *in, double sigma,
                           struct ib_image *o)
 {
@@ -281,7 +383,6 @@ static int blur_recursive(const struct ib_image *in, double sigma,
     struct iir f;
     float *row = malloc(n * sizeof *row);
     float *strip = malloc((size_t)h * lanes_max * sizeof *strip);
-    /* 16-bit premultiplied rows when there is alpha; else the output */
     uint16_t *mid = alpha ? malloc((size_t)h * n * sizeof *mid) : NULL;
     int rc = -1;
 
@@ -293,14 +394,12 @@ static int blur_recursive(const struct ib_image *in, double sigma,
         iir_line(&f, row, w, ch, ch);
         if (alpha) {
             uint16_t *d = mid + (size_t)y * n;
-            for (size_t i = 0; i < n; i++) {
-                float v = row[i] * 256.0f + 0.5f;
-                d[i] = v <= 0.0f ? 0 : v >= 65535.0f ? 65535 : (uint16_t)v;
-            }
+            for (size_t i = 0; i < n; i++)
+                d[i] = (uint16_t)clampf(row[i] * 256.0f + 0.5f, 65535.0f);
         } else {
             unsigned char *d = o->px + (size_t)y * o->stride;
             for (size_t i = 0; i < n; i++)
-                d[i] = to_u8(row[i]);
+                d[i] = to_u8_near(row[i]);
         }
     }
 
@@ -332,22 +431,66 @@ done:
     return rc;
 }
 
+/*
+ * Blurs in into o, which may be in, or with amount the unsharp mask of
+ * op_sharpen.c. -1 if out of memory, before any pixel of o is written.
+ * The recursive filter overwrites its source before the mask can use it,
+ * so sharpening with it in place keeps a copy of the source.
+ */
+static int blur_into(const struct ib_image *in, double sigma,
+                     struct ib_image *o, const float *amount)
+{
+    if (sigma <= EXACT_MAX_SIGMA)
+        return blur_exact(in, sigma, o, amount);
+    if (!amount)
+        return blur_recursive(in, sigma, o);
+
+    struct ib_image *src = (struct ib_image *)in;
+    if (in == o) {
+        src = ib_image_new(in->width, in->height, in->channels);
+        if (!src)
+            return -1;
+        for (uint32_t y = 0; y < in->height; y++)
+            memcpy(src->px + (size_t)y * src->stride,
+                   in->px + (size_t)y * in->stride,
+                   (size_t)in->width * in->channels);
+    }
+    int rc = blur_recursive(src, sigma, o);
+    for (uint32_t y = 0; !rc && y < in->height; y++) {
+        unsigned char *d = o->px + (size_t)y * o->stride;
+        tf_unsharp_row(d, src->px + (size_t)y * src->stride, d, in->width,
+                       in->channels, *amount);
+    }
+    if (src != in)
+        ib_image_free(src);
+    return rc;
+}
+
+static int nomem(const struct ib_image *img, char *msg, size_t msglen)
+{
+    return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                   "out of memory blurring a %" PRIu32 "x%" PRIu32 " image",
+                   img->width, img->height);
+}
+
 int tf_blur(const struct ib_image *in, double sigma, struct ib_image **out,
             char *msg, size_t msglen)
 {
     struct ib_image *o = ib_image_new(in->width, in->height, in->channels);
-    int rc = -1;
 
-    if (o)
-        rc = sigma <= EXACT_MAX_SIGMA ? blur_exact(in, sigma, o)
-                                      : blur_recursive(in, sigma, o);
-    if (rc) {
+    if (!o || blur_into(in, sigma, o, NULL)) {
         ib_image_free(o);
-        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
-                       "out of memory blurring a %" PRIu32 "x%" PRIu32
-                       " image", in->width, in->height);
+        return nomem(in, msg, msglen);
     }
     *out = o;
+    return 0;
+}
+
+int tf_blur_inplace(struct ib_image *img, double sigma, const float *amount,
+                    char *msg, size_t msglen)
+{
+    if (blur_into(img, sigma, img, amount))
+        return nomem(img, msg, msglen);
     return 0;
 }
 
@@ -373,10 +516,10 @@ static int blur_parse(const char *arg, struct tf_op *op, char *msg,
     return 0;
 }
 
-static int blur_apply(const struct tf_op *op, const struct ib_image *in,
-                      struct ib_image **out, char *msg, size_t msglen)
+static int blur_apply_inplace(const struct tf_op *op, struct ib_image *img,
+                              char *msg, size_t msglen)
 {
-    return tf_blur(in, op->blur.sigma, out, msg, msglen);
+    return tf_blur_inplace(img, op->blur.sigma, NULL, msg, msglen);
 }
 
 const struct tf_op_def tf_op_blur = {
@@ -384,5 +527,5 @@ const struct tf_op_def tf_op_blur = {
     .arg = "SIGMA",
     .help = "Gaussian blur of standard deviation SIGMA pixels",
     .parse = blur_parse,
-    .apply = blur_apply,
+    .apply_inplace = blur_apply_inplace,
 };

@@ -5,7 +5,10 @@
  *
  * Colour only: alpha is copied, since a sharpened edge of transparency
  * would grow halos of half-transparent pixels. The blur (tf_blur) is
- * premultiplied, so transparent neighbours do not pull the mask.
+ * premultiplied, so transparent neighbours do not pull the mask. The
+ * mask is applied as the blur emits each row, over the image itself where
+ * the pipeline allows (tf_blur_inplace), so sharpening at small sigma holds
+ * no second image.
  */
 #include "transform/transform_int.h"
 
@@ -30,33 +33,29 @@ static int sharpen_parse(const char *arg, struct tf_op *op, char *msg,
     return 0;
 }
 
-static int sharpen_apply(const struct tf_op *op, const struct ib_image *in,
-                         struct ib_image **out, char *msg, size_t msglen)
+void tf_unsharp_row(unsigned char *dst, const unsigned char *src,
+                    const unsigned char *blur, uint32_t w, uint32_t ch,
+                    float amount)
 {
-    struct ib_image *b = NULL;
-    uint32_t ch = in->channels;
     uint32_t colour = ch == 2 || ch == 4 ? ch - 1 : ch;
-    float amount = (float)op->sharpen.amount;
-    int rc = tf_blur(in, op->sharpen.sigma, &b, msg, msglen);
 
-    if (rc)
-        return rc;
-    /* the mask is applied in place over the blurred copy */
-    for (uint32_t y = 0; y < in->height; y++) {
-        const unsigned char *s = in->px + (size_t)y * in->stride;
-        unsigned char *d = b->px + (size_t)y * b->stride;
-        for (uint32_t x = 0; x < in->width; x++, s += ch, d += ch) {
-            for (uint32_t c = 0; c < colour; c++) {
-                float v = (float)s[c] + amount * (float)(s[c] - d[c]);
-                d[c] = v <= 0.0f ? 0 : v >= 255.0f ? 255
-                                                   : (unsigned char)(v + 0.5f);
-            }
-            if (colour < ch)
-                d[colour] = s[colour];
+    for (uint32_t x = 0; x < w; x++, src += ch, blur += ch, dst += ch) {
+        unsigned char a = src[colour < ch ? colour : 0];
+        for (uint32_t c = 0; c < colour; c++) {
+            float v = (float)src[c] + amount * (float)(src[c] - blur[c]);
+            dst[c] = v <= 0.0f ? 0 : v >= 255.0f ? 255
+                                                 : (unsigned char)(v + 0.5f);
         }
+        if (colour < ch)
+            dst[colour] = a;
     }
-    *out = b;
-    return 0;
+}
+
+static int sharpen_apply_inplace(const struct tf_op *op, struct ib_image *img,
+                                 char *msg, size_t msglen)
+{
+    float amount = (float)op->sharpen.amount;
+    return tf_blur_inplace(img, op->sharpen.sigma, &amount, msg, msglen);
 }
 
 const struct tf_op_def tf_op_sharpen = {
@@ -65,5 +64,5 @@ const struct tf_op_def tf_op_sharpen = {
     .help = "unsharp mask: in + AMOUNT * (in - blur(SIGMA)), AMOUNT 1 by "
             "default; alpha untouched",
     .parse = sharpen_parse,
-    .apply = sharpen_apply,
+    .apply_inplace = sharpen_apply_inplace,
 };

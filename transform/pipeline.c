@@ -105,9 +105,18 @@ int ib_pipeline_apply(const struct ib_pipeline *p, struct ib_image **img,
 {
     struct ib_image *cur = *img;
     for (size_t k = 0; k < p->n; k++) {
+        const struct tf_op_def *def = p->ops[k].def;
         struct ib_image *next = NULL;
-        int rc = p->ops[k].def->apply(&p->ops[k], cur, &next, msg, msglen);
-        if (cur != *img)
+        int rc;
+
+        /* in place: no second image of this size at once */
+        if (def->apply_inplace) {
+            rc = def->apply_inplace(&p->ops[k], cur, msg, msglen);
+            next = cur;
+        } else {
+            rc = def->apply(&p->ops[k], cur, &next, msg, msglen);
+        }
+        if (cur != *img && (rc || next != cur))
             ib_image_free(cur);
         if (rc)
             return rc;

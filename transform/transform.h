@@ -197,7 +197,9 @@ int ib_pipeline_set_filter(struct ib_pipeline *p, const char *filter,
                            char *msg, size_t msglen);
 void ib_pipeline_set_upscale(struct ib_pipeline *p, int upscale);
 size_t ib_pipeline_len(const struct ib_pipeline *p);
-/* Replaces *img with the result; on failure *img is untouched. */
+/* Replaces *img with the result. On failure *img is still the caller's to
+ * free, but an op that works in place (blur, sharpen) may have changed its
+ * pixels before a later op failed. */
 int ib_pipeline_apply(const struct ib_pipeline *p, struct ib_image **img,
                       char *msg, size_t msglen);
 /*

@@ -126,7 +126,8 @@ struct tf_op {
 /*
  * Op table row (transform/ops.c); the op itself is transform/op_<name>.c.
  * parse validates everything the op can know before seeing an image.
- * apply makes a new image, never touches in; the pipeline frees it.
+ * apply makes a new image, never touches in; the pipeline frees it. An op
+ * that needs no second image (blur, sharpen) has apply_inplace instead.
  */
 struct tf_op_def {
     const char *name;   /* "resize" for --resize 640x480 */
@@ -135,6 +136,10 @@ struct tf_op_def {
     int (*parse)(const char *arg, struct tf_op *op, char *msg, size_t msglen);
     int (*apply)(const struct tf_op *op, const struct ib_image *in,
                  struct ib_image **out, char *msg, size_t msglen);
+    /* used instead of apply if set: the op over img itself; on failure
+     * img is untouched */
+    int (*apply_inplace)(const struct tf_op *op, struct ib_image *img,
+                         char *msg, size_t msglen);
     /* optional: the output size for an input of w x h (shrink-on-load) */
     void (*size)(const struct tf_op *op, uint32_t w, uint32_t h,
                  uint32_t *ow, uint32_t *oh);
@@ -170,6 +175,15 @@ int tf_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
  * (op_blur.c); --sharpen builds on it. */
 int tf_blur(const struct ib_image *in, double sigma, struct ib_image **out,
             char *msg, size_t msglen);
+/* The same over img itself, in a few rows or strips of extra memory; with
+ * amount, the unsharp mask of --sharpen. On failure img is untouched. */
+int tf_blur_inplace(struct ib_image *img, double sigma, const float *amount,
+                    char *msg, size_t msglen);
+/* One row of the unsharp mask: dst = src + amount * (src - blur) on colour,
+ * alpha from src (op_sharpen.c); dst may be src or blur. */
+void tf_unsharp_row(unsigned char *dst, const unsigned char *src,
+                    const unsigned char *blur, uint32_t w, uint32_t ch,
+                    float amount);
 /* Parses a sigma in (0, 1000] at the start of s; *end after it. -1 if bad. */
 int tf_parse_sigma(const char *s, const char **end, double *sigma);
 /* A plain decimal at the start of s ("12", "0.5"; no sign, blank,
