@@ -189,8 +189,8 @@ static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
                         .transform_ms = res->end_ms - res->start_ms};
 
     r->finished++;
-    if (res->state == IB_POOL_DONE && res->status == 0 &&
-        run_done_parse(res->msg, &d) == 0) {
+    if (res->state == IB_POOL_DONE && res->status == 0) {
+        memcpy(&d, res->data, sizeof d);
         run_journal_add(&r->journal, r->slots[index].out, &d);
         o.status = d.decoded ? RUN_OK : RUN_UNCHANGED;
         o.stage = NULL;
@@ -345,7 +345,12 @@ static void on_fetch_progress(void *ctx, const struct ib_fetch_progress *pr)
 static unsigned watch_pool(void *ctx, int *fds, unsigned max)
 {
     struct run *r = ctx;
-    return ib_pool_fds(r->pool, fds, max);
+    struct pollfd pfd[256];
+    int wait = -1;
+    unsigned n = ib_pool_fds(r->pool, pfd, 256, &wait);
+    for (unsigned i = 0; i < n && i < max && i < 256; i++)
+        fds[i] = pfd[i].fd;
+    return n < max ? n : max;
 }
 
 static void serve_pool(void *ctx)
@@ -354,11 +359,17 @@ static void serve_pool(void *ctx)
     ib_pool_poll(r->pool, 0);
 }
 
-/* Runs in a worker: one landed file. */
-static int task(void *ctx, size_t index, char *msg, size_t msglen)
+/* Runs in a worker: one landed file; its run_done is the payload. */
+static int task(void *ctx, size_t index, void *data, char *msg,
+                size_t msglen)
 {
     const struct run *r = ctx;
-    return run_slot_task(r->s, &r->slots[index], msg, msglen);
+    struct run_done d;
+    _Static_assert(sizeof d <= IB_POOL_DATALEN, "run_done is a pool payload");
+    int rc = run_slot_task(r->s, &r->slots[index], &d, msg, msglen);
+    if (rc == 0)
+        memcpy(data, &d, sizeof d);
+    return rc;
 }
 
 static void summary(struct run *r, double wall_ms, int interrupted)
