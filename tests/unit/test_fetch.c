@@ -28,7 +28,7 @@ static void assert_safe(const char *name)
     for (size_t i = 0; i < n; i++)
         assert_true((unsigned char)name[i] >= 0x20 && name[i] != 0x7f);
     assert_string_not_equal(name, "..");
-    assert_true(ib_fetch_name_safe(name));
+    assert_true(fetch_name_safe(name));
 }
 
 static void expect_name(const char *url, const char *want)
@@ -130,10 +130,10 @@ static void test_names_collisions(void **state)
     const char *urls[] = {"http://a/x/cat.jpg", "http://b/y/cat.jpg",
                           "http://c/cat.jpg?v=2", "http://a/dog.png"};
     char first[4][IB_FETCH_NAMEMAX + 12], again[4][IB_FETCH_NAMEMAX + 12];
-    struct ib_fetch_names *n = ib_fetch_names_new();
+    struct fetch_names *n = fetch_names_new();
     for (int i = 0; i < 4; i++)
-        assert_int_equal(ib_fetch_names_assign(n, urls[i], first[i]), 0);
-    ib_fetch_names_free(n);
+        assert_int_equal(fetch_names_assign(n, urls[i], first[i]), 0);
+    fetch_names_free(n);
 
     assert_string_equal(first[0], "cat.jpg");
     assert_string_equal(first[3], "dog.png");
@@ -146,37 +146,37 @@ static void test_names_collisions(void **state)
     assert_int_equal(strlen(first[1]), strlen("cat-12345678.jpg"));
     assert_memory_equal(first[1], "cat-", 4);
 
-    n = ib_fetch_names_new();
+    n = fetch_names_new();
     for (int i = 0; i < 4; i++)
-        ib_fetch_names_assign(n, urls[i], again[i]);
+        fetch_names_assign(n, urls[i], again[i]);
     for (int i = 0; i < 4; i++)
         assert_string_equal(first[i], again[i]);
 
     /* the same URL twice is a duplicate, with the same name */
     char dup[IB_FETCH_NAMEMAX + 12];
-    assert_int_equal(ib_fetch_names_assign(n, urls[1], dup), 1);
+    assert_int_equal(fetch_names_assign(n, urls[1], dup), 1);
     assert_string_equal(dup, first[1]);
-    ib_fetch_names_free(n);
+    fetch_names_free(n);
 }
 
 static void test_names_index_claims(void **state)
 {
     (void)state;
     char got[IB_FETCH_NAMEMAX + 12];
-    struct ib_fetch_names *n = ib_fetch_names_new();
+    struct fetch_names *n = fetch_names_new();
     /* cat.jpg on disk came from another URL: a newcomer must not take it */
-    ib_fetch_names_claimed(n, "http://old/cat.jpg", "cat.jpg");
-    ib_fetch_names_claimed(n, "http://b/keep.jpg", "keep-0badc0de.jpg");
-    assert_int_equal(ib_fetch_names_assign(n, "http://new/cat.jpg", got), 0);
+    fetch_names_claimed(n, "http://old/cat.jpg", "cat.jpg");
+    fetch_names_claimed(n, "http://b/keep.jpg", "keep-0badc0de.jpg");
+    assert_int_equal(fetch_names_assign(n, "http://new/cat.jpg", got), 0);
     assert_string_not_equal(got, "cat.jpg");
     assert_memory_equal(got, "cat-", 4);
     /* the owner keeps it */
-    assert_int_equal(ib_fetch_names_assign(n, "http://old/cat.jpg", got), 0);
+    assert_int_equal(fetch_names_assign(n, "http://old/cat.jpg", got), 0);
     assert_string_equal(got, "cat.jpg");
     /* a URL the index knows keeps its recorded name */
-    assert_int_equal(ib_fetch_names_assign(n, "http://b/keep.jpg", got), 0);
+    assert_int_equal(fetch_names_assign(n, "http://b/keep.jpg", got), 0);
     assert_string_equal(got, "keep-0badc0de.jpg");
-    ib_fetch_names_free(n);
+    fetch_names_free(n);
 }
 
 static void test_names_hash_chain(void **state)
@@ -185,12 +185,12 @@ static void test_names_hash_chain(void **state)
     /* a URL whose own name is another's hashed name still gets a free one */
     char a[IB_FETCH_NAMEMAX + 12], b[IB_FETCH_NAMEMAX + 12];
     char c[IB_FETCH_NAMEMAX + 12], url[256];
-    struct ib_fetch_names *n = ib_fetch_names_new();
-    ib_fetch_names_assign(n, "http://1/p.jpg", a);
-    ib_fetch_names_assign(n, "http://2/p.jpg", b);
+    struct fetch_names *n = fetch_names_new();
+    fetch_names_assign(n, "http://1/p.jpg", a);
+    fetch_names_assign(n, "http://2/p.jpg", b);
     snprintf(url, sizeof url, "http://3/%s", b);
-    ib_fetch_names_assign(n, url, c);
-    ib_fetch_names_free(n);
+    fetch_names_assign(n, url, c);
+    fetch_names_free(n);
     assert_string_not_equal(c, a);
     assert_string_not_equal(c, b);
     assert_safe(c);
@@ -199,17 +199,17 @@ static void test_names_hash_chain(void **state)
 static void test_url_ok(void **state)
 {
     (void)state;
-    assert_true(ib_fetch_url_ok("http://h/x"));
-    assert_true(ib_fetch_url_ok("HTTPS://h"));
-    assert_false(ib_fetch_url_ok("ftp://h/x"));
-    assert_false(ib_fetch_url_ok("file:///etc/passwd"));
-    assert_false(ib_fetch_url_ok("gopher://h/"));
-    assert_false(ib_fetch_url_ok("http://"));
-    assert_false(ib_fetch_url_ok("http:///x"));
-    assert_false(ib_fetch_url_ok("http://h/a b"));
-    assert_false(ib_fetch_url_ok("http://h/a\tb"));
-    assert_false(ib_fetch_url_ok("not a url"));
-    assert_false(ib_fetch_url_ok(""));
+    assert_true(fetch_url_ok("http://h/x"));
+    assert_true(fetch_url_ok("HTTPS://h"));
+    assert_false(fetch_url_ok("ftp://h/x"));
+    assert_false(fetch_url_ok("file:///etc/passwd"));
+    assert_false(fetch_url_ok("gopher://h/"));
+    assert_false(fetch_url_ok("http://"));
+    assert_false(fetch_url_ok("http:///x"));
+    assert_false(fetch_url_ok("http://h/a b"));
+    assert_false(fetch_url_ok("http://h/a\tb"));
+    assert_false(fetch_url_ok("not a url"));
+    assert_false(fetch_url_ok(""));
 }
 
 static void test_list_parsing(void **state)
@@ -237,7 +237,7 @@ static void test_list_parsing(void **state)
             assert_string_equal(url, want[i]);
         } else {
             /* the NUL must not leave "http://h/c" as a valid URL */
-            assert_false(ib_fetch_url_ok(url));
+            assert_false(fetch_url_ok(url));
             assert_int_equal(strlen(url), strlen("http://h/c?d"));
         }
     }
@@ -260,7 +260,7 @@ static void test_list_bom(void **state)
     const char *url;
     assert_int_equal(ib_fetch_list_next(l, &url), 1);
     assert_string_equal(url, "http://h/first.jpg");
-    assert_true(ib_fetch_url_ok(url));
+    assert_true(fetch_url_ok(url));
     assert_int_equal(ib_fetch_list_next(l, &url), 1);
     assert_string_equal(url, "\xef\xbb\xbfhttp://h/second.jpg");
     assert_int_equal(ib_fetch_list_next(l, &url), 0);
@@ -283,92 +283,93 @@ static void test_host_key(void **state)
 {
     (void)state;
     char k[320];
-    assert_int_equal(fx_host_key("http://Example.COM/a.jpg", k, sizeof k), 0);
+    assert_int_equal(fetch_host_key("http://Example.COM/a.jpg", k, sizeof k),
+                     0);
     assert_string_equal(k, "example.com:80");
-    assert_int_equal(fx_host_key("https://h/x?y", k, sizeof k), 0);
+    assert_int_equal(fetch_host_key("https://h/x?y", k, sizeof k), 0);
     assert_string_equal(k, "h:443");
-    assert_int_equal(fx_host_key("HTTP://u:pw@h:8080/", k, sizeof k), 0);
+    assert_int_equal(fetch_host_key("HTTP://u:pw@h:8080/", k, sizeof k), 0);
     assert_string_equal(k, "h:8080");
-    assert_int_equal(fx_host_key("http://[::1]:9/x", k, sizeof k), 0);
+    assert_int_equal(fetch_host_key("http://[::1]:9/x", k, sizeof k), 0);
     assert_string_equal(k, "[::1]:9");
-    assert_int_equal(fx_host_key("not a url", k, sizeof k), -1);
-    assert_int_equal(fx_host_key("http://h/", k, 4), -1);   /* too long */
+    assert_int_equal(fetch_host_key("not a url", k, sizeof k), -1);
+    assert_int_equal(fetch_host_key("http://h/", k, 4), -1);   /* too long */
 
-    struct fx_hosts t = {0};
-    struct fx_host *a = fx_hosts_get(&t, "a:80");
+    struct fetch_hosts t = {0};
+    struct fetch_host *a = fetch_hosts_get(&t, "a:80");
     assert_non_null(a);
     for (int i = 0; i < 100; i++) {
         char key[16];
         snprintf(key, sizeof key, "h%d:80", i);
-        assert_non_null(fx_hosts_get(&t, key));
+        assert_non_null(fetch_hosts_get(&t, key));
     }
-    assert_ptr_equal(fx_hosts_get(&t, "a:80"), a);   /* stable records */
+    assert_ptr_equal(fetch_hosts_get(&t, "a:80"), a);   /* stable records */
     assert_int_equal(t.len, 101);
-    fx_hosts_release(&t);
+    fetch_hosts_release(&t);
 }
 
 static void test_transient(void **state)
 {
     (void)state;
-    assert_true(fx_transient(CURLE_OK, 500));
-    assert_true(fx_transient(CURLE_OK, 503));
-    assert_true(fx_transient(CURLE_OK, 408));
-    assert_true(fx_transient(CURLE_OK, 429));
-    assert_false(fx_transient(CURLE_OK, 404));
-    assert_false(fx_transient(CURLE_OK, 403));
-    assert_false(fx_transient(CURLE_OK, 400));
-    assert_true(fx_transient(CURLE_COULDNT_CONNECT, 0));
-    assert_true(fx_transient(CURLE_OPERATION_TIMEDOUT, 0));
-    assert_true(fx_transient(CURLE_PARTIAL_FILE, 0));
-    assert_false(fx_transient(CURLE_TOO_MANY_REDIRECTS, 0));
-    assert_false(fx_transient(CURLE_UNSUPPORTED_PROTOCOL, 0));
-    assert_false(fx_transient(CURLE_FILESIZE_EXCEEDED, 0));
-    assert_false(fx_transient(CURLE_PEER_FAILED_VERIFICATION, 0));
+    assert_true(fetch_transient(CURLE_OK, 500));
+    assert_true(fetch_transient(CURLE_OK, 503));
+    assert_true(fetch_transient(CURLE_OK, 408));
+    assert_true(fetch_transient(CURLE_OK, 429));
+    assert_false(fetch_transient(CURLE_OK, 404));
+    assert_false(fetch_transient(CURLE_OK, 403));
+    assert_false(fetch_transient(CURLE_OK, 400));
+    assert_true(fetch_transient(CURLE_COULDNT_CONNECT, 0));
+    assert_true(fetch_transient(CURLE_OPERATION_TIMEDOUT, 0));
+    assert_true(fetch_transient(CURLE_PARTIAL_FILE, 0));
+    assert_false(fetch_transient(CURLE_TOO_MANY_REDIRECTS, 0));
+    assert_false(fetch_transient(CURLE_UNSUPPORTED_PROTOCOL, 0));
+    assert_false(fetch_transient(CURLE_FILESIZE_EXCEEDED, 0));
+    assert_false(fetch_transient(CURLE_PEER_FAILED_VERIFICATION, 0));
 }
 
 static void test_retry_after(void **state)
 {
     (void)state;
     time_t now = 784111777;   /* Sun, 06 Nov 1994 08:49:37 GMT */
-    assert_true(fx_retry_after_ms(NULL, now) < 0);
-    assert_true(fx_retry_after_ms("soon", now) < 0);
-    assert_true(fx_retry_after_ms("12abc", now) < 0);
-    assert_true(fx_retry_after_ms("-5", now) < 0);
-    assert_float_equal(fx_retry_after_ms("0", now), 0, 1e-9);
-    assert_float_equal(fx_retry_after_ms(" 120 ", now), 120000, 1e-9);
+    assert_true(fetch_retry_after_ms(NULL, now) < 0);
+    assert_true(fetch_retry_after_ms("soon", now) < 0);
+    assert_true(fetch_retry_after_ms("12abc", now) < 0);
+    assert_true(fetch_retry_after_ms("-5", now) < 0);
+    assert_float_equal(fetch_retry_after_ms("0", now), 0, 1e-9);
+    assert_float_equal(fetch_retry_after_ms(" 120 ", now), 120000, 1e-9);
     assert_float_equal(
-        fx_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000, 1e-9);
+        fetch_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000,
+        1e-9);
     assert_float_equal(
-        fx_retry_after_ms("Sun, 06 Nov 1994 08:00:00 GMT", now), 0, 1e-9);
+        fetch_retry_after_ms("Sun, 06 Nov 1994 08:00:00 GMT", now), 0, 1e-9);
     /* absurdly large: still a number the caller can cap */
-    assert_true(fx_retry_after_ms("99999999999999999999999", now) > 1e9);
+    assert_true(fetch_retry_after_ms("99999999999999999999999", now) > 1e9);
+}
+
+/* fetch_backoff_ms with the default base and cap */
+static double backoff(unsigned attempt, const char *ra, double jitter)
+{
+    return fetch_backoff_ms(attempt, ra, 784111777, jitter, 500, 60000);
 }
 
 static void test_backoff(void **state)
 {
     (void)state;
-    time_t now = 784111777;
     /* doubling, full jitter at 1.0, half at 0.5 */
-    assert_float_equal(fx_backoff_ms(1, NULL, now, 1.0, 500, 60000), 500, 1e-9);
-    assert_float_equal(fx_backoff_ms(2, NULL, now, 1.0, 500, 60000), 1000,
-                       1e-9);
-    assert_float_equal(fx_backoff_ms(3, NULL, now, 0.5, 500, 60000), 1000,
-                       1e-9);
+    assert_float_equal(backoff(1, NULL, 1.0), 500, 1e-9);
+    assert_float_equal(backoff(2, NULL, 1.0), 1000, 1e-9);
+    assert_float_equal(backoff(3, NULL, 0.5), 1000, 1e-9);
     /* jitter is clamped into [0.5, 1] */
-    assert_float_equal(fx_backoff_ms(1, NULL, now, 0.0, 500, 60000), 250, 1e-9);
-    assert_float_equal(fx_backoff_ms(1, NULL, now, 7.0, 500, 60000), 500, 1e-9);
+    assert_float_equal(backoff(1, NULL, 0.0), 250, 1e-9);
+    assert_float_equal(backoff(1, NULL, 7.0), 500, 1e-9);
     /* capped, and no overflow for huge attempt counts */
-    assert_float_equal(fx_backoff_ms(10, NULL, now, 1.0, 500, 60000), 60000,
-                       1e-9);
-    assert_float_equal(fx_backoff_ms(4000000000u, NULL, now, 1.0, 500, 60000),
-                       60000, 1e-9);
+    assert_float_equal(backoff(10, NULL, 1.0), 60000, 1e-9);
+    assert_float_equal(backoff(4000000000u, NULL, 1.0), 60000, 1e-9);
     /* Retry-After wins when later, never beyond the cap */
-    assert_float_equal(fx_backoff_ms(1, "3", now, 1.0, 500, 60000), 3000, 1e-9);
-    assert_float_equal(fx_backoff_ms(3, "1", now, 1.0, 500, 60000), 2000, 1e-9);
-    assert_float_equal(fx_backoff_ms(1, "86400", now, 1.0, 500, 60000), 60000,
-                       1e-9);
-    assert_float_equal(fx_backoff_ms(1, "junk", now, 1.0, 500, 60000), 500,
-                       1e-9);
+    assert_float_equal(backoff(1, "3", 1.0), 3000, 1e-9);
+    assert_float_equal(backoff(3, "1", 1.0), 2000, 1e-9);
+    assert_float_equal(backoff(1, "86400", 1.0), 60000, 1e-9);
+    assert_float_equal(backoff(1, "junk", 1.0), 500, 1e-9);
 }
 
 static void test_index_roundtrip_and_damage(void **state)
@@ -376,67 +377,67 @@ static void test_index_roundtrip_and_damage(void **state)
     (void)state;
     char dir[] = "/tmp/test_fetch_idx.XXXXXX";
     assert_non_null(mkdtemp(dir));
-    struct fx_index ix;
-    assert_int_equal(fx_index_load(&ix, dir), 0);   /* missing: empty */
+    struct fetch_index ix;
+    assert_int_equal(fetch_index_load(&ix, dir), 0);   /* missing: empty */
     assert_int_equal(ix.map.len, 0);
-    fx_index_put(&ix, "http://h/a.jpg", "a.jpg", "\"e1\"", NULL);
-    fx_index_put(&ix, "http://h/b.jpg", "b.jpg", "bad\ttag",
-                 "Wed, 21 Oct 2015 07:28:00 GMT");
+    fetch_index_put(&ix, "http://h/a.jpg", "a.jpg", "\"e1\"", NULL);
+    fetch_index_put(&ix, "http://h/b.jpg", "b.jpg", "bad\ttag",
+                    "Wed, 21 Oct 2015 07:28:00 GMT");
     char msg[256];
-    assert_int_equal(fx_index_save(&ix, dir, msg, sizeof msg), 0);
-    fx_index_release(&ix);
+    assert_int_equal(fetch_index_save(&ix, dir, msg, sizeof msg), 0);
+    fetch_index_release(&ix);
 
     /* damage it: append junk lines, an unsafe name, a non-URL */
     char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, FX_INDEX_NAME);
+    snprintf(path, sizeof path, "%s/%s", dir, FETCH_INDEX_NAME);
     FILE *f = fopen(path, "a");
     fputs("junk\nhttp://h/c.jpg\t../evil\t\t\nftp://h/d\td\t\t\n"
           "http://h/e.jpg\te.jpg\t\"x\"\n", f);
     fclose(f);
 
-    assert_int_equal(fx_index_load(&ix, dir), 0);
+    assert_int_equal(fetch_index_load(&ix, dir), 0);
     assert_int_equal(ix.map.len, 2);
-    struct fx_entry e;
-    assert_int_equal(fx_index_get(&ix, "http://h/a.jpg", &e), 1);
+    struct fetch_entry e;
+    assert_int_equal(fetch_index_get(&ix, "http://h/a.jpg", &e), 1);
     assert_string_equal(e.file, "a.jpg");
     assert_string_equal(e.etag, "\"e1\"");
     assert_null(e.lastmod);
-    fx_entry_release(&e);
-    assert_int_equal(fx_index_get(&ix, "http://h/b.jpg", &e), 1);
+    fetch_entry_release(&e);
+    assert_int_equal(fetch_index_get(&ix, "http://h/b.jpg", &e), 1);
     assert_null(e.etag);   /* a tab in it: not stored */
     assert_string_equal(e.lastmod, "Wed, 21 Oct 2015 07:28:00 GMT");
-    fx_entry_release(&e);
-    assert_int_equal(fx_index_get(&ix, "http://h/c.jpg", &e), 0);
-    fx_index_release(&ix);
+    fetch_entry_release(&e);
+    assert_int_equal(fetch_index_get(&ix, "http://h/c.jpg", &e), 0);
+    fetch_index_release(&ix);
 
     unlink(path);
     assert_int_equal(rmdir(dir), 0);   /* no temp file left behind */
 }
 
-static void test_strmap_many(void **state)
+static void test_map_many(void **state)
 {
     (void)state;
-    struct strmap m = {0};
+    struct fetch_map m = {0};
     char k[32], v[32];
     for (int i = 0; i < 5000; i++) {
         snprintf(k, sizeof k, "key%d", i);
         snprintf(v, sizeof v, "val%d", i * 7);
-        assert_int_equal(strmap_put(&m, k, v), 0);
+        assert_int_equal(fetch_map_put(&m, k, v), 0);
     }
-    strmap_put(&m, "key42", "changed");
+    fetch_map_put(&m, "key42", "changed");
     assert_int_equal(m.len, 5000);
     for (int i = 0; i < 5000; i++) {
         int found;
         snprintf(k, sizeof k, "key%d", i);
         snprintf(v, sizeof v, "val%d", i * 7);
-        const char *got = strmap_get(&m, k, &found);
+        const char *got = fetch_map_get(&m, k, &found);
         assert_true(found);
         assert_string_equal(got, i == 42 ? "changed" : v);
     }
     int found;
-    strmap_get(&m, "nope", &found);
+    fetch_map_get(&m, "nope", &found);
     assert_false(found);
-    strmap_release(&m);
+    fetch_map_release(&m);
 }
 
 int main(void)
@@ -459,7 +460,7 @@ int main(void)
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_index_roundtrip_and_damage),
-        cmocka_unit_test(test_strmap_many),
+        cmocka_unit_test(test_map_many),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
