@@ -1,6 +1,8 @@
 /*
  * tests/unit/test_fetch.c: the pure parts of fetch/: naming, unique names,
- * the list reader, retry policy and backoff, the index file.
+ * the list reader, retry policy and backoff, the index file; and the
+ * stepping face driven by a poll() loop here, against loopback sockets
+ * this test opens (one that refuses, one that never answers).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +12,13 @@
 
 #include "fetch/fetch_int.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Every name the namer returns must be one path component, safe to create
@@ -440,6 +446,187 @@ static void test_map_many(void **state)
     fetch_map_release(&m);
 }
 
+/* A loopback TCP socket bound to a free port: listening (connections
+ * complete and then hear nothing), or closed again (connections refused). */
+static int loopback(int listening, int *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    if (listening) {
+        assert_int_equal(listen(s, 16), 0);
+        return s;
+    }
+    close(s);
+    return -1;
+}
+
+/* The URL source and done callback of the stepping tests. */
+struct urls {
+    char urls[4][128];
+    size_t n, next;
+    size_t ndone;
+    enum ib_fetch_status status[4];
+    char msg[4][IB_FETCH_MSGLEN];
+    volatile int stop;
+};
+
+static int next_url(void *ctx, const char **url)
+{
+    struct urls *u = ctx;
+    if (u->next == u->n)
+        return 0;
+    *url = u->urls[u->next++];
+    return 1;
+}
+
+static void on_done(void *ctx, const struct ib_fetch_item *it)
+{
+    struct urls *u = ctx;
+    size_t i = 0;
+    while (i < u->n && strcmp(u->urls[i], it->url))
+        i++;
+    assert_true(i < u->n);
+    if (u->ndone < 4) {
+        u->status[i] = it->status;
+        snprintf(u->msg[i], sizeof u->msg[i], "%s", it->msg);
+    }
+    u->ndone++;
+}
+
+static struct ib_fetch_opts step_opts(const char *dir, struct urls *u)
+{
+    return (struct ib_fetch_opts){
+        .out_dir = dir, .mode = IB_FETCH_MULTI, .concurrency = 2,
+        .next = next_url, .next_ctx = u, .done = on_done, .ctx = u,
+        .stop = &u->stop, .timeout_s = 30,
+    };
+}
+
+/* The caller's loop: one wait, one step. Returns the step's code. */
+static int one_turn(struct ib_fetch *f, struct pollfd *fds, unsigned max)
+{
+    int wait = -1;
+    unsigned n = ib_fetch_fds(f, fds, max, &wait);
+    assert_true(n <= max);
+    assert_true(wait >= 0 && wait <= 201);   /* never waits forever */
+    poll(fds, n, wait);
+    char msg[256];
+    return ib_fetch_step(f, fds, n, msg, sizeof msg);
+}
+
+static int count_entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void test_step_refused(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_fetch_step.XXXXXX", msg[256];
+    struct urls u = {.n = 4};
+    struct pollfd fds[16];
+    int port;
+    assert_non_null(mkdtemp(dir));
+    loopback(0, &port);
+    snprintf(u.urls[0], sizeof u.urls[0], "not a url");
+    snprintf(u.urls[1], sizeof u.urls[1], "http://127.0.0.1:%d/a.jpg", port);
+    snprintf(u.urls[2], sizeof u.urls[2], "http://127.0.0.1:%d/a.jpg#", port);
+    snprintf(u.urls[3], sizeof u.urls[3], "http://127.0.0.1:%d/b.jpg", port);
+    struct ib_fetch_opts o = step_opts(dir, &u);
+
+    o.mode = IB_FETCH_THREADS;
+    assert_null(ib_fetch_new(&o, msg, sizeof msg));
+    o.mode = IB_FETCH_MULTI;
+    o.out_dir = "/nonexistent/folder";
+    assert_null(ib_fetch_new(&o, msg, sizeof msg));
+    assert_non_null(strstr(msg, "cannot write to '/nonexistent/folder'"));
+    o.out_dir = dir;
+
+    struct ib_fetch *f = ib_fetch_new(&o, msg, sizeof msg);
+    assert_non_null(f);
+    assert_int_equal(u.ndone, 0);   /* nothing before the first step */
+    int rc, turns = 0;
+    while ((rc = one_turn(f, fds, 16)) > 0)
+        assert_true(++turns < 10000);
+    assert_int_equal(rc, 0);
+    assert_int_equal(u.ndone, 4);
+    assert_int_equal(u.status[0], IB_FETCH_DONE_FAILED);
+    assert_string_equal(u.msg[0], "not an http(s) URL");
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(u.status[i], IB_FETCH_DONE_FAILED);
+        assert_non_null(strstr(u.msg[i], "onnect"));   /* refused */
+    }
+    /* ended: nothing to wait for, the same answer again */
+    int wait = -1;
+    assert_int_equal(ib_fetch_fds(f, fds, 16, &wait), 0);
+    assert_int_equal(wait, -1);
+    assert_int_equal(ib_fetch_step(f, NULL, 0, msg, sizeof msg), 0);
+    assert_int_equal(u.ndone, 4);
+    ib_fetch_free(f);
+    ib_fetch_free(NULL);
+
+    /* the index was written; no temp file is left */
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, FETCH_INDEX_NAME);
+    assert_int_equal(count_entries(dir), access(path, F_OK) == 0);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* Transfers in flight to a peer that never answers: a stop reports them
+ * interrupted; freeing before the end drops them, reported or not. */
+static void test_step_stop_and_abandon(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_fetch_step.XXXXXX", msg[256];
+    struct pollfd fds[16];
+    int port, ls = loopback(1, &port);
+    assert_non_null(mkdtemp(dir));
+    for (int stop = 1; stop >= 0; stop--) {
+        struct urls u = {.n = 2};
+        for (int i = 0; i < 2; i++)
+            snprintf(u.urls[i], sizeof u.urls[i],
+                     "http://127.0.0.1:%d/%d.jpg", port, i);
+        struct ib_fetch_opts o = step_opts(dir, &u);
+        struct ib_fetch *f = ib_fetch_new(&o, msg, sizeof msg);
+        assert_non_null(f);
+        /* both started: their temp files exist, and they wait for bytes */
+        for (int turns = 0; count_entries(dir) < 2; turns++) {
+            assert_true(turns < 10000);
+            assert_int_equal(one_turn(f, fds, 16), 1);
+        }
+        assert_int_equal(u.ndone, 0);
+        if (stop) {
+            u.stop = 1;
+            assert_int_equal(one_turn(f, fds, 16), 0);
+            assert_int_equal(u.ndone, 2);
+            assert_int_equal(u.status[0], IB_FETCH_DONE_INTERRUPTED);
+            assert_int_equal(u.status[1], IB_FETCH_DONE_INTERRUPTED);
+        }
+        ib_fetch_free(f);
+        assert_int_equal(u.ndone, stop ? 2 : 0);
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, FETCH_INDEX_NAME);
+        unlink(path);   /* written by the stopped run only */
+        assert_int_equal(count_entries(dir), 0);   /* temp files gone */
+    }
+    close(ls);
+    assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -461,6 +648,8 @@ int main(void)
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_index_roundtrip_and_damage),
         cmocka_unit_test(test_map_many),
+        cmocka_unit_test(test_step_refused),
+        cmocka_unit_test(test_step_stop_and_abandon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
