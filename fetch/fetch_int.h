@@ -128,7 +128,7 @@ struct fetch_xfer {
     int fd;                       /* temp file, -1 when closed */
     CURL *easy;                   /* borrowed from the driver */
     struct curl_slist *hdrs;      /* owned: conditional request headers */
-    struct fetch_host *host;         /* borrowed from ib_fetch.hosts; NULL if
+    struct fetch_host *host;      /* borrowed from ib_fetch.hosts; NULL if
                                      the URL has no host curl can parse */
     int conditional;              /* validators were sent */
     int fresh;                    /* this attempt and the next: a new
@@ -142,13 +142,13 @@ struct fetch_xfer {
     double t0, due_ms;            /* first start; when to retry (MULTI) */
     char retry_after[64];         /* from the failed attempt's response */
     char errbuf[CURL_ERROR_SIZE];
-    struct fetch_xfer *next;         /* driver lists */
+    struct fetch_xfer *next;      /* driver lists */
 };
 
 /* One run, whatever the driver; the MULTI part is fetch_multi.c's. */
 struct ib_fetch {
     struct ib_fetch_opts opts;    /* the caller's, copied */
-    const struct ib_fetch_opts *o;   /* &opts */
+    const struct ib_fetch_opts *o;  /* &opts */
     unsigned concurrency, per_host, base_ms, max_ms;
     struct fetch_names *names;    /* owned */
     struct fetch_index index;
