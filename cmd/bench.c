@@ -242,9 +242,11 @@ struct xf_ctx {
     const struct ib_encode_opts *eopts;
 };
 
-static int xf_task(void *vctx, size_t index, char *msg, size_t msglen)
+static int xf_task(void *vctx, size_t index, void *data, char *msg,
+                   size_t msglen)
 {
     const struct xf_ctx *c = vctx;
+    (void)data;
     char in[4096], out[64];
     struct ib_transform_result r;
     snprintf(in, sizeof in, "%s/img%03zu.jpg", c->in_dir, index);

@@ -4,11 +4,11 @@
  * Download and transform, overlapped (DESIGN.md, STYLE.md §2). Reads
  * top-down: options and the op pipeline are checked before anything is
  * touched; the list is read and cut to this --shard; the workers are
- * forked; then one thread runs the fetch event loop, and as each file
- * lands its index goes to a free worker while other downloads go on. The
- * loop also waits on the workers' result pipes (ib_fetch_opts.watch), so a
- * finished image frees its worker at once. One report line per URL covers
- * both stages; then the summary and the exit code.
+ * forked; then one poll loop (run_loop) serves fetch's sockets and the
+ * workers' result pipes side by side: as each file lands its index goes
+ * to a free worker while other downloads go on, and a finished image
+ * frees its worker at once. One report line per URL covers both stages;
+ * then the summary and the exit code.
  *
  * Workers are forked before the first file exists, so what a task needs
  * to know about its file travels through a MAP_SHARED table of slots the
@@ -189,8 +189,8 @@ static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
                         .transform_ms = res->end_ms - res->start_ms};
 
     r->finished++;
-    if (res->state == IB_POOL_DONE && res->status == 0 &&
-        run_done_parse(res->msg, &d) == 0) {
+    if (res->state == IB_POOL_DONE && res->status == 0) {
+        memcpy(&d, res->data, sizeof d);
         run_journal_add(&r->journal, r->slots[index].out, &d);
         o.status = d.decoded ? RUN_OK : RUN_UNCHANGED;
         o.stage = NULL;
@@ -342,23 +342,62 @@ static void on_fetch_progress(void *ctx, const struct ib_fetch_progress *pr)
     show_progress(ctx, 0);
 }
 
-static unsigned watch_pool(void *ctx, int *fds, unsigned max)
-{
-    struct run *r = ctx;
-    return ib_pool_fds(r->pool, fds, max);
-}
-
-static void serve_pool(void *ctx)
-{
-    struct run *r = ctx;
-    ib_pool_poll(r->pool, 0);
-}
-
-/* Runs in a worker: one landed file. */
-static int task(void *ctx, size_t index, char *msg, size_t msglen)
+/* Runs in a worker: one landed file; its run_done is the payload. */
+static int task(void *ctx, size_t index, void *data, char *msg,
+                size_t msglen)
 {
     const struct run *r = ctx;
-    return run_slot_task(r->s, &r->slots[index], msg, msglen);
+    struct run_done d;
+    _Static_assert(sizeof d <= IB_POOL_DATALEN, "run_done is a pool payload");
+    int rc = run_slot_task(r->s, &r->slots[index], &d, msg, msglen);
+    if (rc == 0)
+        memcpy(data, &d, sizeof d);
+    return rc;
+}
+
+/*
+ * The one event loop (redis aeMain): fetch's sockets and timers and the
+ * workers' result pipes in one poll(), each library then stepped in turn;
+ * neither drives the other. A file that lands is submitted from on_fetched
+ * while downloads go on, and a finished image frees its worker at once.
+ * Ends when every URL is fetched and every submitted file has its result.
+ * Returns fetch's code (msg says why), *prc the pool's last.
+ */
+static int run_loop(struct run *r, const struct ib_fetch_opts *fo, int *prc,
+                    char *msg, size_t msglen)
+{
+    struct ib_fetch *f = ib_fetch_new(fo, msg, msglen);
+    unsigned cap = 64;
+    struct pollfd *fds = malloc(cap * sizeof *fds);
+    int frc = f ? 1 : IB_FETCH_EINVAL, left = 0;
+
+    if (!fds)
+        abort();
+    while (frc > 0 || left > 0) {
+        int wait = -1;
+        unsigned np = ib_pool_fds(r->pool, fds, cap, &wait), nf = 0;
+        if (frc > 0 && np <= cap)
+            nf = ib_fetch_fds(f, fds + np, cap - np, &wait);
+        if (np + nf > cap) {
+            cap = 2 * (np + nf);
+            if (!(fds = realloc(fds, cap * sizeof *fds)))
+                abort();
+            continue;
+        }
+        /* EINTR is a stop, which both steps see */
+        (void)poll(fds, np + nf, wait);
+        if (frc > 0) {
+            frc = ib_fetch_step(f, fds + np, nf, msg, msglen);
+            /* the downloads' renames, once per batch (cmd/fetch.c) */
+            if (frc <= 0 && !r->s->oo.no_fsync)
+                fsync(r->dl_fd);
+        }
+        left = ib_pool_poll(r->pool, 0);
+    }
+    *prc = left < 0 ? left : 0;
+    free(fds);
+    ib_fetch_free(f);
+    return frc;
 }
 
 static void summary(struct run *r, double wall_ms, int interrupted)
@@ -505,13 +544,7 @@ static int run_all(struct run *r)
     fo.progress = on_fetch_progress;
     fo.ctx = r;
     fo.stop = &cmd_stop;
-    fo.watch = watch_pool;
-    fo.wake = serve_pool;
-    int frc = ib_fetch_run(&fo, msg, sizeof msg);
-    /* the downloads' renames, once per batch (cmd/fetch.c) */
-    if (!s->oo.no_fsync)
-        fsync(r->dl_fd);
-    int prc = ib_pool_wait(r->pool);
+    int prc, frc = run_loop(r, &fo, &prc, msg, sizeof msg);
     ib_pool_free(r->pool);
     r->pool = NULL;
     /* a stop leaves landed files the pool never started: each still gets

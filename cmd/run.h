@@ -93,10 +93,7 @@ struct run_slot {
 int run_slot_fill(const struct run_settings *s, const struct run_list *l,
                   struct run_slot *slot, const char *url, const char *file,
                   const char *path, char *msg, size_t msglen);
-/* The pool task: 0 with a run_done record in msg, or 1 with a reason. */
-int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
-                  char *msg, size_t msglen);
-
+/* What a worker hands back for a done item (the pool's result payload). */
 struct run_done {
     int decoded;              /* 0: same bytes as the journal's, restamped */
     uint32_t dims[4];         /* in w, h, out w, h when decoded */
@@ -104,7 +101,9 @@ struct run_done {
     int64_t sec, nsec;        /* the output's mtime */
     uint64_t recipe;          /* the recipe that made it */
 };
-int run_done_parse(const char *msg, struct run_done *d);
+/* The pool task: 0 with *done set, or 1 with a reason in msg. */
+int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
+                  struct run_done *done, char *msg, size_t msglen);
 
 /*
  * The journal OUT/.imgbatch-run[-K-of-N].tsv: per output name, the hash of

@@ -255,36 +255,27 @@ static int hash_file(const char *path, uint64_t *out)
     return 0;
 }
 
-static void put_done(char *msg, size_t msglen, int decoded, uint64_t hash,
+static void put_done(struct run_done *d, int decoded, uint64_t hash,
                      uint64_t recipe, const struct stat *st,
                      const struct ib_transform_result *t)
 {
-    snprintf(msg, msglen, "%d %016" PRIx64 " %" PRIu64 " %lld %ld %016"
-             PRIx64, decoded, hash, (uint64_t)st->st_size,
-             (long long)st->st_mtim.tv_sec, (long)st->st_mtim.tv_nsec,
-             recipe);
+    memset(d, 0, sizeof *d);   /* padding too: it crosses a pipe */
+    d->decoded = decoded;
+    d->hash = hash;
+    d->size = (uint64_t)st->st_size;
+    d->sec = st->st_mtim.tv_sec;
+    d->nsec = st->st_mtim.tv_nsec;
+    d->recipe = recipe;
     if (t) {
-        size_t n = strlen(msg);
-        snprintf(msg + n, msglen - n, " %" PRIu32 " %" PRIu32 " %" PRIu32
-                 " %" PRIu32, t->in_w, t->in_h, t->out_w, t->out_h);
+        d->dims[0] = t->in_w;
+        d->dims[1] = t->in_h;
+        d->dims[2] = t->out_w;
+        d->dims[3] = t->out_h;
     }
 }
 
-int run_done_parse(const char *msg, struct run_done *d)
-{
-    long long sec;
-    long nsec;
-    int n = sscanf(msg, "%d %" SCNx64 " %" SCNu64 " %lld %ld %" SCNx64
-                   " %" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32,
-                   &d->decoded, &d->hash, &d->size, &sec, &nsec, &d->recipe,
-                   &d->dims[0], &d->dims[1], &d->dims[2], &d->dims[3]);
-    d->sec = sec;
-    d->nsec = nsec;
-    return n == 6 + 4 * (d->decoded != 0) ? 0 : -1;
-}
-
 int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
-                  char *msg, size_t msglen)
+                  struct run_done *done, char *msg, size_t msglen)
 {
     char *in = run_join(s->dl_dir, slot->in);
     char *out = run_join(s->out, slot->out);
@@ -307,7 +298,7 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         st.st_mtim.tv_sec == slot->prev_sec &&
         st.st_mtim.tv_nsec == slot->prev_nsec &&
         !cmd_output_stamp(in, out) && !stat(out, &st)) {
-        put_done(msg, msglen, 0, hash, slot->recipe, &st, NULL);
+        put_done(done, 0, hash, slot->recipe, &st, NULL);
         rc = 0;
         goto out;
     }
@@ -325,7 +316,7 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         snprintf(msg, msglen, "cannot stamp '%s': %s", out, strerror(errno));
         goto out;
     }
-    put_done(msg, msglen, 1, hash, slot->recipe, &st, &t);
+    put_done(done, 1, hash, slot->recipe, &st, &t);
     rc = 0;
 out:
     if (dst.root >= 0)

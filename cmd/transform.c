@@ -140,8 +140,9 @@ static void inject_fault(const char *fault, const char *path)
             pause();
 }
 
-/* Runs in a worker: one item. On success msg carries the sizes. */
-static int task(void *vctx, size_t index, char *msg, size_t msglen)
+/* Runs in a worker: one item. On success data carries the sizes. */
+static int task(void *vctx, size_t index, void *data, char *msg,
+                size_t msglen)
 {
     const struct ctx *c = vctx;
     const struct walk_item *it = &c->items[c->todo[index]];
@@ -155,8 +156,8 @@ static int task(void *vctx, size_t index, char *msg, size_t msglen)
         return 1;
     cmd_stamps_stamp(c->stamps, it->path, it->out, it->out + it->out_rel,
                      it->recipe);
-    snprintf(msg, msglen, "%" PRIu32 " %" PRIu32 " %" PRIu32 " %" PRIu32,
-             r.in_w, r.in_h, r.out_w, r.out_h);
+    uint32_t dims[4] = {r.in_w, r.in_h, r.out_w, r.out_h};
+    memcpy(data, dims, sizeof dims);
     return 0;
 }
 
@@ -191,9 +192,8 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
     uint32_t d[4];
 
     clear_progress(c);
-    if (r->state == IB_POOL_DONE && r->status == 0 &&
-        sscanf(r->msg, "%" SCNu32 " %" SCNu32 " %" SCNu32 " %" SCNu32,
-               &d[0], &d[1], &d[2], &d[3]) == 4) {
+    if (r->state == IB_POOL_DONE && r->status == 0) {
+        memcpy(d, r->data, sizeof d);
         c->ok++;
         report_item(c->report, it, "ok", NULL, d, ms);
         if (c->s->verbose)

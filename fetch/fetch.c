@@ -1,7 +1,7 @@
 /*
  * fetch/fetch.c: ib_fetch_run, and one URL's life whatever the driver:
- * pulled and named (fx_pull), an attempt set up (fx_begin), its outcome
- * judged (fx_end), reported (fx_finish).
+ * pulled and named (fetch_pull), an attempt set up (fetch_begin), its outcome
+ * judged (fetch_end), reported (fetch_finish).
  *
  * A body is written to a mkstemp() name beside its final name, so the
  * rename is atomic and a killed run leaves only dot-files that no URL can
@@ -43,14 +43,14 @@ const char *ib_fetch_status_name(enum ib_fetch_status s)
     return (unsigned)s < 5 ? names[s] : "unknown";
 }
 
-double fx_now_ms(void)
+double fetch_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
-int fx_stopped(const struct fx_run *r)
+int fetch_stopped(const struct ib_fetch *r)
 {
     return r->o->stop && *r->o->stop;
 }
@@ -65,7 +65,7 @@ static char *path_join(const char *dir, const char *pre, const char *name,
     return p;
 }
 
-static void drop_temp(struct fx_xfer *x)
+static void drop_temp(struct fetch_xfer *x)
 {
     if (x->fd >= 0)
         close(x->fd);
@@ -76,25 +76,25 @@ static void drop_temp(struct fx_xfer *x)
     x->tmp = NULL;
 }
 
-void fx_fail(struct fx_xfer *x, enum ib_fetch_status st, const char *msg)
+void fetch_fail(struct fetch_xfer *x, enum ib_fetch_status st, const char *msg)
 {
     drop_temp(x);
     x->item.status = st;
     snprintf(x->item.msg, sizeof x->item.msg, "%s", msg);
 }
 
-void fx_interrupt(struct fx_xfer *x, int waiting)
+void fetch_interrupt(struct fetch_xfer *x, int waiting)
 {
     static const char pre[] = "interrupted while waiting to retry after: ";
     char last[IB_FETCH_MSGLEN];
     snprintf(last, sizeof last, "%s", x->item.msg);
-    fx_fail(x, IB_FETCH_DONE_INTERRUPTED, "interrupted");
+    fetch_fail(x, IB_FETCH_DONE_INTERRUPTED, "interrupted");
     if (waiting)
         snprintf(x->item.msg, sizeof x->item.msg, "%s%.*s", pre,
                  (int)(sizeof x->item.msg - sizeof pre), last);
 }
 
-static void xfer_free(struct fx_xfer *x)
+void fetch_xfer_free(struct fetch_xfer *x)
 {
     drop_temp(x);
     curl_slist_free_all(x->hdrs);
@@ -106,9 +106,9 @@ static void xfer_free(struct fx_xfer *x)
     free(x);
 }
 
-void fx_progress(struct fx_run *r, uint64_t partial, int force)
+void fetch_progress(struct ib_fetch *r, uint64_t partial, int force)
 {
-    double now = fx_now_ms();
+    double now = fetch_now_ms();
     if (!r->o->progress || (!force && now - r->last_progress < 200))
         return;
     r->last_progress = now;
@@ -117,27 +117,27 @@ void fx_progress(struct fx_run *r, uint64_t partial, int force)
     r->o->progress(r->o->ctx, &p);
 }
 
-void fx_finish(struct fx_run *r, struct fx_xfer *x)
+void fetch_finish(struct ib_fetch *r, struct fetch_xfer *x)
 {
     pthread_mutex_lock(&r->lock);
     struct ib_fetch_item *it = &x->item;
     if (it->attempts)
-        it->ms = fx_now_ms() - x->t0;
+        it->ms = fetch_now_ms() - x->t0;
     if (it->status == IB_FETCH_DONE_OK || it->status == IB_FETCH_DONE_UNCHANGED)
-        if (fx_index_put(&r->index, x->url, x->file, x->etag, x->lastmod))
+        if (fetch_index_put(&r->index, x->url, x->file, x->etag, x->lastmod))
             r->oom = 1;
     r->ndone++;
     r->bytes_done += it->bytes;
     if (r->o->done)
         r->o->done(r->o->ctx, it);
-    fx_progress(r, 0, 0);
+    fetch_progress(r, 0, 0);
     pthread_mutex_unlock(&r->lock);
-    xfer_free(x);
+    fetch_xfer_free(x);
 }
 
-static struct fx_xfer *xfer_new(const char *url)
+static struct fetch_xfer *xfer_new(const char *url)
 {
-    struct fx_xfer *x = calloc(1, sizeof *x);
+    struct fetch_xfer *x = calloc(1, sizeof *x);
     if (!x || !(x->url = strdup(url))) {
         free(x);
         return NULL;
@@ -149,62 +149,62 @@ static struct fx_xfer *xfer_new(const char *url)
 }
 
 /* Called with r->lock held: names x or fails it. 0 ok, 1 reported. */
-static int name_xfer(struct fx_run *r, struct fx_xfer *x)
+static int name_xfer(struct ib_fetch *r, struct fetch_xfer *x)
 {
     char name[IB_FETCH_NAMEMAX + 12];
-    if (!ib_fetch_url_ok(x->url)) {
-        fx_fail(x, IB_FETCH_DONE_FAILED, "not an http(s) URL");
+    if (!fetch_url_ok(x->url)) {
+        fetch_fail(x, IB_FETCH_DONE_FAILED, "not an http(s) URL");
         return 1;
     }
-    int dup = ib_fetch_names_assign(r->names, x->url, name);
+    int dup = fetch_names_assign(r->names, x->url, name);
     if (dup < 0 || !(x->file = strdup(name)) ||
         !(x->path = path_join(r->o->out_dir, "", name, ""))) {
         r->oom = 1;
-        fx_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
+        fetch_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
         return 1;
     }
     x->item.file = x->file;
     x->item.path = x->path;
     if (dup) {
-        fx_fail(x, IB_FETCH_DONE_SKIPPED, "duplicate URL");
+        fetch_fail(x, IB_FETCH_DONE_SKIPPED, "duplicate URL");
         return 1;
     }
     char key[320];
-    if (!fx_host_key(x->url, key, sizeof key) &&
-        !(x->host = fx_hosts_get(&r->hosts, key))) {
+    if (!fetch_host_key(x->url, key, sizeof key) &&
+        !(x->host = fetch_hosts_get(&r->hosts, key))) {
         r->oom = 1;
-        fx_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
+        fetch_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
         return 1;
     }
-    if (fx_host_tripped(x))
+    if (fetch_host_tripped(x))
         return 1;
-    if (fx_stopped(r)) {
-        fx_fail(x, IB_FETCH_DONE_SKIPPED, "interrupted before start");
+    if (fetch_stopped(r)) {
+        fetch_fail(x, IB_FETCH_DONE_SKIPPED, "interrupted before start");
         return 1;
     }
     return 0;
 }
 
-int fx_host_tripped(struct fx_xfer *x)
+int fetch_host_tripped(struct fetch_xfer *x)
 {
-    const struct fx_host *h = x->host;
+    const struct fetch_host *h = x->host;
     if (!h || !h->open)
         return 0;
     char m[IB_FETCH_MSGLEN];
     snprintf(m, sizeof m, "%s: host %s %s %u connections in a row",
              x->item.attempts ? "not retried" : "not tried", h->key,
              h->refused ? "refused" : "failed", h->fails);
-    fx_fail(x, IB_FETCH_DONE_FAILED, m);
+    fetch_fail(x, IB_FETCH_DONE_FAILED, m);
     return 1;
 }
 
-int fx_pull(struct fx_run *r, struct fx_xfer **out)
+int fetch_pull(struct ib_fetch *r, struct fetch_xfer **out)
 {
     for (;;) {
         pthread_mutex_lock(&r->lock);
         const char *url = NULL;
         int rc = r->eof ? 0 : r->o->next(r->o->next_ctx, &url);
-        struct fx_xfer *x = rc > 0 ? xfer_new(url) : NULL;
+        struct fetch_xfer *x = rc > 0 ? xfer_new(url) : NULL;
         if (rc > 0 && !x)
             r->oom = 1;
         if (rc < 0)
@@ -213,7 +213,7 @@ int fx_pull(struct fx_run *r, struct fx_xfer **out)
             r->eof = 1;
             pthread_mutex_unlock(&r->lock);
             if (x)
-                xfer_free(x);
+                fetch_xfer_free(x);
             return 0;
         }
         int reported = name_xfer(r, x);
@@ -222,13 +222,13 @@ int fx_pull(struct fx_run *r, struct fx_xfer **out)
             *out = x;
             return 1;
         }
-        fx_finish(r, x);
+        fetch_finish(r, x);
     }
 }
 
 static size_t write_cb(char *data, size_t size, size_t nmemb, void *p)
 {
-    struct fx_xfer *x = p;
+    struct fetch_xfer *x = p;
     size_t n = size * nmemb;
     if (x->code == 0)
         curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->code);
@@ -260,21 +260,21 @@ static int xferinfo_cb(void *p, curl_off_t dltotal, curl_off_t dlnow,
                        curl_off_t ultotal, curl_off_t ulnow)
 {
     (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-    return fx_stopped(p);
+    return fetch_stopped(p);
 }
 
-CURL *fx_easy_new(void)
+CURL *fetch_easy_new(void)
 {
     return curl_easy_init();
 }
 
 /* Validators for x from the index, if the file they describe still exists.
  * Called with r->lock held. */
-static int conditional_headers(struct fx_run *r, struct fx_xfer *x)
+static int conditional_headers(struct ib_fetch *r, struct fetch_xfer *x)
 {
-    struct fx_entry e;
+    struct fetch_entry e;
     struct stat st;
-    int rc = fx_index_get(&r->index, x->url, &e);
+    int rc = fetch_index_get(&r->index, x->url, &e);
     if (rc <= 0)
         return rc;
     if (!strcmp(e.file, x->file) && (e.etag || e.lastmod) &&
@@ -296,11 +296,11 @@ static int conditional_headers(struct fx_run *r, struct fx_xfer *x)
         x->lastmod = e.lastmod;
         e.etag = e.lastmod = NULL;
     }
-    fx_entry_release(&e);
+    fetch_entry_release(&e);
     return 0;
 }
 
-static void setup_easy(struct fx_run *r, struct fx_xfer *x, CURL *h)
+static void setup_easy(struct ib_fetch *r, struct fetch_xfer *x, CURL *h)
 {
     const struct ib_fetch_opts *o = r->o;
     curl_easy_reset(h);
@@ -341,16 +341,16 @@ static void setup_easy(struct fx_run *r, struct fx_xfer *x, CURL *h)
         curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 }
 
-int fx_begin(struct fx_run *r, struct fx_xfer *x, CURL *easy)
+int fetch_begin(struct ib_fetch *r, struct fetch_xfer *x, CURL *easy)
 {
     pthread_mutex_lock(&r->lock);
-    int tripped = fx_host_tripped(x);
+    int tripped = fetch_host_tripped(x);
     pthread_mutex_unlock(&r->lock);
     if (tripped)
         return -1;
     x->easy = easy;
     if (x->item.attempts++ == 0)
-        x->t0 = fx_now_ms();
+        x->t0 = fetch_now_ms();
     x->got = x->discarded = 0;
     x->code = 0;
     x->toobig = x->werr = 0;
@@ -364,7 +364,7 @@ int fx_begin(struct fx_run *r, struct fx_xfer *x, CURL *easy)
                  r->o->out_dir, x->tmp ? strerror(errno) : "out of memory");
         free(x->tmp);
         x->tmp = NULL;
-        fx_fail(x, IB_FETCH_DONE_FAILED, m);
+        fetch_fail(x, IB_FETCH_DONE_FAILED, m);
         return -1;
     }
     fchmod(x->fd, r->file_mode);   /* mkstemp's 0600 is for temp files */
@@ -374,7 +374,7 @@ int fx_begin(struct fx_run *r, struct fx_xfer *x, CURL *easy)
         int rc = conditional_headers(r, x);
         pthread_mutex_unlock(&r->lock);
         if (rc < 0) {
-            fx_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
+            fetch_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
             return -1;
         }
     }
@@ -395,7 +395,7 @@ static void take_header(CURL *h, const char *name, char **dst)
 }
 
 /* The attempt's failure reason, and whether another attempt may help. */
-static int judge_failure(struct fx_xfer *x, CURLcode rc, long code,
+static int judge_failure(struct fetch_xfer *x, CURLcode rc, long code,
                          char *m, size_t mlen)
 {
     if (x->toobig || rc == CURLE_FILESIZE_EXCEEDED) {
@@ -413,7 +413,7 @@ static int judge_failure(struct fx_xfer *x, CURLcode rc, long code,
     }
     if (rc == CURLE_OK || (rc == CURLE_WRITE_ERROR && x->discarded)) {
         snprintf(m, mlen, "HTTP %ld", code);
-        return fx_transient(CURLE_OK, code);
+        return fetch_transient(CURLE_OK, code);
     }
     /* libcurl 7.88 reports a response header line over 1 MB as plain
      * "Out of memory": say what it more likely is */
@@ -425,7 +425,7 @@ static int judge_failure(struct fx_xfer *x, CURLcode rc, long code,
     size_t n = strlen(m);
     if (n && m[n - 1] == '\n')
         m[n - 1] = '\0';
-    return fx_transient(rc, 0);
+    return fetch_transient(rc, 0);
 }
 
 /*
@@ -490,10 +490,10 @@ static int connect_failed(CURL *h, CURLcode rc, int *refused)
  * more connect failure in a row, which may trip the host. Returns whether
  * the host is now given up on.
  */
-static int note_host(struct fx_run *r, struct fx_xfer *x, int cfail,
+static int note_host(struct ib_fetch *r, struct fetch_xfer *x, int cfail,
                      int refused)
 {
-    struct fx_host *h = x->host;
+    struct fetch_host *h = x->host;
     if (!h)
         return 0;
     pthread_mutex_lock(&r->lock);
@@ -514,7 +514,8 @@ static int note_host(struct fx_run *r, struct fx_xfer *x, int cfail,
     return open;
 }
 
-enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
+enum fetch_verdict fetch_end(struct ib_fetch *r, struct fetch_xfer *x,
+                             CURLcode rc)
 {
     long code = 0;
     char m[IB_FETCH_MSGLEN];
@@ -533,8 +534,8 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         if (rename(x->tmp, x->path)) {
             snprintf(m, sizeof m, "cannot rename to '%s': %s", x->path,
                      strerror(errno));
-            fx_fail(x, IB_FETCH_DONE_FAILED, m);
-            return FX_FINAL;
+            fetch_fail(x, IB_FETCH_DONE_FAILED, m);
+            return FETCH_FINAL;
         }
         free(x->tmp);
         x->tmp = NULL;
@@ -547,7 +548,7 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         x->item.bytes = x->got;
         x->item.msg[0] = '\0';
         note_host(r, x, 0, 0);
-        return FX_FINAL;
+        return FETCH_FINAL;
     }
     if (rc == CURLE_OK && code == 304 && x->conditional) {
         drop_temp(x);
@@ -556,41 +557,42 @@ enum fx_verdict fx_end(struct fx_run *r, struct fx_xfer *x, CURLcode rc)
         x->item.status = IB_FETCH_DONE_UNCHANGED;
         x->item.msg[0] = '\0';
         note_host(r, x, 0, 0);
-        return FX_FINAL;
+        return FETCH_FINAL;
     }
 
     int again = judge_failure(x, rc, code, m, sizeof m);
-    fx_fail(x, IB_FETCH_DONE_FAILED, m);
-    if (rc == CURLE_ABORTED_BY_CALLBACK && fx_stopped(r)) {
-        fx_interrupt(x, 0);
-        return FX_FINAL;
+    fetch_fail(x, IB_FETCH_DONE_FAILED, m);
+    if (rc == CURLE_ABORTED_BY_CALLBACK && fetch_stopped(r)) {
+        fetch_interrupt(x, 0);
+        return FETCH_FINAL;
     }
     if (!x->fresh && reused_and_broken(x->easy, rc, code)) {
         /* once, at once, and not counted against --retries */
         x->fresh = 1;
-        x->due_ms = fx_now_ms();
-        if (!fx_stopped(r))
-            return FX_RETRY;
-        fx_interrupt(x, 1);
-        return FX_FINAL;
+        x->due_ms = fetch_now_ms();
+        if (!fetch_stopped(r))
+            return FETCH_RETRY;
+        fetch_interrupt(x, 1);
+        return FETCH_FINAL;
     }
     int last = !again || x->item.attempts - x->fresh > r->o->retries;
     int refused, cfail = connect_failed(x->easy, rc, &refused);
     if (note_host(r, x, cfail, refused) || last)
-        return FX_FINAL;   /* given up on, or out of attempts */
-    if (fx_stopped(r)) {   /* it would have been retried */
-        fx_interrupt(x, 1);
-        return FX_FINAL;
+        return FETCH_FINAL;   /* given up on, or out of attempts */
+    if (fetch_stopped(r)) {   /* it would have been retried */
+        fetch_interrupt(x, 1);
+        return FETCH_FINAL;
     }
     char *ra = NULL;
     take_header(x->easy, "Retry-After", &ra);
     pthread_mutex_lock(&r->lock);
     double jitter = 0.5 + 0.5 * (rand_r(&r->seed) / (double)RAND_MAX);
     pthread_mutex_unlock(&r->lock);
-    x->due_ms = fx_now_ms() + fx_backoff_ms(x->item.attempts, ra, time(NULL),
-                                            jitter, r->base_ms, r->max_ms);
+    x->due_ms = fetch_now_ms() +
+                fetch_backoff_ms(x->item.attempts, ra, time(NULL), jitter,
+                                 r->base_ms, r->max_ms);
     free(ra);
-    return FX_RETRY;
+    return FETCH_RETRY;
 }
 
 /* Leaves room for a socket and a temp file per transfer, plus slack. */
@@ -603,18 +605,18 @@ static unsigned clamp_concurrency(unsigned want)
     return room < want ? (unsigned)(room ? room : 1) : want;
 }
 
-static int load_index(struct fx_run *r)
+static int load_index(struct ib_fetch *r)
 {
-    if (fx_index_load(&r->index, r->o->out_dir))
+    if (fetch_index_load(&r->index, r->o->out_dir))
         return IB_FETCH_ENOMEM;
-    const struct strmap *m = &r->index.map;
+    const struct fetch_map *m = &r->index.map;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->keys[i] || !m->vals[i])
             continue;
         char file[IB_FETCH_NAMEMAX + 12];
         snprintf(file, sizeof file, "%.*s", (int)strcspn(m->vals[i], "\t"),
                  m->vals[i]);
-        if (ib_fetch_names_claimed(r->names, m->keys[i], file))
+        if (fetch_names_claimed(r->names, m->keys[i], file))
             return IB_FETCH_ENOMEM;
     }
     return 0;
@@ -640,13 +642,13 @@ static void sweep_temps(const char *dir)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    size_t ilen = strlen(FX_INDEX_NAME);
+    size_t ilen = strlen(FETCH_INDEX_NAME);
     while (d && (e = readdir(d))) {
         const char *n = e->d_name;
         size_t len = strlen(n);
         int part = n[0] == '.' && len >= 14 &&
                    !strncmp(n + len - 12, ".part.", 6);
-        int index = len == ilen + 7 && !strncmp(n, FX_INDEX_NAME, ilen) &&
+        int index = len == ilen + 7 && !strncmp(n, FETCH_INDEX_NAME, ilen) &&
                     n[ilen] == '.';
         if ((part || index) && temp_suffix(n + len - 6)) {
             char *p = path_join(dir, "", n, "");
@@ -659,62 +661,91 @@ static void sweep_temps(const char *dir)
         closedir(d);
 }
 
-int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
+struct ib_fetch *fetch_new(const struct ib_fetch_opts *o, int *rc,
+                           char *msg, size_t msglen)
 {
     struct stat st;
     if (!o || !o->out_dir || !o->next) {
         snprintf(msg, msglen, "fetch: no output folder or URL source");
-        return IB_FETCH_EINVAL;
+        *rc = IB_FETCH_EINVAL;
+        return NULL;
     }
     errno = 0;
     if (stat(o->out_dir, &st) || !S_ISDIR(st.st_mode) ||
         access(o->out_dir, W_OK | X_OK)) {
         snprintf(msg, msglen, "cannot write to '%s': %s", o->out_dir,
                  errno ? strerror(errno) : "not a folder");
-        return IB_FETCH_EIO;
+        *rc = IB_FETCH_EIO;
+        return NULL;
+    }
+    struct ib_fetch *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(msg, msglen, "out of memory");
+        *rc = IB_FETCH_ENOMEM;
+        return NULL;
     }
     if (!o->shared_dir)
         sweep_temps(o->out_dir);
-    struct fx_run r;
-    memset(&r, 0, sizeof r);
-    r.o = o;
-    r.concurrency = clamp_concurrency(o->concurrency ? o->concurrency : 32);
-    r.per_host = o->per_host ? o->per_host : 8;
-    r.base_ms = o->retry_base_ms ? o->retry_base_ms : 500;
-    r.max_ms = o->retry_max_ms ? o->retry_max_ms : 60000;
-    r.seed = (unsigned)time(NULL) ^ (unsigned)getpid();
+    r->opts = *o;
+    r->o = &r->opts;
+    r->concurrency = clamp_concurrency(o->concurrency ? o->concurrency : 32);
+    r->per_host = o->per_host ? o->per_host : 8;
+    r->base_ms = o->retry_base_ms ? o->retry_base_ms : 500;
+    r->max_ms = o->retry_max_ms ? o->retry_max_ms : 60000;
+    r->seed = (unsigned)time(NULL) ^ (unsigned)getpid();
     mode_t mask = umask(0);
     umask(mask);
-    r.file_mode = 0666 & ~mask;
-    pthread_mutex_init(&r.lock, NULL);
+    r->file_mode = 0666 & ~mask;
+    r->timer_due = -1;
+    pthread_mutex_init(&r->lock, NULL);
 
-    int rc = IB_FETCH_ENOMEM;
-    if (!(r.names = ib_fetch_names_new()) || load_index(&r)) {
+    if (!(r->names = fetch_names_new()) || load_index(r)) {
         snprintf(msg, msglen, "out of memory");
-        goto out;
+        *rc = IB_FETCH_ENOMEM;
+        fetch_release(r);
+        return NULL;
     }
-    if (o->mode == IB_FETCH_MULTI)
-        rc = fx_run_multi(&r, msg, msglen);
-    else
-        rc = fx_run_threads(&r, o->mode == IB_FETCH_SERIAL ? 1 : r.concurrency,
-                            msg, msglen);
-    fx_progress(&r, 0, 1);
+    return r;
+}
+
+int fetch_close(struct ib_fetch *r, int rc, char *msg, size_t msglen)
+{
+    fetch_progress(r, 0, 1);
     char imsg[IB_FETCH_MSGLEN];
-    int irc = fx_index_save(&r.index, o->out_dir, imsg, sizeof imsg);
-    if (!rc && r.oom) {
+    int irc = fetch_index_save(&r->index, r->o->out_dir, imsg, sizeof imsg);
+    if (!rc && r->oom) {
         snprintf(msg, msglen, "out of memory");
         rc = IB_FETCH_ENOMEM;
-    } else if (!rc && r.list_err) {
+    } else if (!rc && r->list_err) {
         snprintf(msg, msglen, "cannot read the URL list");
         rc = IB_FETCH_EIO;
     } else if (!rc && irc) {
         snprintf(msg, msglen, "%s", imsg);
         rc = irc;
     }
-out:
-    fx_hosts_release(&r.hosts);
-    fx_index_release(&r.index);
-    ib_fetch_names_free(r.names);
-    pthread_mutex_destroy(&r.lock);
+    return rc;
+}
+
+void fetch_release(struct ib_fetch *r)
+{
+    fetch_hosts_release(&r->hosts);
+    fetch_index_release(&r->index);
+    fetch_names_free(r->names);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}
+
+int ib_fetch_run(const struct ib_fetch_opts *o, char *msg, size_t msglen)
+{
+    int rc;
+    if (o && o->mode == IB_FETCH_MULTI)
+        return fetch_run_multi(o, msg, msglen);
+    struct ib_fetch *r = fetch_new(o, &rc, msg, msglen);
+    if (!r)
+        return rc;
+    rc = fetch_run_threads(r, o->mode == IB_FETCH_SERIAL ? 1 : r->concurrency,
+                           msg, msglen);
+    rc = fetch_close(r, rc, msg, msglen);
+    ib_fetch_free(r);
     return rc;
 }

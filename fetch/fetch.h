@@ -15,7 +15,8 @@
  * removed: the caller makes sure no other run writes to OUT meanwhile.
  *
  * Three drivers share the naming, temp-file, retry and index code:
- *   IB_FETCH_MULTI    one thread, a curl multi handle (the default)
+ *   IB_FETCH_MULTI    one thread, a curl multi handle (the default); also
+ *                     a source for the caller's own poll loop (below)
  *   IB_FETCH_THREADS  concurrency threads, one blocking easy handle each
  *   IB_FETCH_SERIAL   one blocking transfer at a time, in the caller
  *
@@ -35,6 +36,7 @@
 #ifndef IB_FETCH_H
 #define IB_FETCH_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -135,24 +137,70 @@ struct ib_fetch_opts {
      * is still read and each URL reported as skipped. The index is written.
      */
     const volatile int *stop;
-    /*
-     * Optional, MULTI only: other work that shares the loop's thread
-     * (imgbatch run feeds a process pool from it). Before each wait,
-     * watch fills fds with up to max descriptors (returning how many) whose
-     * readability ends the wait early; wake runs after every wait, whether
-     * one was readable or not, and after transfers end; so at least every
-     * 200 ms. Both get ctx.
-     */
-    unsigned (*watch)(void *ctx, int *fds, unsigned max);
-    void (*wake)(void *ctx);
 };
 
 /*
  * 0 once every URL has been reported through done (whatever their
  * statuses), or a negative code if the run could not start or the list
- * could not be read (msg says why; items already reported stand).
+ * could not be read (msg says why; items already reported stand). In MULTI
+ * mode it is the loop below, over ib_fetch_new, _fds, _step and _free.
  */
 int ib_fetch_run(const struct ib_fetch_opts *opts, char *msg, size_t msglen);
+
+/*
+ * The MULTI driver as an event source, for a caller that owns the poll
+ * loop (imgbatch run waits on fetch's sockets and its workers' pipes in
+ * one poll(), as redis aeMain serves all its sources):
+ *
+ *     struct ib_fetch *f = ib_fetch_new(&opts, msg, sizeof msg);
+ *     for (int rc = 1; rc > 0;) {
+ *         int wait = -1;
+ *         unsigned n = ib_fetch_fds(f, fds, max, &wait);   (n > max: grow)
+ *         poll(fds, n, wait);
+ *         rc = ib_fetch_step(f, fds, n, msg, sizeof msg);
+ *     }
+ *     ib_fetch_free(f);
+ *
+ * opts is copied; what it points to is borrowed until ib_fetch_free. The
+ * callbacks (next, done, progress) run inside ib_fetch_step only, in the
+ * caller's thread, and may not call ib_fetch_* on f.
+ */
+struct ib_fetch;
+
+/* Checks opts (mode MULTI), sweeps and reads out_dir as ib_fetch_run
+ * does; NULL with msg if the fetch cannot start. Nothing is transferred
+ * before the first step. */
+struct ib_fetch *ib_fetch_new(const struct ib_fetch_opts *opts, char *msg,
+                              size_t msglen);
+
+/*
+ * What to wait for: writes up to max descriptors with their events and
+ * returns how many there are (more than max: call again with room), and
+ * lowers *timeout_ms (-1: no limit yet) to when a step is due anyway:
+ * libcurl's timers, a retry falling due, and every 200 ms so that a stop
+ * is seen and progress drawn. Once the fetch has ended: 0, no limit. The
+ * set changes at every step: ask again before each wait.
+ */
+unsigned ib_fetch_fds(const struct ib_fetch *f, struct pollfd *fds,
+                      unsigned max, int *timeout_ms);
+
+/*
+ * Does what is ready, never blocking: fds[0..nfds) are the descriptors
+ * ib_fetch_fds gave, with revents as poll() set them (NULL, 0: timers
+ * only). Starts transfers and due retries, ends and reports what finished,
+ * honours a stop. 1 while URLs remain; 0 once every URL has been reported
+ * and the index written; or a negative code as ib_fetch_run (msg says
+ * why). Once it has returned 0 or a code, it returns that again.
+ */
+int ib_fetch_step(struct ib_fetch *f, const struct pollfd *fds,
+                  unsigned nfds, char *msg, size_t msglen);
+
+/*
+ * Frees f. Before ib_fetch_step has returned 0 or a code, the rest is
+ * abandoned: transfers are cut off and their temp files removed, nothing
+ * more is reported and the index is not written. NULL does nothing.
+ */
+void ib_fetch_free(struct ib_fetch *f);
 
 /*
  * A URL list over a stream: one URL per line; surrounding blanks and CR
@@ -165,10 +213,6 @@ struct ib_fetch_list *ib_fetch_list_new(void *stream);  /* a FILE *, borrowed */
 void ib_fetch_list_free(struct ib_fetch_list *l);
 int ib_fetch_list_next(void *list, const char **url);   /* ib_fetch_next_fn */
 
-/* 1 if url is "http://" or "https://" (any case) + a host, with no blanks
- * or control characters; 0 otherwise. */
-int ib_fetch_url_ok(const char *url);
-
 /*
  * The file name for url, made safe: from the last path segment,
  * percent-decoded; '/', '\\', control bytes and invalid UTF-8 become '_';
@@ -178,27 +222,5 @@ int ib_fetch_url_ok(const char *url);
  */
 #define IB_FETCH_NAMEMAX 160
 void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1]);
-/* 1 if name is one ib_fetch_name could return (or its hashed variant). */
-int ib_fetch_name_safe(const char *name);
-
-/*
- * Unique names for one run. Each URL gets ib_fetch_name(url) unless that is
- * taken in this run or belongs to another URL in the index; then a hash of
- * the URL goes before the extension ("a.jpg" -> "a-1f3e9c0b.jpg"). A URL the
- * index knows keeps its recorded name. Same inputs in the same order, same
- * names.
- */
-struct ib_fetch_names;
-struct ib_fetch_names *ib_fetch_names_new(void);
-void ib_fetch_names_free(struct ib_fetch_names *n);
-/* Records that name belongs to url from an earlier run; 0 or ENOMEM. */
-int ib_fetch_names_claimed(struct ib_fetch_names *n, const char *url,
-                           const char *name);
-/*
- * The name for url in this run: 0 with out set, 1 if url already had a
- * name in this run (a duplicate line; out set to it), or IB_FETCH_ENOMEM.
- */
-int ib_fetch_names_assign(struct ib_fetch_names *n, const char *url,
-                          char out[IB_FETCH_NAMEMAX + 12]);
 
 #endif

@@ -1,52 +1,47 @@
 /*
  * fetch/fetch_multi.c: the default driver, one thread and a curl multi
- * handle (curl docs/examples/10-at-a-time.c, with curl_multi_poll).
+ * handle driven through its socket interface (curl docs/examples/
+ * hiperfifo.c, 10-at-a-time.c), as an event source with no loop of its
+ * own: ib_fetch_fds says what to wait for, the caller waits (in one poll()
+ * with its other sources), ib_fetch_step does what is ready.
  *
- * Each turn of the loop: start retries that are due and new URLs while
- * fewer than concurrency transfers run, let curl work, judge what ended,
- * then wait in curl_multi_poll for sockets, curl's own timers, the next
- * retry or 200 ms (so a stop request is seen promptly). A retry waits in
- * a queue sorted by due time, holding no socket, file, easy handle or
- * transfer slot: new URLs start meanwhile, so a host that refuses does not
- * slow the others. Pulling stops while concurrency items run or
- * MAX_WAITING wait, so memory stays bounded however long the list is.
- * When the breaker gives up on a host, its waiting items fail at once.
+ * libcurl tells us which sockets it wants watched, and for what
+ * (CURLMOPT_SOCKETFUNCTION: the socks table), and when it next needs a
+ * call anyway (CURLMOPT_TIMERFUNCTION: timer_due). Each step: start
+ * retries that are due and new URLs while fewer than concurrency transfers
+ * run, hand curl the sockets that poll() found ready and an expired timer,
+ * judge what ended, and refill the freed slots. A retry waits in a queue
+ * sorted by due time, holding no socket, file, easy handle or transfer
+ * slot: new URLs start meanwhile, so a host that refuses does not slow the
+ * others. Pulling stops while concurrency items run or MAX_WAITING wait, so
+ * memory stays bounded however long the list is. When the breaker gives up
+ * on a host, its waiting items fail at once.
  */
 #include "fetch/fetch_int.h"
 
 #include <stdlib.h>
 
-/* descriptors the caller may add to a wait (opts->watch) */
-#define MAX_WATCH 256
 /* items waiting to retry, at most: about 1 kB each */
 #define MAX_WAITING(conc) ((conc) * 32 > 4096 ? (conc) * 32 : 4096)
+/* a step at least this often: a stop is seen, progress drawn */
+#define TICK_MS 200
 
-struct loop {
-    struct fx_run *r;
-    CURLM *multi;
-    CURL **spare;            /* owned: idle easy handles, reused */
-    unsigned nspare;
-    struct fx_xfer *running; /* in flight, unordered */
-    struct fx_xfer *waitq;   /* waiting to retry, by due_ms */
-    unsigned trips;          /* r->trips when the waitq was last checked */
-};
-
-static CURL *take_easy(struct loop *l)
+static CURL *take_easy(struct ib_fetch *f)
 {
-    return l->nspare ? l->spare[--l->nspare] : fx_easy_new();
+    return f->nspare ? f->spare[--f->nspare] : fetch_easy_new();
 }
 
-static void give_easy(struct loop *l, CURL *h)
+static void give_easy(struct ib_fetch *f, CURL *h)
 {
-    if (l->nspare < l->r->concurrency)
-        l->spare[l->nspare++] = h;
+    if (f->nspare < f->concurrency)
+        f->spare[f->nspare++] = h;
     else
         curl_easy_cleanup(h);
 }
 
-static void unlink_running(struct loop *l, struct fx_xfer *x)
+static void unlink_running(struct ib_fetch *f, struct fetch_xfer *x)
 {
-    for (struct fx_xfer **p = &l->running; *p; p = &(*p)->next) {
+    for (struct fetch_xfer **p = &f->running; *p; p = &(*p)->next) {
         if (*p == x) {
             *p = x->next;
             break;
@@ -55,217 +50,373 @@ static void unlink_running(struct loop *l, struct fx_xfer *x)
     x->next = NULL;
 }
 
-static void start(struct loop *l, struct fx_xfer *x)
+static void start(struct ib_fetch *f, struct fetch_xfer *x)
 {
-    CURL *h = take_easy(l);
+    CURL *h = take_easy(f);
     if (!h) {
-        fx_fail(x, IB_FETCH_DONE_FAILED, "cannot create a curl handle");
-        fx_finish(l->r, x);
+        fetch_fail(x, IB_FETCH_DONE_FAILED, "cannot create a curl handle");
+        fetch_finish(f, x);
         return;
     }
-    if (fx_begin(l->r, x, h)) {
-        give_easy(l, h);
-        fx_finish(l->r, x);
+    if (fetch_begin(f, x, h)) {
+        give_easy(f, h);
+        fetch_finish(f, x);
         return;
     }
-    if (curl_multi_add_handle(l->multi, h) != CURLM_OK) {
-        fx_fail(x, IB_FETCH_DONE_FAILED, "cannot add a curl handle");
-        give_easy(l, h);
-        fx_finish(l->r, x);
+    /* curl sets its timer to 0 here: the next step starts it */
+    if (curl_multi_add_handle(f->multi, h) != CURLM_OK) {
+        fetch_fail(x, IB_FETCH_DONE_FAILED, "cannot add a curl handle");
+        give_easy(f, h);
+        fetch_finish(f, x);
         return;
     }
-    x->next = l->running;
-    l->running = x;
-    l->r->in_flight++;
+    x->next = f->running;
+    f->running = x;
+    f->in_flight++;
 }
 
-static void enqueue_retry(struct loop *l, struct fx_xfer *x)
+static void enqueue_retry(struct ib_fetch *f, struct fetch_xfer *x)
 {
-    struct fx_xfer **p = &l->waitq;
+    struct fetch_xfer **p = &f->waitq;
     while (*p && (*p)->due_ms <= x->due_ms)
         p = &(*p)->next;
     x->next = *p;
     *p = x;
-    l->r->waiting++;
+    f->waiting++;
+}
+
+/* Starts due retries, then new URLs, while there is room. */
+static void refill(struct ib_fetch *f)
+{
+    unsigned cap = f->concurrency;
+    double now = fetch_now_ms();
+    while (f->waitq && f->waitq->due_ms <= now && f->in_flight < cap) {
+        struct fetch_xfer *x = f->waitq;
+        f->waitq = x->next;
+        f->waiting--;
+        start(f, x);
+    }
+    while (!f->eof && f->in_flight < cap && f->waiting < MAX_WAITING(cap)) {
+        struct fetch_xfer *x;
+        if (!fetch_pull(f, &x))
+            break;
+        start(f, x);
+    }
 }
 
 /* Judges every transfer curl has finished; returns how many ended. */
-static unsigned collect(struct loop *l)
+static unsigned collect(struct ib_fetch *f)
 {
     unsigned n = 0;
     int left;
     CURLMsg *m;
-    while ((m = curl_multi_info_read(l->multi, &left))) {
+    while ((m = curl_multi_info_read(f->multi, &left))) {
         if (m->msg != CURLMSG_DONE)
             continue;
         CURL *h = m->easy_handle;
         CURLcode rc = m->data.result;   /* m is invalid after remove */
-        struct fx_xfer *x = NULL;
+        struct fetch_xfer *x = NULL;
         curl_easy_getinfo(h, CURLINFO_PRIVATE, (char **)&x);
-        curl_multi_remove_handle(l->multi, h);
-        unlink_running(l, x);
-        l->r->in_flight--;
-        enum fx_verdict v = fx_end(l->r, x, rc);
-        give_easy(l, h);
-        if (v == FX_RETRY)
-            enqueue_retry(l, x);
+        curl_multi_remove_handle(f->multi, h);
+        unlink_running(f, x);
+        f->in_flight--;
+        enum fetch_verdict v = fetch_end(f, x, rc);
+        give_easy(f, h);
+        if (v == FETCH_RETRY)
+            enqueue_retry(f, x);
         else
-            fx_finish(l->r, x);
+            fetch_finish(f, x);
         n++;
     }
     return n;
 }
 
 /* Fails, at once, the waiting items of hosts the breaker gave up on. */
-static void drop_tripped(struct loop *l)
+static void drop_tripped(struct ib_fetch *f)
 {
-    if (l->trips == l->r->trips)
+    if (f->trips_seen == f->trips)
         return;
-    l->trips = l->r->trips;
-    for (struct fx_xfer **p = &l->waitq; *p;) {
-        struct fx_xfer *x = *p;
-        if (!fx_host_tripped(x)) {
+    f->trips_seen = f->trips;
+    for (struct fetch_xfer **p = &f->waitq; *p;) {
+        struct fetch_xfer *x = *p;
+        if (!fetch_host_tripped(x)) {
             p = &x->next;
             continue;
         }
         *p = x->next;
-        l->r->waiting--;
-        fx_finish(l->r, x);
+        f->waiting--;
+        fetch_finish(f, x);
     }
 }
 
-/* Stop: abort what runs, give up what waits; fx_pull skips the rest. */
-static void abort_all(struct loop *l)
+/* Stop: abort what runs, give up what waits; fetch_pull skips the rest. */
+static void abort_all(struct ib_fetch *f)
 {
-    struct fx_xfer *x;
-    while ((x = l->running)) {
-        l->running = x->next;
-        curl_multi_remove_handle(l->multi, x->easy);
-        give_easy(l, x->easy);
-        l->r->in_flight--;
-        fx_interrupt(x, 0);
-        fx_finish(l->r, x);
+    struct fetch_xfer *x;
+    while ((x = f->running)) {
+        f->running = x->next;
+        curl_multi_remove_handle(f->multi, x->easy);
+        give_easy(f, x->easy);
+        f->in_flight--;
+        fetch_interrupt(x, 0);
+        fetch_finish(f, x);
     }
-    while ((x = l->waitq)) {
-        l->waitq = x->next;
-        l->r->waiting--;
-        fx_interrupt(x, 1);
-        fx_finish(l->r, x);
+    while ((x = f->waitq)) {
+        f->waitq = x->next;
+        f->waiting--;
+        fetch_interrupt(x, 1);
+        fetch_finish(f, x);
     }
-    while (fx_pull(l->r, &x))
-        fx_finish(l->r, x);   /* not reached: fx_pull skips once stopped */
+    while (fetch_pull(f, &x))
+        fetch_finish(f, x);   /* not reached: fetch_pull skips once stopped */
 }
 
-static uint64_t partial_bytes(const struct loop *l)
+static uint64_t partial_bytes(const struct ib_fetch *f)
 {
     uint64_t b = 0;
-    for (const struct fx_xfer *x = l->running; x; x = x->next)
+    for (const struct fetch_xfer *x = f->running; x; x = x->next)
         b += x->got;
     return b;
 }
 
+/* CURLMOPT_SOCKETFUNCTION: what curl wants of socket s, kept in socks. */
+static int on_socket(CURL *easy, curl_socket_t s, int what, void *userp,
+                     void *socketp)
+{
+    struct ib_fetch *f = userp;
+    unsigned i = 0;
+    (void)easy, (void)socketp;
+    while (i < f->nsocks && f->socks[i].fd != s)
+        i++;
+    if (what == CURL_POLL_REMOVE) {
+        if (i < f->nsocks)
+            f->socks[i] = f->socks[--f->nsocks];
+        return 0;
+    }
+    if (i == f->nsocks) {
+        if (f->nsocks == f->capsocks) {
+            unsigned cap = f->capsocks ? 2 * f->capsocks : 16;
+            struct pollfd *p = realloc(f->socks, cap * sizeof *p);
+            if (!p) {
+                f->socks_oom = 1;
+                return -1;
+            }
+            f->socks = p;
+            f->capsocks = cap;
+        }
+        f->socks[f->nsocks++] = (struct pollfd){.fd = s};
+    }
+    f->socks[i].events = (short)((what & CURL_POLL_IN ? POLLIN : 0) |
+                                 (what & CURL_POLL_OUT ? POLLOUT : 0));
+    return 0;
+}
+
+/* CURLMOPT_TIMERFUNCTION: when curl next wants a call, whatever happens. */
+static int on_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct ib_fetch *f = userp;
+    (void)multi;
+    f->timer_due = timeout_ms < 0 ? -1 : fetch_now_ms() + timeout_ms;
+    return 0;
+}
+
 /*
- * Waits in curl_multi_poll for curl's sockets and timers, plus the
- * caller's own descriptors (opts->watch), then lets the caller do its
- * share (opts->wake): the pool of imgbatch run is served here, so a
- * finished image frees its worker at once, not at the next download.
+ * poll()'s answer as curl's hints. An error or hang-up gives none: curl
+ * then checks the socket itself and says what went wrong, as it does
+ * when driven by curl_multi_perform.
  */
-static CURLMcode wait_for_work(struct loop *l, int wait)
+static int curl_events(short revents)
 {
-    const struct ib_fetch_opts *o = l->r->o;
-    struct curl_waitfd extra[MAX_WATCH];
-    int fds[MAX_WATCH];
-    unsigned n = o->watch ? o->watch(o->ctx, fds, MAX_WATCH) : 0;
-
-    if (n > MAX_WATCH)
-        n = MAX_WATCH;
-    for (unsigned i = 0; i < n; i++)
-        extra[i] = (struct curl_waitfd){.fd = fds[i],
-                                        .events = CURL_WAIT_POLLIN};
-    CURLMcode mc = curl_multi_poll(l->multi, n ? extra : NULL, n, wait, NULL);
-    if (o->wake)
-        o->wake(o->ctx);
-    return mc;
+    if (revents & (POLLERR | POLLHUP | POLLNVAL))
+        return 0;
+    return (revents & POLLIN ? CURL_CSELECT_IN : 0) |
+           (revents & POLLOUT ? CURL_CSELECT_OUT : 0);
 }
 
-static int loop_run(struct loop *l, char *msg, size_t msglen)
+static int multi_failed(struct ib_fetch *f, CURLMcode mc)
 {
-    struct fx_run *r = l->r;
-    unsigned cap = r->concurrency;
-    for (;;) {
-        if (fx_stopped(r)) {
-            abort_all(l);
-            return 0;
-        }
-        double now = fx_now_ms();
-        while (l->waitq && l->waitq->due_ms <= now && r->in_flight < cap) {
-            struct fx_xfer *x = l->waitq;
-            l->waitq = x->next;
-            r->waiting--;
-            start(l, x);
-        }
-        while (!r->eof && r->in_flight < cap &&
-               r->waiting < MAX_WAITING(cap)) {
-            struct fx_xfer *x;
-            if (!fx_pull(r, &x))
-                break;
-            start(l, x);
-        }
-        if (!r->in_flight && !l->waitq && r->eof)
-            return 0;
+    snprintf(f->end_msg, sizeof f->end_msg, "curl: %s",
+             curl_multi_strerror(mc));
+    abort_all(f);
+    return IB_FETCH_ECURL;
+}
 
-        int still;
-        CURLMcode mc = curl_multi_perform(l->multi, &still);
-        if (mc != CURLM_OK) {
-            snprintf(msg, msglen, "curl: %s", curl_multi_strerror(mc));
-            abort_all(l);
-            return IB_FETCH_ECURL;
-        }
-        unsigned ended = collect(l);
-        drop_tripped(l);
-        fx_progress(r, partial_bytes(l), 0);
-        if (ended) {
-            if (r->o->wake)
-                r->o->wake(r->o->ctx);
-            continue;   /* refill the freed slots before waiting */
-        }
+/* One step; 1 while URLs remain, 0 at the end, or a code (end_msg). */
+static int turn(struct ib_fetch *f, const struct pollfd *fds, unsigned nfds)
+{
+    int still;
+    CURLMcode mc;
 
-        int wait = 200;
-        if (l->waitq) {
-            double d = l->waitq->due_ms - fx_now_ms();
-            if (d < wait)
-                wait = d > 0 ? (int)d + 1 : 0;
-        }
-        mc = wait_for_work(l, wait);
-        if (mc != CURLM_OK) {
-            snprintf(msg, msglen, "curl: %s", curl_multi_strerror(mc));
-            abort_all(l);
-            return IB_FETCH_ECURL;
-        }
+    if (fetch_stopped(f)) {
+        abort_all(f);
+        return 0;
     }
+    if (f->socks_oom) {
+        snprintf(f->end_msg, sizeof f->end_msg, "out of memory");
+        abort_all(f);
+        return IB_FETCH_ENOMEM;
+    }
+    refill(f);
+    for (unsigned i = 0; i < nfds; i++) {
+        if (!fds[i].revents)
+            continue;
+        /* a socket curl closed meanwhile is ignored by curl */
+        mc = curl_multi_socket_action(f->multi, fds[i].fd,
+                                      curl_events(fds[i].revents), &still);
+        if (mc != CURLM_OK)
+            return multi_failed(f, mc);
+    }
+    if (f->timer_due >= 0 && f->timer_due <= fetch_now_ms()) {
+        f->timer_due = -1;
+        mc = curl_multi_socket_action(f->multi, CURL_SOCKET_TIMEOUT, 0,
+                                      &still);
+        if (mc != CURLM_OK)
+            return multi_failed(f, mc);
+    }
+    if (collect(f))
+        refill(f);   /* the freed slots, before the next wait */
+    drop_tripped(f);
+    fetch_progress(f, partial_bytes(f), 0);
+    return f->in_flight || f->waitq || !f->eof;
 }
 
-int fx_run_multi(struct fx_run *r, char *msg, size_t msglen)
+int ib_fetch_step(struct ib_fetch *f, const struct pollfd *fds,
+                  unsigned nfds, char *msg, size_t msglen)
 {
-    struct loop l = {r, curl_multi_init(), NULL, 0, NULL, NULL, 0};
-    l.spare = calloc(r->concurrency, sizeof *l.spare);
-    if (!l.multi || !l.spare) {
+    if (!f->ended) {
+        int rc = turn(f, fds, nfds);
+        if (rc > 0)
+            return 1;
+        f->end_rc = fetch_close(f, rc, f->end_msg, sizeof f->end_msg);
+        f->ended = 1;
+    }
+    if (f->end_rc)
+        snprintf(msg, msglen, "%s", f->end_msg);
+    return f->end_rc;
+}
+
+unsigned ib_fetch_fds(const struct ib_fetch *f, struct pollfd *fds,
+                      unsigned max, int *timeout_ms)
+{
+    unsigned n = 0;
+    if (!f || f->ended)
+        return 0;
+    for (unsigned i = 0; i < f->nsocks; i++) {
+        if (!f->socks[i].events)
+            continue;   /* curl wants nothing of it now */
+        if (n < max)
+            fds[n] = f->socks[i];
+        n++;
+    }
+    double now = fetch_now_ms(), due = now + TICK_MS;
+    if (f->timer_due >= 0 && f->timer_due < due)
+        due = f->timer_due;
+    /* a retry due with every slot taken waits for a transfer to end */
+    if (f->waitq && f->waitq->due_ms < due && f->in_flight < f->concurrency)
+        due = f->waitq->due_ms;
+    if (f->socks_oom)
+        due = now;
+    /* rounded up: waking before a deadline would only spin */
+    int ms = due <= now ? 0 : (int)(due - now) + 1;
+    if (*timeout_ms < 0 || ms < *timeout_ms)
+        *timeout_ms = ms;
+    return n;
+}
+
+/* ib_fetch_new's work, with the code it fails with. */
+static struct ib_fetch *multi_new(const struct ib_fetch_opts *o, int *rc,
+                                  char *msg, size_t msglen)
+{
+    if (o && o->mode != IB_FETCH_MULTI) {
+        snprintf(msg, msglen, "fetch: only the multi driver steps");
+        *rc = IB_FETCH_EINVAL;
+        return NULL;
+    }
+    struct ib_fetch *f = fetch_new(o, rc, msg, msglen);
+    if (!f)
+        return NULL;
+    f->multi = curl_multi_init();
+    f->spare = calloc(f->concurrency, sizeof *f->spare);
+    if (!f->multi || !f->spare) {
         snprintf(msg, msglen, "cannot set up libcurl");
-        curl_multi_cleanup(l.multi);
-        free(l.spare);
-        return IB_FETCH_ECURL;
+        *rc = IB_FETCH_ECURL;
+        ib_fetch_free(f);
+        return NULL;
     }
-    curl_multi_setopt(l.multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-    curl_multi_setopt(l.multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-                      (long)r->per_host);
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(f->multi, CURLMOPT_SOCKETDATA, f);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+    curl_multi_setopt(f->multi, CURLMOPT_TIMERDATA, f);
+    curl_multi_setopt(f->multi, CURLMOPT_PIPELINING,
+                      (long)CURLPIPE_MULTIPLEX);
+    curl_multi_setopt(f->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                      (long)f->per_host);
     /* idle connections kept for reuse: as many as may be busy at once */
-    curl_multi_setopt(l.multi, CURLMOPT_MAXCONNECTS, (long)r->concurrency);
+    curl_multi_setopt(f->multi, CURLMOPT_MAXCONNECTS, (long)f->concurrency);
+    return f;
+}
 
-    int rc = loop_run(&l, msg, msglen);
+struct ib_fetch *ib_fetch_new(const struct ib_fetch_opts *o, char *msg,
+                              size_t msglen)
+{
+    int rc;
+    return multi_new(o, &rc, msg, msglen);
+}
 
-    for (unsigned i = 0; i < l.nspare; i++)
-        curl_easy_cleanup(l.spare[i]);
-    free(l.spare);
-    curl_multi_cleanup(l.multi);
+void ib_fetch_free(struct ib_fetch *f)
+{
+    struct fetch_xfer *x;
+    if (!f)
+        return;
+    /* abandoned: cut off, temp files removed, nothing reported */
+    while ((x = f->running)) {
+        f->running = x->next;
+        curl_multi_remove_handle(f->multi, x->easy);
+        curl_easy_cleanup(x->easy);
+        fetch_xfer_free(x);
+    }
+    while ((x = f->waitq)) {
+        f->waitq = x->next;
+        fetch_xfer_free(x);
+    }
+    for (unsigned i = 0; i < f->nspare; i++)
+        curl_easy_cleanup(f->spare[i]);
+    free(f->spare);
+    curl_multi_cleanup(f->multi);
+    free(f->socks);
+    fetch_release(f);
+}
+
+/* ib_fetch_run in MULTI mode: the caller's loop, here. */
+int fetch_run_multi(const struct ib_fetch_opts *o, char *msg, size_t msglen)
+{
+    int rc = 1;
+    struct ib_fetch *f = multi_new(o, &rc, msg, msglen);
+    struct pollfd *fds = NULL;
+    unsigned cap = 0;
+
+    if (!f)
+        return rc;
+    while (rc > 0) {
+        int wait = -1;
+        unsigned n = ib_fetch_fds(f, fds, cap, &wait);
+        if (n > cap) {
+            struct pollfd *p = realloc(fds, 2 * n * sizeof *p);
+            if (!p) {
+                snprintf(msg, msglen, "out of memory");
+                rc = IB_FETCH_ENOMEM;
+                break;
+            }
+            fds = p;
+            cap = 2 * n;
+            continue;
+        }
+        /* interrupted (a stop) or failed, the wait was only shorter: a
+         * step does what is ready and never blocks */
+        (void)poll(fds, n, wait);
+        rc = ib_fetch_step(f, fds, n, msg, msglen);
+    }
+    free(fds);
+    ib_fetch_free(f);
     return rc;
 }

@@ -11,11 +11,11 @@
 #include <stdlib.h>
 
 /* Sleeps until due_ms in short naps, so a stop request cuts it short. */
-static void wait_until(struct fx_run *r, double due_ms)
+static void wait_until(struct ib_fetch *r, double due_ms)
 {
     for (;;) {
-        double d = due_ms - fx_now_ms();
-        if (d <= 0 || fx_stopped(r))
+        double d = due_ms - fetch_now_ms();
+        if (d <= 0 || fetch_stopped(r))
             return;
         if (d > 100)
             d = 100;
@@ -26,16 +26,16 @@ static void wait_until(struct fx_run *r, double due_ms)
 
 static void *worker(void *arg)
 {
-    struct fx_run *r = arg;
-    CURL *h = fx_easy_new();
-    struct fx_xfer *x;
-    while (fx_pull(r, &x)) {
+    struct ib_fetch *r = arg;
+    CURL *h = fetch_easy_new();
+    struct fetch_xfer *x;
+    while (fetch_pull(r, &x)) {
         if (!h) {
-            fx_fail(x, IB_FETCH_DONE_FAILED, "cannot create a curl handle");
-            fx_finish(r, x);
+            fetch_fail(x, IB_FETCH_DONE_FAILED, "cannot create a curl handle");
+            fetch_finish(r, x);
             continue;
         }
-        while (!fx_begin(r, x, h)) {
+        while (!fetch_begin(r, x, h)) {
             pthread_mutex_lock(&r->lock);
             r->in_flight++;
             pthread_mutex_unlock(&r->lock);
@@ -43,7 +43,7 @@ static void *worker(void *arg)
             pthread_mutex_lock(&r->lock);
             r->in_flight--;
             pthread_mutex_unlock(&r->lock);
-            if (fx_end(r, x, rc) == FX_FINAL)
+            if (fetch_end(r, x, rc) == FETCH_FINAL)
                 break;
             pthread_mutex_lock(&r->lock);
             r->waiting++;
@@ -52,19 +52,19 @@ static void *worker(void *arg)
             pthread_mutex_lock(&r->lock);
             r->waiting--;
             pthread_mutex_unlock(&r->lock);
-            if (fx_stopped(r)) {
-                fx_interrupt(x, 1);
+            if (fetch_stopped(r)) {
+                fetch_interrupt(x, 1);
                 break;
             }
         }
-        fx_finish(r, x);
+        fetch_finish(r, x);
     }
     curl_easy_cleanup(h);
     return NULL;
 }
 
-int fx_run_threads(struct fx_run *r, unsigned nthreads, char *msg,
-                   size_t msglen)
+int fetch_run_threads(struct ib_fetch *r, unsigned nthreads, char *msg,
+                      size_t msglen)
 {
     if (nthreads <= 1) {
         worker(r);

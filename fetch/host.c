@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int fx_host_key(const char *url, char *out, size_t outlen)
+int fetch_host_key(const char *url, char *out, size_t outlen)
 {
     CURLU *u = curl_url();
     char *host = NULL, *port = NULL;
@@ -29,21 +29,21 @@ int fx_host_key(const char *url, char *out, size_t outlen)
     return rc;
 }
 
-static size_t slot_of(const struct fx_hosts *t, const char *key)
+static size_t slot_of(const struct fetch_hosts *t, const char *key)
 {
     size_t mask = t->cap - 1;
-    size_t i = (size_t)fx_hash(key, strlen(key)) & mask;
+    size_t i = (size_t)fetch_hash(key, strlen(key)) & mask;
     while (t->slot[i] && strcmp(t->slot[i]->key, key))
         i = (i + 1) & mask;
     return i;
 }
 
 /* Keeps the load under 1/2, as the string map does. */
-static int grow(struct fx_hosts *t)
+static int grow(struct fetch_hosts *t)
 {
     if (t->cap && (t->len + 1) * 2 <= t->cap)
         return 0;
-    struct fx_hosts n = {NULL, t->len, t->cap ? t->cap * 2 : 16};
+    struct fetch_hosts n = {NULL, t->len, t->cap ? t->cap * 2 : 16};
     if (!(n.slot = calloc(n.cap, sizeof *n.slot)))
         return IB_FETCH_ENOMEM;
     for (size_t i = 0; i < t->cap; i++)
@@ -54,14 +54,14 @@ static int grow(struct fx_hosts *t)
     return 0;
 }
 
-struct fx_host *fx_hosts_get(struct fx_hosts *t, const char *key)
+struct fetch_host *fetch_hosts_get(struct fetch_hosts *t, const char *key)
 {
     if (grow(t))
         return NULL;
     size_t i = slot_of(t, key);
     if (t->slot[i])
         return t->slot[i];
-    struct fx_host *h = calloc(1, sizeof *h);
+    struct fetch_host *h = calloc(1, sizeof *h);
     if (!h || !(h->key = strdup(key))) {
         free(h);
         return NULL;
@@ -71,7 +71,7 @@ struct fx_host *fx_hosts_get(struct fx_hosts *t, const char *key)
     return h;
 }
 
-void fx_hosts_release(struct fx_hosts *t)
+void fetch_hosts_release(struct fetch_hosts *t)
 {
     for (size_t i = 0; i < t->cap; i++) {
         if (t->slot[i])

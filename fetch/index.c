@@ -23,8 +23,8 @@ static int field_ok(const char *s)
     return 1;
 }
 
-int fx_index_put(struct fx_index *ix, const char *url, const char *file,
-                 const char *etag, const char *lastmod)
+int fetch_index_put(struct fetch_index *ix, const char *url, const char *file,
+                    const char *etag, const char *lastmod)
 {
     etag = etag && field_ok(etag) ? etag : "";
     lastmod = lastmod && field_ok(lastmod) ? lastmod : "";
@@ -33,7 +33,7 @@ int fx_index_put(struct fx_index *ix, const char *url, const char *file,
     if (!v)
         return IB_FETCH_ENOMEM;
     snprintf(v, n, "%s\t%s\t%s", file, etag, lastmod);
-    int rc = strmap_put(&ix->map, url, v);
+    int rc = fetch_map_put(&ix->map, url, v);
     free(v);
     return rc;
 }
@@ -48,11 +48,11 @@ static char *dup_n(const char *s, size_t n)
     return d;
 }
 
-int fx_index_get(const struct fx_index *ix, const char *url,
-                 struct fx_entry *e)
+int fetch_index_get(const struct fetch_index *ix, const char *url,
+                    struct fetch_entry *e)
 {
     int found;
-    const char *v = strmap_get(&ix->map, url, &found);
+    const char *v = fetch_map_get(&ix->map, url, &found);
     memset(e, 0, sizeof *e);
     if (!found || !v)
         return 0;
@@ -63,13 +63,13 @@ int fx_index_get(const struct fx_index *ix, const char *url,
     e->etag = b ? dup_n(v + a + 1, b) : NULL;
     e->lastmod = *lm ? strdup(lm) : NULL;
     if (!e->file || (b && !e->etag) || (*lm && !e->lastmod)) {
-        fx_entry_release(e);
+        fetch_entry_release(e);
         return IB_FETCH_ENOMEM;
     }
     return 1;
 }
 
-void fx_entry_release(struct fx_entry *e)
+void fetch_entry_release(struct fetch_entry *e)
 {
     free(e->file);
     free(e->etag);
@@ -77,14 +77,14 @@ void fx_entry_release(struct fx_entry *e)
     memset(e, 0, sizeof *e);
 }
 
-int fx_index_load(struct fx_index *ix, const char *dir)
+int fetch_index_load(struct fetch_index *ix, const char *dir)
 {
     memset(ix, 0, sizeof *ix);
-    size_t plen = strlen(dir) + sizeof FX_INDEX_NAME + 1;
+    size_t plen = strlen(dir) + sizeof FETCH_INDEX_NAME + 1;
     char *path = malloc(plen);
     if (!path)
         return IB_FETCH_ENOMEM;
-    snprintf(path, plen, "%s/%s", dir, FX_INDEX_NAME);
+    snprintf(path, plen, "%s/%s", dir, FETCH_INDEX_NAME);
     FILE *f = fopen(path, "r");
     free(path);
     if (!f)
@@ -109,19 +109,19 @@ int fx_index_load(struct fx_index *ix, const char *dir)
             *t = '\0';
             s = t + 1;
         }
-        if (k != 3 || !ib_fetch_url_ok(fld[0]) || !ib_fetch_name_safe(fld[1]))
+        if (k != 3 || !fetch_url_ok(fld[0]) || !fetch_name_safe(fld[1]))
             continue;
-        rc = fx_index_put(ix, fld[0], fld[1], fld[2], fld[3]);
+        rc = fetch_index_put(ix, fld[0], fld[1], fld[2], fld[3]);
     }
     free(line);
     fclose(f);
     return rc;
 }
 
-int fx_index_save(const struct fx_index *ix, const char *dir, char *msg,
-                  size_t msglen)
+int fetch_index_save(const struct fetch_index *ix, const char *dir, char *msg,
+                     size_t msglen)
 {
-    size_t plen = strlen(dir) + sizeof FX_INDEX_NAME + 16;
+    size_t plen = strlen(dir) + sizeof FETCH_INDEX_NAME + 16;
     char *path = malloc(plen), *tmp = malloc(plen);
     int rc = IB_FETCH_EIO, fd = -1;
     FILE *f = NULL;
@@ -130,8 +130,8 @@ int fx_index_save(const struct fx_index *ix, const char *dir, char *msg,
         rc = IB_FETCH_ENOMEM;
         goto out;
     }
-    snprintf(path, plen, "%s/%s", dir, FX_INDEX_NAME);
-    snprintf(tmp, plen, "%s/%s.XXXXXX", dir, FX_INDEX_NAME);
+    snprintf(path, plen, "%s/%s", dir, FETCH_INDEX_NAME);
+    snprintf(tmp, plen, "%s/%s.XXXXXX", dir, FETCH_INDEX_NAME);
     fd = mkstemp(tmp);
     if (fd < 0 || !(f = fdopen(fd, "w"))) {
         snprintf(msg, msglen, "cannot write '%s': %s", tmp, strerror(errno));
@@ -164,7 +164,7 @@ out:
     return rc;
 }
 
-void fx_index_release(struct fx_index *ix)
+void fetch_index_release(struct fetch_index *ix)
 {
-    strmap_release(&ix->map);
+    fetch_map_release(&ix->map);
 }

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint64_t fx_hash(const char *s, size_t n)
+uint64_t fetch_hash(const char *s, size_t n)
 {
     uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < n; i++) {
@@ -14,21 +14,21 @@ uint64_t fx_hash(const char *s, size_t n)
     return h;
 }
 
-static size_t slot(const struct strmap *m, const char *key)
+static size_t slot(const struct fetch_map *m, const char *key)
 {
     size_t mask = m->cap - 1;
-    size_t i = (size_t)fx_hash(key, strlen(key)) & mask;
+    size_t i = (size_t)fetch_hash(key, strlen(key)) & mask;
     while (m->keys[i] && strcmp(m->keys[i], key))
         i = (i + 1) & mask;
     return i;
 }
 
 /* Keeps the load under 1/2 so probes stay short and a free slot exists. */
-static int grow(struct strmap *m)
+static int grow(struct fetch_map *m)
 {
     if (m->cap && (m->len + 1) * 2 <= m->cap)
         return 0;
-    struct strmap n = {0};
+    struct fetch_map n = {0};
     n.cap = m->cap ? m->cap * 2 : 64;
     n.keys = calloc(n.cap, sizeof *n.keys);
     n.vals = calloc(n.cap, sizeof *n.vals);
@@ -51,7 +51,8 @@ static int grow(struct strmap *m)
     return 0;
 }
 
-const char *strmap_get(const struct strmap *m, const char *key, int *found)
+const char *fetch_map_get(const struct fetch_map *m, const char *key,
+                          int *found)
 {
     *found = 0;
     if (!m->cap)
@@ -63,7 +64,7 @@ const char *strmap_get(const struct strmap *m, const char *key, int *found)
     return m->vals[i];
 }
 
-int strmap_put(struct strmap *m, const char *key, const char *val)
+int fetch_map_put(struct fetch_map *m, const char *key, const char *val)
 {
     if (grow(m))
         return IB_FETCH_ENOMEM;
@@ -85,7 +86,7 @@ int strmap_put(struct strmap *m, const char *key, const char *val)
     return 0;
 }
 
-void strmap_release(struct strmap *m)
+void fetch_map_release(struct fetch_map *m)
 {
     for (size_t i = 0; i < m->cap; i++) {
         free(m->keys[i]);

@@ -45,7 +45,7 @@ static const char *after_scheme(const char *url)
     return NULL;
 }
 
-int ib_fetch_url_ok(const char *url)
+int fetch_url_ok(const char *url)
 {
     const char *h = after_scheme(url);
     if (!h || !*h || *h == '/' || *h == '?' || *h == '#')
@@ -166,7 +166,7 @@ void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1])
     free(d);
 }
 
-int ib_fetch_name_safe(const char *name)
+int fetch_name_safe(const char *name)
 {
     size_t n = strlen(name);
     if (n == 0 || n > IB_FETCH_NAMEMAX + 11 || name[0] == '.' ||
@@ -183,34 +183,34 @@ int ib_fetch_name_safe(const char *name)
     return 1;
 }
 
-struct ib_fetch_names {
-    struct strmap used;      /* name -> url, this run */
-    struct strmap byurl;     /* url -> name, this run */
-    struct strmap claimed;   /* name -> url, earlier runs (the index) */
-    struct strmap oldname;   /* url -> name, earlier runs */
+struct fetch_names {
+    struct fetch_map used;      /* name -> url, this run */
+    struct fetch_map byurl;     /* url -> name, this run */
+    struct fetch_map claimed;   /* name -> url, earlier runs (the index) */
+    struct fetch_map oldname;   /* url -> name, earlier runs */
 };
 
-struct ib_fetch_names *ib_fetch_names_new(void)
+struct fetch_names *fetch_names_new(void)
 {
-    return calloc(1, sizeof(struct ib_fetch_names));
+    return calloc(1, sizeof(struct fetch_names));
 }
 
-void ib_fetch_names_free(struct ib_fetch_names *n)
+void fetch_names_free(struct fetch_names *n)
 {
     if (!n)
         return;
-    strmap_release(&n->used);
-    strmap_release(&n->byurl);
-    strmap_release(&n->claimed);
-    strmap_release(&n->oldname);
+    fetch_map_release(&n->used);
+    fetch_map_release(&n->byurl);
+    fetch_map_release(&n->claimed);
+    fetch_map_release(&n->oldname);
     free(n);
 }
 
-int ib_fetch_names_claimed(struct ib_fetch_names *n, const char *url,
-                           const char *name)
+int fetch_names_claimed(struct fetch_names *n, const char *url,
+                        const char *name)
 {
-    if (strmap_put(&n->claimed, name, url) ||
-        strmap_put(&n->oldname, url, name))
+    if (fetch_map_put(&n->claimed, name, url) ||
+        fetch_map_put(&n->oldname, url, name))
         return IB_FETCH_ENOMEM;
     return 0;
 }
@@ -219,36 +219,36 @@ int ib_fetch_names_claimed(struct ib_fetch_names *n, const char *url,
 static void hashed(const char *base, const char *url, unsigned k,
                    char out[IB_FETCH_NAMEMAX + 12])
 {
-    uint64_t h = fx_hash(url, strlen(url));
+    uint64_t h = fetch_hash(url, strlen(url));
     for (unsigned i = 1; i < k; i++)
-        h = fx_hash((const char *)&h, sizeof h) ^ i;
+        h = fetch_hash((const char *)&h, sizeof h) ^ i;
     size_t n = strlen(base), e = ext_start(base, n);
     snprintf(out, IB_FETCH_NAMEMAX + 12, "%.*s-%08" PRIx32 "%s", (int)e, base,
              (uint32_t)(h ^ h >> 32), base + e);
 }
 
-static int free_for(const struct ib_fetch_names *n, const char *name,
+static int free_for(const struct fetch_names *n, const char *name,
                     const char *url)
 {
     int found;
-    strmap_get(&n->used, name, &found);
+    fetch_map_get(&n->used, name, &found);
     if (found)
         return 0;
-    const char *owner = strmap_get(&n->claimed, name, &found);
+    const char *owner = fetch_map_get(&n->claimed, name, &found);
     return !found || (owner && !strcmp(owner, url));
 }
 
-int ib_fetch_names_assign(struct ib_fetch_names *n, const char *url,
-                          char out[IB_FETCH_NAMEMAX + 12])
+int fetch_names_assign(struct fetch_names *n, const char *url,
+                       char out[IB_FETCH_NAMEMAX + 12])
 {
     int found;
-    const char *had = strmap_get(&n->byurl, url, &found);
+    const char *had = fetch_map_get(&n->byurl, url, &found);
     if (found) {
         snprintf(out, IB_FETCH_NAMEMAX + 12, "%s", had);
         return 1;
     }
-    const char *old = strmap_get(&n->oldname, url, &found);
-    if (found && old && ib_fetch_name_safe(old) && free_for(n, old, url)) {
+    const char *old = fetch_map_get(&n->oldname, url, &found);
+    if (found && old && fetch_name_safe(old) && free_for(n, old, url)) {
         snprintf(out, IB_FETCH_NAMEMAX + 12, "%s", old);
     } else {
         char base[IB_FETCH_NAMEMAX + 1];
@@ -257,7 +257,7 @@ int ib_fetch_names_assign(struct ib_fetch_names *n, const char *url,
         for (unsigned k = 1; !free_for(n, out, url); k++)
             hashed(base, url, k, out);
     }
-    if (strmap_put(&n->used, out, url) || strmap_put(&n->byurl, url, out))
+    if (fetch_map_put(&n->used, out, url) || fetch_map_put(&n->byurl, url, out))
         return IB_FETCH_ENOMEM;
     return 0;
 }

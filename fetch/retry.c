@@ -11,7 +11,7 @@
  * body, nothing at all) are the network's fault and may pass; so may a
  * server that says so (408, 429, 5xx). Anything else would fail again.
  */
-int fx_transient(CURLcode rc, long http)
+int fetch_transient(CURLcode rc, long http)
 {
     switch (rc) {
     case CURLE_OK:
@@ -32,7 +32,7 @@ int fx_transient(CURLcode rc, long http)
     }
 }
 
-double fx_retry_after_ms(const char *value, time_t now)
+double fetch_retry_after_ms(const char *value, time_t now)
 {
     if (!value)
         return -1;
@@ -56,8 +56,8 @@ double fx_retry_after_ms(const char *value, time_t now)
     return t > now ? difftime(t, now) * 1000.0 : 0.0;
 }
 
-double fx_backoff_ms(unsigned attempt, const char *retry_after, time_t now,
-                     double jitter, unsigned base_ms, unsigned max_ms)
+double fetch_backoff_ms(unsigned attempt, const char *retry_after, time_t now,
+                        double jitter, unsigned base_ms, unsigned max_ms)
 {
     if (attempt < 1)
         attempt = 1;
@@ -68,7 +68,7 @@ double fx_backoff_ms(unsigned attempt, const char *retry_after, time_t now,
     /* 2^30 * base is past any cap; stop doubling before it overflows */
     double d = base_ms * ldexp(1.0, attempt - 1 > 30 ? 30 : (int)attempt - 1);
     d *= jitter;
-    double ra = fx_retry_after_ms(retry_after, now);
+    double ra = fetch_retry_after_ms(retry_after, now);
     if (ra > d)
         d = ra;
     return d > max_ms ? max_ms : d;

@@ -24,7 +24,7 @@ unsigned ib_pool_cpus(void)
     return n > 0 ? (unsigned)n : 1;
 }
 
-double ib_pool_now_ms(void)
+double pool_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -33,15 +33,15 @@ double ib_pool_now_ms(void)
 
 static int run_serial(const struct ib_pool_opts *o)
 {
-    double t0 = ib_pool_now_ms();
+    double t0 = pool_now_ms();
     for (size_t i = 0; i < o->ntasks; i++) {
         if (o->stop && *o->stop)
             return IB_POOL_EINTR;
         struct ib_pool_result *r = &o->results[i];
-        r->start_ms = ib_pool_now_ms() - t0;
+        r->start_ms = pool_now_ms() - t0;
         r->msg[0] = '\0';
-        r->status = o->task(o->ctx, i, r->msg, sizeof r->msg);
-        r->end_ms = ib_pool_now_ms() - t0;
+        r->status = o->task(o->ctx, i, r->data, r->msg, sizeof r->msg);
+        r->end_ms = pool_now_ms() - t0;
         r->state = IB_POOL_DONE;
         r->worker = 0;
         if (o->done)
@@ -58,8 +58,8 @@ int ib_pool_run(const struct ib_pool_opts *o)
         memset(&o->results[i], 0, sizeof o->results[i]);
     switch (o->backend) {
     case IB_POOL_SERIAL: return run_serial(o);
-    case IB_POOL_FORK: return ib_pool_run_fork(o);
-    case IB_POOL_OPENMP: return ib_pool_run_omp(o);
+    case IB_POOL_FORK: return pool_run_fork(o);
+    case IB_POOL_OPENMP: return pool_run_omp(o);
     }
     return IB_POOL_EINVAL;
 }

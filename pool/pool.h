@@ -9,12 +9,13 @@
  *   IB_POOL_OPENMP  an OpenMP parallel for, schedule(dynamic)
  *
  * The task writes its files itself; only a small result record (status,
- * message, timing) comes back to the parent, which fills results[index].
- * The library never prints or exits.
+ * message, a fixed-size payload, timing) comes back to the parent, which
+ * fills results[index]. The library never prints or exits.
  */
 #ifndef IB_POOL_H
 #define IB_POOL_H
 
+#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,13 +31,18 @@ enum ib_pool_backend { IB_POOL_SERIAL, IB_POOL_FORK, IB_POOL_OPENMP };
 
 /* Result message capacity, including the NUL (fits one pipe record). */
 #define IB_POOL_MSGLEN 256
+/* Payload capacity: what a task hands back beside its status, as bytes. */
+#define IB_POOL_DATALEN 128
 
 /*
  * A task returns 0 on success or a task-defined nonzero status, writing a
- * one-line reason to msg on failure. It runs in a worker (FORK), a thread
- * (OPENMP) or the caller (SERIAL); it must not print and must be reentrant.
+ * one-line reason to msg on failure. Its typed result goes to data,
+ * IB_POOL_DATALEN zeroed bytes: the caller's own struct, memcpy'd in (and
+ * out of ib_pool_result.data), never text to print and parse; the pool
+ * copies it unread. It runs in a worker (FORK), a thread (OPENMP) or the
+ * caller (SERIAL); it must not print and must be reentrant.
  */
-typedef int ib_pool_task_fn(void *ctx, size_t index, char *msg,
+typedef int ib_pool_task_fn(void *ctx, size_t index, void *data, char *msg,
                             size_t msglen);
 
 enum ib_pool_state {
@@ -51,6 +57,8 @@ struct ib_pool_result {
     enum ib_pool_state state;
     int status;                /* the task's return value when DONE */
     char msg[IB_POOL_MSGLEN];  /* task message, or "worker crashed: SIGSEGV" */
+    unsigned char data[IB_POOL_DATALEN];  /* the task's payload when DONE
+                                             (as it left it); else zeros */
     double start_ms, end_ms;   /* since ib_pool_run began */
     int worker;                /* which worker ran it (0-based) */
 };
@@ -109,7 +117,8 @@ int ib_pool_run(const struct ib_pool_opts *opts);
  *
  *     struct ib_pool *p = ib_pool_new(&opts, msg, sizeof msg);
  *     ... as each item is ready:  ib_pool_submit(p, index);
- *     ... in the caller's loop:   ib_pool_poll(p, 0);
+ *     ... in the caller's loop:   ib_pool_fds(p, ...); poll(...);
+ *                                 ib_pool_poll(p, 0);
  *     ib_pool_wait(p);            every submitted index has its result
  *     ib_pool_free(p);
  *
@@ -140,12 +149,16 @@ int ib_pool_submit(struct ib_pool *p, size_t index);
 int ib_pool_poll(struct ib_pool *p, int timeout_ms);
 
 /*
- * For a caller with its own event loop: fills fds with up to max
- * descriptors that become readable when a worker has a result or died
- * (then call ib_pool_poll(p, 0)); returns how many. They change as workers
- * are replaced: ask again before each wait.
+ * For a caller with its own event loop (imgbatch run waits on the pool's
+ * pipes and fetch's sockets in one poll()): writes up to max descriptors
+ * to wait on (POLLIN: a worker has a result, or died) and returns how many
+ * there are (more than max: call again with room); lowers *timeout_ms
+ * (-1: no limit yet) to the pool's next deadline (a task's timeout, a
+ * stop's grace). After the wait, ib_pool_poll(p, 0) does what is due. The
+ * descriptors change as workers are replaced: ask again before each wait.
  */
-unsigned ib_pool_fds(const struct ib_pool *p, int *fds, unsigned max);
+unsigned ib_pool_fds(const struct ib_pool *p, struct pollfd *fds,
+                     unsigned max, int *timeout_ms);
 
 /* Until every submitted task has a result: as ib_pool_run returns. */
 int ib_pool_wait(struct ib_pool *p);

@@ -37,6 +37,7 @@ struct rec {
     uint64_t index;
     int32_t status;
     char msg[IB_POOL_MSGLEN];
+    unsigned char data[IB_POOL_DATALEN];
 };
 _Static_assert(sizeof(struct rec) <= PIPE_BUF, "result record not atomic");
 
@@ -210,7 +211,8 @@ static _Noreturn void worker_main(struct ib_pool *p, int task_fd, int res_fd)
         struct rec r;
         memset(&r, 0, sizeof r);
         r.index = index;
-        r.status = p->o.task(p->o.ctx, (size_t)index, r.msg, sizeof r.msg);
+        r.status = p->o.task(p->o.ctx, (size_t)index, r.data, r.msg,
+                              sizeof r.msg);
         r.msg[sizeof r.msg - 1] = '\0';
         if (write_full(res_fd, &r, sizeof r) < 0)
             _exit(1);
@@ -274,7 +276,7 @@ static void retire(struct ib_pool *p, unsigned k, enum retire_why why)
         return;
     struct ib_pool_result *r = &p->o.results[w->task];
     r->start_ms = w->start_ms;
-    r->end_ms = ib_pool_now_ms() - p->t0;
+    r->end_ms = pool_now_ms() - p->t0;
     r->worker = (int)k;
     r->status = -1;
     if (why == WHY_TIMEOUT) {
@@ -311,8 +313,9 @@ static void collect(struct ib_pool *p, unsigned k)
     r->state = IB_POOL_DONE;
     r->status = rec.status;
     memcpy(r->msg, rec.msg, sizeof r->msg);
+    memcpy(r->data, rec.data, sizeof r->data);
     r->start_ms = w->start_ms;
-    r->end_ms = ib_pool_now_ms() - p->t0;
+    r->end_ms = pool_now_ms() - p->t0;
     r->worker = (int)k;
     w->task = NO_TASK;
     finish(p, (size_t)rec.index);
@@ -350,7 +353,7 @@ static void dispatch(struct ib_pool *p)
         p->qhead = (p->qhead + 1) % p->o.ntasks;
         p->qlen--;
         w->task = (size_t)index;
-        w->start_ms = ib_pool_now_ms() - p->t0;
+        w->start_ms = pool_now_ms() - p->t0;
         k++;
     }
     if (deaths > 0 && !pipe_pending) {
@@ -374,7 +377,7 @@ static int stop_requested(const struct ib_pool *p)
 static void begin_stop(struct ib_pool *p)
 {
     p->stopping = 1;
-    p->stop_at = ib_pool_now_ms() - p->t0 + p->o.grace_ms;
+    p->stop_at = pool_now_ms() - p->t0 + p->o.grace_ms;
     if (p->qlen > 0)
         p->lost = 1;  /* queued tasks stay NOT_RUN */
     p->unfinished -= p->qlen;
@@ -384,7 +387,7 @@ static void begin_stop(struct ib_pool *p)
 /* Milliseconds until the nearest deadline, capped by limit (-1: none). */
 static int next_wait(const struct ib_pool *p, int limit)
 {
-    double now = ib_pool_now_ms() - p->t0, until = 0;
+    double now = pool_now_ms() - p->t0, until = 0;
     int have = 0;
     if (p->stopping) {
         until = p->stop_at - now;
@@ -421,7 +424,7 @@ static int busy(const struct ib_pool *p)
 /* Kills workers past their timeout, or past the grace period of a stop. */
 static void enforce_deadlines(struct ib_pool *p)
 {
-    double now = ib_pool_now_ms() - p->t0;
+    double now = pool_now_ms() - p->t0;
     for (unsigned k = 0; k < p->nworkers; k++) {
         struct worker *w = &p->w[k];
         if (w->pid == 0 || w->task == NO_TASK)
@@ -503,7 +506,7 @@ struct ib_pool *ib_pool_new(const struct ib_pool_opts *o, char *msg,
     if (p->nworkers > o->ntasks)
         p->nworkers = (unsigned)o->ntasks;
     p->self = getpid();
-    p->t0 = ib_pool_now_ms();
+    p->t0 = pool_now_ms();
     pthread_sigmask(SIG_SETMASK, NULL, &p->caller_mask);
     size_t slots = o->ntasks ? o->ntasks : 1;
     p->w = calloc(p->nworkers ? p->nworkers : 1, sizeof *p->w);
@@ -564,12 +567,20 @@ int ib_pool_poll(struct ib_pool *p, int timeout_ms)
     return p->unfinished > (size_t)INT_MAX ? INT_MAX : (int)p->unfinished;
 }
 
-unsigned ib_pool_fds(const struct ib_pool *p, int *fds, unsigned max)
+unsigned ib_pool_fds(const struct ib_pool *p, struct pollfd *fds,
+                     unsigned max, int *timeout_ms)
 {
     unsigned n = 0;
-    for (unsigned k = 0; p && k < p->nworkers && n < max; k++)
-        if (p->w[k].pid != 0 && p->w[k].from_fd >= 0)
-            fds[n++] = p->w[k].from_fd;
+    for (unsigned k = 0; p && k < p->nworkers; k++) {
+        if (p->w[k].pid == 0 || p->w[k].from_fd < 0)
+            continue;
+        if (n < max)
+            fds[n] = (struct pollfd){ .fd = p->w[k].from_fd,
+                                      .events = POLLIN };
+        n++;
+    }
+    if (p)
+        *timeout_ms = next_wait(p, *timeout_ms);
     return n;
 }
 
@@ -603,7 +614,7 @@ void ib_pool_free(struct ib_pool *p)
     free(p);
 }
 
-int ib_pool_run_fork(const struct ib_pool_opts *o)
+int pool_run_fork(const struct ib_pool_opts *o)
 {
     if (o->ntasks == 0)
         return IB_POOL_OK;

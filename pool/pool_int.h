@@ -1,11 +1,18 @@
-/* pool/pool_int.h: shared between the files of pool/ only. */
+/*
+ * pool/pool_int.h: shared between the files of pool/ only.
+ *
+ * Naming, as in fetch/: the public API is ib_pool_* and lives in
+ * pool/pool.h alone; what one file of pool/ offers another is pool_*
+ * and is declared here; anything used by one file only is static and
+ * unprefixed.
+ */
 #ifndef IB_POOL_INT_H
 #define IB_POOL_INT_H
 
 #include "pool/pool.h"
 
-double ib_pool_now_ms(void);
-int ib_pool_run_fork(const struct ib_pool_opts *o);
-int ib_pool_run_omp(const struct ib_pool_opts *o);
+double pool_now_ms(void);
+int pool_run_fork(const struct ib_pool_opts *o);
+int pool_run_omp(const struct ib_pool_opts *o);
 
 #endif

@@ -13,14 +13,14 @@
 
 #include <omp.h>
 
-int ib_pool_run_omp(const struct ib_pool_opts *o)
+int pool_run_omp(const struct ib_pool_opts *o)
 {
     if (o->ntasks == 0)
         return IB_POOL_OK;
     unsigned workers = o->workers ? o->workers : ib_pool_cpus();
     if (workers > o->ntasks)
         workers = (unsigned)o->ntasks;
-    double t0 = ib_pool_now_ms();
+    double t0 = pool_now_ms();
     int skipped = 0;
 
 #pragma omp parallel for schedule(dynamic, 1) num_threads(workers)
@@ -36,9 +36,9 @@ int ib_pool_run_omp(const struct ib_pool_opts *o)
             continue;
         }
         struct ib_pool_result *r = &o->results[i];
-        r->start_ms = ib_pool_now_ms() - t0;
-        r->status = o->task(o->ctx, i, r->msg, sizeof r->msg);
-        r->end_ms = ib_pool_now_ms() - t0;
+        r->start_ms = pool_now_ms() - t0;
+        r->status = o->task(o->ctx, i, r->data, r->msg, sizeof r->msg);
+        r->end_ms = pool_now_ms() - t0;
         r->state = IB_POOL_DONE;
         r->worker = omp_get_thread_num();
         if (o->done) {

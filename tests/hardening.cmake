@@ -4,8 +4,8 @@
 # themselves build with -DIMGBATCH_FUZZ=ON (tests/fuzz/README.md).
 set(IB_REPLAY_LIBS_decode ib_transform)
 set(IB_REPLAY_LIBS_ops ib_transform)
-set(IB_REPLAY_LIBS_list ib_fetch)
-set(IB_REPLAY_LIBS_name ib_fetch)
+set(IB_REPLAY_LIBS_list ib_fetch CURL::libcurl)
+set(IB_REPLAY_LIBS_name ib_fetch CURL::libcurl)
 foreach(t decode ops list name)
     add_executable(replay_${t} fuzz/fuzz_${t}.c fuzz/replay.c)
     target_link_libraries(replay_${t} PRIVATE ${IB_REPLAY_LIBS_${t}}

@@ -11,9 +11,10 @@
 #include <stdlib.h>
 #include <time.h>
 
-static int empty_task(void *ctx, size_t index, char *msg, size_t msglen)
+static int empty_task(void *ctx, size_t index, void *data, char *msg,
+                      size_t msglen)
 {
-    (void)ctx, (void)index, (void)msg, (void)msglen;
+    (void)ctx, (void)index, (void)data, (void)msg, (void)msglen;
     return 0;
 }
 

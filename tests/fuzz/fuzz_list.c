@@ -8,7 +8,7 @@
  * Each URL then gets a run-unique name, checked as in fuzz_name.c.
  */
 #include "tests/fuzz/fuzz.h"
-#include "fetch/fetch.h"
+#include "fetch/fetch_int.h"   /* the names API is internal */
 
 #include <string.h>
 
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memcpy(copy, data, size);
     FILE *f = size ? fmemopen(copy, size, "r") : fopen("/dev/null", "r");
     struct ib_fetch_list *l = f ? ib_fetch_list_new(f) : NULL;
-    struct ib_fetch_names *nm = ib_fetch_names_new();
+    struct fetch_names *nm = fetch_names_new();
     char (*names)[IB_FETCH_NAMEMAX + 12] = calloc(MAX_NAMED, sizeof *names);
     char **urls = calloc(MAX_NAMED, sizeof *urls);
     if (!l || !nm || !names || !urls)
@@ -70,12 +70,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     while ((r = ib_fetch_list_next(l, &url)) == 1) {
         FUZZ_CHECK(expected_next(data, size, &pos, want));
         FUZZ_CHECK(!strcmp(url, want));
-        FUZZ_CHECK(ib_fetch_url_ok(url) == 0 || ib_fetch_url_ok(url) == 1);
+        FUZZ_CHECK(fetch_url_ok(url) == 0 || fetch_url_ok(url) == 1);
         if (count < MAX_NAMED) {
             char *name = names[count];
-            int dup = ib_fetch_names_assign(nm, url, name);
+            int dup = fetch_names_assign(nm, url, name);
             FUZZ_CHECK(dup == 0 || dup == 1);
-            FUZZ_CHECK(ib_fetch_name_safe(name));
+            FUZZ_CHECK(fetch_name_safe(name));
             FUZZ_CHECK(name[0] != '.' && !strchr(name, '/'));
             urls[count] = strdup(url);
             FUZZ_CHECK(urls[count]);
@@ -96,7 +96,7 @@ out:
         free(urls[k]);
     free(urls);
     free(names);
-    ib_fetch_names_free(nm);
+    fetch_names_free(nm);
     ib_fetch_list_free(l);
     if (f)
         fclose(f);

@@ -3,14 +3,14 @@
  *
  * Input: any bytes, taken as the URL (up to the first NUL), and again as
  * the path of an http URL. Property, checked here independently of
- * ib_fetch_name_safe: a name never escapes the download folder. It is not
+ * fetch_name_safe: a name never escapes the download folder. It is not
  * empty, has no '/' or '\\', is not "." or ".." and never starts with a
  * dot (or a blank), holds no control byte and only valid UTF-8, and fits
  * the length cap. Names made unique within a run keep all of that, and
  * two different URLs never share one.
  */
 #include "tests/fuzz/fuzz.h"
-#include "fetch/fetch.h"
+#include "fetch/fetch_int.h"   /* the names API is internal */
 
 #include <string.h>
 #include <strings.h>
@@ -52,7 +52,7 @@ static void check_name(const char *name, size_t cap)
         FUZZ_CHECK(len > 0);
         i += len;
     }
-    FUZZ_CHECK(ib_fetch_name_safe(name));
+    FUZZ_CHECK(fetch_name_safe(name));
 }
 
 static char *concat(const char *a, const char *b)
@@ -87,13 +87,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
      * Unique names: the three URLs, and a URL an earlier run recorded under
      * the name the first would get, force the hashed variants.
      */
-    struct ib_fetch_names *nm = ib_fetch_names_new();
+    struct fetch_names *nm = fetch_names_new();
     char got[3][IB_FETCH_NAMEMAX + 12];
     if (nm) {
         ib_fetch_name(urls[1], name);
-        int ok = ib_fetch_names_claimed(nm, "http://other/x", name) == 0;
+        int ok = fetch_names_claimed(nm, "http://other/x", name) == 0;
         for (size_t i = 0; ok && i < 3; i++) {
-            int rc = ib_fetch_names_assign(nm, urls[i], got[i]);
+            int rc = fetch_names_assign(nm, urls[i], got[i]);
             FUZZ_CHECK(rc == 0 || rc == 1);
             check_name(got[i], IB_FETCH_NAMEMAX + 11);
             FUZZ_CHECK(strcmp(got[i], name) || i != 1);
@@ -104,13 +104,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the same URL again is a duplicate with the same name */
         char again[IB_FETCH_NAMEMAX + 12];
         if (ok) {
-            FUZZ_CHECK(ib_fetch_names_assign(nm, urls[0], again) == 1);
+            FUZZ_CHECK(fetch_names_assign(nm, urls[0], again) == 1);
             FUZZ_CHECK(!strcmp(again, got[0]));
         }
-        ib_fetch_names_free(nm);
+        fetch_names_free(nm);
     }
 
-    if (ib_fetch_url_ok(raw)) {
+    if (fetch_url_ok(raw)) {
         FUZZ_CHECK(!strncasecmp(raw, "http://", 7) ||
                    !strncasecmp(raw, "https://", 8));
         for (const unsigned char *p = (const unsigned char *)raw; *p; p++)

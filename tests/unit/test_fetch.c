@@ -1,6 +1,8 @@
 /*
  * tests/unit/test_fetch.c: the pure parts of fetch/: naming, unique names,
- * the list reader, retry policy and backoff, the index file.
+ * the list reader, retry policy and backoff, the index file; and the
+ * stepping face driven by a poll() loop here, against loopback sockets
+ * this test opens (one that refuses, one that never answers).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,9 +12,13 @@
 
 #include "fetch/fetch_int.h"
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 /* Every name the namer returns must be one path component, safe to create
@@ -28,7 +34,7 @@ static void assert_safe(const char *name)
     for (size_t i = 0; i < n; i++)
         assert_true((unsigned char)name[i] >= 0x20 && name[i] != 0x7f);
     assert_string_not_equal(name, "..");
-    assert_true(ib_fetch_name_safe(name));
+    assert_true(fetch_name_safe(name));
 }
 
 static void expect_name(const char *url, const char *want)
@@ -130,10 +136,10 @@ static void test_names_collisions(void **state)
     const char *urls[] = {"http://a/x/cat.jpg", "http://b/y/cat.jpg",
                           "http://c/cat.jpg?v=2", "http://a/dog.png"};
     char first[4][IB_FETCH_NAMEMAX + 12], again[4][IB_FETCH_NAMEMAX + 12];
-    struct ib_fetch_names *n = ib_fetch_names_new();
+    struct fetch_names *n = fetch_names_new();
     for (int i = 0; i < 4; i++)
-        assert_int_equal(ib_fetch_names_assign(n, urls[i], first[i]), 0);
-    ib_fetch_names_free(n);
+        assert_int_equal(fetch_names_assign(n, urls[i], first[i]), 0);
+    fetch_names_free(n);
 
     assert_string_equal(first[0], "cat.jpg");
     assert_string_equal(first[3], "dog.png");
@@ -146,37 +152,37 @@ static void test_names_collisions(void **state)
     assert_int_equal(strlen(first[1]), strlen("cat-12345678.jpg"));
     assert_memory_equal(first[1], "cat-", 4);
 
-    n = ib_fetch_names_new();
+    n = fetch_names_new();
     for (int i = 0; i < 4; i++)
-        ib_fetch_names_assign(n, urls[i], again[i]);
+        fetch_names_assign(n, urls[i], again[i]);
     for (int i = 0; i < 4; i++)
         assert_string_equal(first[i], again[i]);
 
     /* the same URL twice is a duplicate, with the same name */
     char dup[IB_FETCH_NAMEMAX + 12];
-    assert_int_equal(ib_fetch_names_assign(n, urls[1], dup), 1);
+    assert_int_equal(fetch_names_assign(n, urls[1], dup), 1);
     assert_string_equal(dup, first[1]);
-    ib_fetch_names_free(n);
+    fetch_names_free(n);
 }
 
 static void test_names_index_claims(void **state)
 {
     (void)state;
     char got[IB_FETCH_NAMEMAX + 12];
-    struct ib_fetch_names *n = ib_fetch_names_new();
+    struct fetch_names *n = fetch_names_new();
     /* cat.jpg on disk came from another URL: a newcomer must not take it */
-    ib_fetch_names_claimed(n, "http://old/cat.jpg", "cat.jpg");
-    ib_fetch_names_claimed(n, "http://b/keep.jpg", "keep-0badc0de.jpg");
-    assert_int_equal(ib_fetch_names_assign(n, "http://new/cat.jpg", got), 0);
+    fetch_names_claimed(n, "http://old/cat.jpg", "cat.jpg");
+    fetch_names_claimed(n, "http://b/keep.jpg", "keep-0badc0de.jpg");
+    assert_int_equal(fetch_names_assign(n, "http://new/cat.jpg", got), 0);
     assert_string_not_equal(got, "cat.jpg");
     assert_memory_equal(got, "cat-", 4);
     /* the owner keeps it */
-    assert_int_equal(ib_fetch_names_assign(n, "http://old/cat.jpg", got), 0);
+    assert_int_equal(fetch_names_assign(n, "http://old/cat.jpg", got), 0);
     assert_string_equal(got, "cat.jpg");
     /* a URL the index knows keeps its recorded name */
-    assert_int_equal(ib_fetch_names_assign(n, "http://b/keep.jpg", got), 0);
+    assert_int_equal(fetch_names_assign(n, "http://b/keep.jpg", got), 0);
     assert_string_equal(got, "keep-0badc0de.jpg");
-    ib_fetch_names_free(n);
+    fetch_names_free(n);
 }
 
 static void test_names_hash_chain(void **state)
@@ -185,12 +191,12 @@ static void test_names_hash_chain(void **state)
     /* a URL whose own name is another's hashed name still gets a free one */
     char a[IB_FETCH_NAMEMAX + 12], b[IB_FETCH_NAMEMAX + 12];
     char c[IB_FETCH_NAMEMAX + 12], url[256];
-    struct ib_fetch_names *n = ib_fetch_names_new();
-    ib_fetch_names_assign(n, "http://1/p.jpg", a);
-    ib_fetch_names_assign(n, "http://2/p.jpg", b);
+    struct fetch_names *n = fetch_names_new();
+    fetch_names_assign(n, "http://1/p.jpg", a);
+    fetch_names_assign(n, "http://2/p.jpg", b);
     snprintf(url, sizeof url, "http://3/%s", b);
-    ib_fetch_names_assign(n, url, c);
-    ib_fetch_names_free(n);
+    fetch_names_assign(n, url, c);
+    fetch_names_free(n);
     assert_string_not_equal(c, a);
     assert_string_not_equal(c, b);
     assert_safe(c);
@@ -199,17 +205,17 @@ static void test_names_hash_chain(void **state)
 static void test_url_ok(void **state)
 {
     (void)state;
-    assert_true(ib_fetch_url_ok("http://h/x"));
-    assert_true(ib_fetch_url_ok("HTTPS://h"));
-    assert_false(ib_fetch_url_ok("ftp://h/x"));
-    assert_false(ib_fetch_url_ok("file:///etc/passwd"));
-    assert_false(ib_fetch_url_ok("gopher://h/"));
-    assert_false(ib_fetch_url_ok("http://"));
-    assert_false(ib_fetch_url_ok("http:///x"));
-    assert_false(ib_fetch_url_ok("http://h/a b"));
-    assert_false(ib_fetch_url_ok("http://h/a\tb"));
-    assert_false(ib_fetch_url_ok("not a url"));
-    assert_false(ib_fetch_url_ok(""));
+    assert_true(fetch_url_ok("http://h/x"));
+    assert_true(fetch_url_ok("HTTPS://h"));
+    assert_false(fetch_url_ok("ftp://h/x"));
+    assert_false(fetch_url_ok("file:///etc/passwd"));
+    assert_false(fetch_url_ok("gopher://h/"));
+    assert_false(fetch_url_ok("http://"));
+    assert_false(fetch_url_ok("http:///x"));
+    assert_false(fetch_url_ok("http://h/a b"));
+    assert_false(fetch_url_ok("http://h/a\tb"));
+    assert_false(fetch_url_ok("not a url"));
+    assert_false(fetch_url_ok(""));
 }
 
 static void test_list_parsing(void **state)
@@ -237,7 +243,7 @@ static void test_list_parsing(void **state)
             assert_string_equal(url, want[i]);
         } else {
             /* the NUL must not leave "http://h/c" as a valid URL */
-            assert_false(ib_fetch_url_ok(url));
+            assert_false(fetch_url_ok(url));
             assert_int_equal(strlen(url), strlen("http://h/c?d"));
         }
     }
@@ -260,7 +266,7 @@ static void test_list_bom(void **state)
     const char *url;
     assert_int_equal(ib_fetch_list_next(l, &url), 1);
     assert_string_equal(url, "http://h/first.jpg");
-    assert_true(ib_fetch_url_ok(url));
+    assert_true(fetch_url_ok(url));
     assert_int_equal(ib_fetch_list_next(l, &url), 1);
     assert_string_equal(url, "\xef\xbb\xbfhttp://h/second.jpg");
     assert_int_equal(ib_fetch_list_next(l, &url), 0);
@@ -283,92 +289,93 @@ static void test_host_key(void **state)
 {
     (void)state;
     char k[320];
-    assert_int_equal(fx_host_key("http://Example.COM/a.jpg", k, sizeof k), 0);
+    assert_int_equal(fetch_host_key("http://Example.COM/a.jpg", k, sizeof k),
+                     0);
     assert_string_equal(k, "example.com:80");
-    assert_int_equal(fx_host_key("https://h/x?y", k, sizeof k), 0);
+    assert_int_equal(fetch_host_key("https://h/x?y", k, sizeof k), 0);
     assert_string_equal(k, "h:443");
-    assert_int_equal(fx_host_key("HTTP://u:pw@h:8080/", k, sizeof k), 0);
+    assert_int_equal(fetch_host_key("HTTP://u:pw@h:8080/", k, sizeof k), 0);
     assert_string_equal(k, "h:8080");
-    assert_int_equal(fx_host_key("http://[::1]:9/x", k, sizeof k), 0);
+    assert_int_equal(fetch_host_key("http://[::1]:9/x", k, sizeof k), 0);
     assert_string_equal(k, "[::1]:9");
-    assert_int_equal(fx_host_key("not a url", k, sizeof k), -1);
-    assert_int_equal(fx_host_key("http://h/", k, 4), -1);   /* too long */
+    assert_int_equal(fetch_host_key("not a url", k, sizeof k), -1);
+    assert_int_equal(fetch_host_key("http://h/", k, 4), -1);   /* too long */
 
-    struct fx_hosts t = {0};
-    struct fx_host *a = fx_hosts_get(&t, "a:80");
+    struct fetch_hosts t = {0};
+    struct fetch_host *a = fetch_hosts_get(&t, "a:80");
     assert_non_null(a);
     for (int i = 0; i < 100; i++) {
         char key[16];
         snprintf(key, sizeof key, "h%d:80", i);
-        assert_non_null(fx_hosts_get(&t, key));
+        assert_non_null(fetch_hosts_get(&t, key));
     }
-    assert_ptr_equal(fx_hosts_get(&t, "a:80"), a);   /* stable records */
+    assert_ptr_equal(fetch_hosts_get(&t, "a:80"), a);   /* stable records */
     assert_int_equal(t.len, 101);
-    fx_hosts_release(&t);
+    fetch_hosts_release(&t);
 }
 
 static void test_transient(void **state)
 {
     (void)state;
-    assert_true(fx_transient(CURLE_OK, 500));
-    assert_true(fx_transient(CURLE_OK, 503));
-    assert_true(fx_transient(CURLE_OK, 408));
-    assert_true(fx_transient(CURLE_OK, 429));
-    assert_false(fx_transient(CURLE_OK, 404));
-    assert_false(fx_transient(CURLE_OK, 403));
-    assert_false(fx_transient(CURLE_OK, 400));
-    assert_true(fx_transient(CURLE_COULDNT_CONNECT, 0));
-    assert_true(fx_transient(CURLE_OPERATION_TIMEDOUT, 0));
-    assert_true(fx_transient(CURLE_PARTIAL_FILE, 0));
-    assert_false(fx_transient(CURLE_TOO_MANY_REDIRECTS, 0));
-    assert_false(fx_transient(CURLE_UNSUPPORTED_PROTOCOL, 0));
-    assert_false(fx_transient(CURLE_FILESIZE_EXCEEDED, 0));
-    assert_false(fx_transient(CURLE_PEER_FAILED_VERIFICATION, 0));
+    assert_true(fetch_transient(CURLE_OK, 500));
+    assert_true(fetch_transient(CURLE_OK, 503));
+    assert_true(fetch_transient(CURLE_OK, 408));
+    assert_true(fetch_transient(CURLE_OK, 429));
+    assert_false(fetch_transient(CURLE_OK, 404));
+    assert_false(fetch_transient(CURLE_OK, 403));
+    assert_false(fetch_transient(CURLE_OK, 400));
+    assert_true(fetch_transient(CURLE_COULDNT_CONNECT, 0));
+    assert_true(fetch_transient(CURLE_OPERATION_TIMEDOUT, 0));
+    assert_true(fetch_transient(CURLE_PARTIAL_FILE, 0));
+    assert_false(fetch_transient(CURLE_TOO_MANY_REDIRECTS, 0));
+    assert_false(fetch_transient(CURLE_UNSUPPORTED_PROTOCOL, 0));
+    assert_false(fetch_transient(CURLE_FILESIZE_EXCEEDED, 0));
+    assert_false(fetch_transient(CURLE_PEER_FAILED_VERIFICATION, 0));
 }
 
 static void test_retry_after(void **state)
 {
     (void)state;
     time_t now = 784111777;   /* Sun, 06 Nov 1994 08:49:37 GMT */
-    assert_true(fx_retry_after_ms(NULL, now) < 0);
-    assert_true(fx_retry_after_ms("soon", now) < 0);
-    assert_true(fx_retry_after_ms("12abc", now) < 0);
-    assert_true(fx_retry_after_ms("-5", now) < 0);
-    assert_float_equal(fx_retry_after_ms("0", now), 0, 1e-9);
-    assert_float_equal(fx_retry_after_ms(" 120 ", now), 120000, 1e-9);
+    assert_true(fetch_retry_after_ms(NULL, now) < 0);
+    assert_true(fetch_retry_after_ms("soon", now) < 0);
+    assert_true(fetch_retry_after_ms("12abc", now) < 0);
+    assert_true(fetch_retry_after_ms("-5", now) < 0);
+    assert_float_equal(fetch_retry_after_ms("0", now), 0, 1e-9);
+    assert_float_equal(fetch_retry_after_ms(" 120 ", now), 120000, 1e-9);
     assert_float_equal(
-        fx_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000, 1e-9);
+        fetch_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000,
+        1e-9);
     assert_float_equal(
-        fx_retry_after_ms("Sun, 06 Nov 1994 08:00:00 GMT", now), 0, 1e-9);
+        fetch_retry_after_ms("Sun, 06 Nov 1994 08:00:00 GMT", now), 0, 1e-9);
     /* absurdly large: still a number the caller can cap */
-    assert_true(fx_retry_after_ms("99999999999999999999999", now) > 1e9);
+    assert_true(fetch_retry_after_ms("99999999999999999999999", now) > 1e9);
+}
+
+/* fetch_backoff_ms with the default base and cap */
+static double backoff(unsigned attempt, const char *ra, double jitter)
+{
+    return fetch_backoff_ms(attempt, ra, 784111777, jitter, 500, 60000);
 }
 
 static void test_backoff(void **state)
 {
     (void)state;
-    time_t now = 784111777;
     /* doubling, full jitter at 1.0, half at 0.5 */
-    assert_float_equal(fx_backoff_ms(1, NULL, now, 1.0, 500, 60000), 500, 1e-9);
-    assert_float_equal(fx_backoff_ms(2, NULL, now, 1.0, 500, 60000), 1000,
-                       1e-9);
-    assert_float_equal(fx_backoff_ms(3, NULL, now, 0.5, 500, 60000), 1000,
-                       1e-9);
+    assert_float_equal(backoff(1, NULL, 1.0), 500, 1e-9);
+    assert_float_equal(backoff(2, NULL, 1.0), 1000, 1e-9);
+    assert_float_equal(backoff(3, NULL, 0.5), 1000, 1e-9);
     /* jitter is clamped into [0.5, 1] */
-    assert_float_equal(fx_backoff_ms(1, NULL, now, 0.0, 500, 60000), 250, 1e-9);
-    assert_float_equal(fx_backoff_ms(1, NULL, now, 7.0, 500, 60000), 500, 1e-9);
+    assert_float_equal(backoff(1, NULL, 0.0), 250, 1e-9);
+    assert_float_equal(backoff(1, NULL, 7.0), 500, 1e-9);
     /* capped, and no overflow for huge attempt counts */
-    assert_float_equal(fx_backoff_ms(10, NULL, now, 1.0, 500, 60000), 60000,
-                       1e-9);
-    assert_float_equal(fx_backoff_ms(4000000000u, NULL, now, 1.0, 500, 60000),
-                       60000, 1e-9);
+    assert_float_equal(backoff(10, NULL, 1.0), 60000, 1e-9);
+    assert_float_equal(backoff(4000000000u, NULL, 1.0), 60000, 1e-9);
     /* Retry-After wins when later, never beyond the cap */
-    assert_float_equal(fx_backoff_ms(1, "3", now, 1.0, 500, 60000), 3000, 1e-9);
-    assert_float_equal(fx_backoff_ms(3, "1", now, 1.0, 500, 60000), 2000, 1e-9);
-    assert_float_equal(fx_backoff_ms(1, "86400", now, 1.0, 500, 60000), 60000,
-                       1e-9);
-    assert_float_equal(fx_backoff_ms(1, "junk", now, 1.0, 500, 60000), 500,
-                       1e-9);
+    assert_float_equal(backoff(1, "3", 1.0), 3000, 1e-9);
+    assert_float_equal(backoff(3, "1", 1.0), 2000, 1e-9);
+    assert_float_equal(backoff(1, "86400", 1.0), 60000, 1e-9);
+    assert_float_equal(backoff(1, "junk", 1.0), 500, 1e-9);
 }
 
 static void test_index_roundtrip_and_damage(void **state)
@@ -376,67 +383,248 @@ static void test_index_roundtrip_and_damage(void **state)
     (void)state;
     char dir[] = "/tmp/test_fetch_idx.XXXXXX";
     assert_non_null(mkdtemp(dir));
-    struct fx_index ix;
-    assert_int_equal(fx_index_load(&ix, dir), 0);   /* missing: empty */
+    struct fetch_index ix;
+    assert_int_equal(fetch_index_load(&ix, dir), 0);   /* missing: empty */
     assert_int_equal(ix.map.len, 0);
-    fx_index_put(&ix, "http://h/a.jpg", "a.jpg", "\"e1\"", NULL);
-    fx_index_put(&ix, "http://h/b.jpg", "b.jpg", "bad\ttag",
-                 "Wed, 21 Oct 2015 07:28:00 GMT");
+    fetch_index_put(&ix, "http://h/a.jpg", "a.jpg", "\"e1\"", NULL);
+    fetch_index_put(&ix, "http://h/b.jpg", "b.jpg", "bad\ttag",
+                    "Wed, 21 Oct 2015 07:28:00 GMT");
     char msg[256];
-    assert_int_equal(fx_index_save(&ix, dir, msg, sizeof msg), 0);
-    fx_index_release(&ix);
+    assert_int_equal(fetch_index_save(&ix, dir, msg, sizeof msg), 0);
+    fetch_index_release(&ix);
 
     /* damage it: append junk lines, an unsafe name, a non-URL */
     char path[256];
-    snprintf(path, sizeof path, "%s/%s", dir, FX_INDEX_NAME);
+    snprintf(path, sizeof path, "%s/%s", dir, FETCH_INDEX_NAME);
     FILE *f = fopen(path, "a");
     fputs("junk\nhttp://h/c.jpg\t../evil\t\t\nftp://h/d\td\t\t\n"
           "http://h/e.jpg\te.jpg\t\"x\"\n", f);
     fclose(f);
 
-    assert_int_equal(fx_index_load(&ix, dir), 0);
+    assert_int_equal(fetch_index_load(&ix, dir), 0);
     assert_int_equal(ix.map.len, 2);
-    struct fx_entry e;
-    assert_int_equal(fx_index_get(&ix, "http://h/a.jpg", &e), 1);
+    struct fetch_entry e;
+    assert_int_equal(fetch_index_get(&ix, "http://h/a.jpg", &e), 1);
     assert_string_equal(e.file, "a.jpg");
     assert_string_equal(e.etag, "\"e1\"");
     assert_null(e.lastmod);
-    fx_entry_release(&e);
-    assert_int_equal(fx_index_get(&ix, "http://h/b.jpg", &e), 1);
+    fetch_entry_release(&e);
+    assert_int_equal(fetch_index_get(&ix, "http://h/b.jpg", &e), 1);
     assert_null(e.etag);   /* a tab in it: not stored */
     assert_string_equal(e.lastmod, "Wed, 21 Oct 2015 07:28:00 GMT");
-    fx_entry_release(&e);
-    assert_int_equal(fx_index_get(&ix, "http://h/c.jpg", &e), 0);
-    fx_index_release(&ix);
+    fetch_entry_release(&e);
+    assert_int_equal(fetch_index_get(&ix, "http://h/c.jpg", &e), 0);
+    fetch_index_release(&ix);
 
     unlink(path);
     assert_int_equal(rmdir(dir), 0);   /* no temp file left behind */
 }
 
-static void test_strmap_many(void **state)
+static void test_map_many(void **state)
 {
     (void)state;
-    struct strmap m = {0};
+    struct fetch_map m = {0};
     char k[32], v[32];
     for (int i = 0; i < 5000; i++) {
         snprintf(k, sizeof k, "key%d", i);
         snprintf(v, sizeof v, "val%d", i * 7);
-        assert_int_equal(strmap_put(&m, k, v), 0);
+        assert_int_equal(fetch_map_put(&m, k, v), 0);
     }
-    strmap_put(&m, "key42", "changed");
+    fetch_map_put(&m, "key42", "changed");
     assert_int_equal(m.len, 5000);
     for (int i = 0; i < 5000; i++) {
         int found;
         snprintf(k, sizeof k, "key%d", i);
         snprintf(v, sizeof v, "val%d", i * 7);
-        const char *got = strmap_get(&m, k, &found);
+        const char *got = fetch_map_get(&m, k, &found);
         assert_true(found);
         assert_string_equal(got, i == 42 ? "changed" : v);
     }
     int found;
-    strmap_get(&m, "nope", &found);
+    fetch_map_get(&m, "nope", &found);
     assert_false(found);
-    strmap_release(&m);
+    fetch_map_release(&m);
+}
+
+/* A loopback TCP socket bound to a free port: listening (connections
+ * complete and then hear nothing), or closed again (connections refused). */
+static int loopback(int listening, int *port)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t len = sizeof a;
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(s >= 0);
+    assert_int_equal(bind(s, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(getsockname(s, (struct sockaddr *)&a, &len), 0);
+    *port = ntohs(a.sin_port);
+    if (listening) {
+        assert_int_equal(listen(s, 16), 0);
+        return s;
+    }
+    close(s);
+    return -1;
+}
+
+/* The URL source and done callback of the stepping tests. */
+struct urls {
+    char urls[4][128];
+    size_t n, next;
+    size_t ndone;
+    enum ib_fetch_status status[4];
+    char msg[4][IB_FETCH_MSGLEN];
+    volatile int stop;
+};
+
+static int next_url(void *ctx, const char **url)
+{
+    struct urls *u = ctx;
+    if (u->next == u->n)
+        return 0;
+    *url = u->urls[u->next++];
+    return 1;
+}
+
+static void on_done(void *ctx, const struct ib_fetch_item *it)
+{
+    struct urls *u = ctx;
+    size_t i = 0;
+    while (i < u->n && strcmp(u->urls[i], it->url))
+        i++;
+    assert_true(i < u->n);
+    if (u->ndone < 4) {
+        u->status[i] = it->status;
+        snprintf(u->msg[i], sizeof u->msg[i], "%s", it->msg);
+    }
+    u->ndone++;
+}
+
+static struct ib_fetch_opts step_opts(const char *dir, struct urls *u)
+{
+    return (struct ib_fetch_opts){
+        .out_dir = dir, .mode = IB_FETCH_MULTI, .concurrency = 2,
+        .next = next_url, .next_ctx = u, .done = on_done, .ctx = u,
+        .stop = &u->stop, .timeout_s = 30,
+    };
+}
+
+/* The caller's loop: one wait, one step. Returns the step's code. */
+static int one_turn(struct ib_fetch *f, struct pollfd *fds, unsigned max)
+{
+    int wait = -1;
+    unsigned n = ib_fetch_fds(f, fds, max, &wait);
+    assert_true(n <= max);
+    assert_true(wait >= 0 && wait <= 201);   /* never waits forever */
+    poll(fds, n, wait);
+    char msg[256];
+    return ib_fetch_step(f, fds, n, msg, sizeof msg);
+}
+
+static int count_entries(const char *dir)
+{
+    int n = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    assert_non_null(d);
+    while ((e = readdir(d)))
+        n += strcmp(e->d_name, ".") && strcmp(e->d_name, "..");
+    closedir(d);
+    return n;
+}
+
+static void test_step_refused(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_fetch_step.XXXXXX", msg[256];
+    struct urls u = {.n = 4};
+    struct pollfd fds[16];
+    int port;
+    assert_non_null(mkdtemp(dir));
+    loopback(0, &port);
+    snprintf(u.urls[0], sizeof u.urls[0], "not a url");
+    snprintf(u.urls[1], sizeof u.urls[1], "http://127.0.0.1:%d/a.jpg", port);
+    snprintf(u.urls[2], sizeof u.urls[2], "http://127.0.0.1:%d/a.jpg#", port);
+    snprintf(u.urls[3], sizeof u.urls[3], "http://127.0.0.1:%d/b.jpg", port);
+    struct ib_fetch_opts o = step_opts(dir, &u);
+
+    o.mode = IB_FETCH_THREADS;
+    assert_null(ib_fetch_new(&o, msg, sizeof msg));
+    o.mode = IB_FETCH_MULTI;
+    o.out_dir = "/nonexistent/folder";
+    assert_null(ib_fetch_new(&o, msg, sizeof msg));
+    assert_non_null(strstr(msg, "cannot write to '/nonexistent/folder'"));
+    o.out_dir = dir;
+
+    struct ib_fetch *f = ib_fetch_new(&o, msg, sizeof msg);
+    assert_non_null(f);
+    assert_int_equal(u.ndone, 0);   /* nothing before the first step */
+    int rc, turns = 0;
+    while ((rc = one_turn(f, fds, 16)) > 0)
+        assert_true(++turns < 10000);
+    assert_int_equal(rc, 0);
+    assert_int_equal(u.ndone, 4);
+    assert_int_equal(u.status[0], IB_FETCH_DONE_FAILED);
+    assert_string_equal(u.msg[0], "not an http(s) URL");
+    for (int i = 1; i < 4; i++) {
+        assert_int_equal(u.status[i], IB_FETCH_DONE_FAILED);
+        assert_non_null(strstr(u.msg[i], "onnect"));   /* refused */
+    }
+    /* ended: nothing to wait for, the same answer again */
+    int wait = -1;
+    assert_int_equal(ib_fetch_fds(f, fds, 16, &wait), 0);
+    assert_int_equal(wait, -1);
+    assert_int_equal(ib_fetch_step(f, NULL, 0, msg, sizeof msg), 0);
+    assert_int_equal(u.ndone, 4);
+    ib_fetch_free(f);
+    ib_fetch_free(NULL);
+
+    /* the index was written; no temp file is left */
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, FETCH_INDEX_NAME);
+    assert_int_equal(count_entries(dir), access(path, F_OK) == 0);
+    unlink(path);
+    assert_int_equal(rmdir(dir), 0);
+}
+
+/* Transfers in flight to a peer that never answers: a stop reports them
+ * interrupted; freeing before the end drops them, reported or not. */
+static void test_step_stop_and_abandon(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/test_fetch_step.XXXXXX", msg[256];
+    struct pollfd fds[16];
+    int port, ls = loopback(1, &port);
+    assert_non_null(mkdtemp(dir));
+    for (int stop = 1; stop >= 0; stop--) {
+        struct urls u = {.n = 2};
+        for (int i = 0; i < 2; i++)
+            snprintf(u.urls[i], sizeof u.urls[i],
+                     "http://127.0.0.1:%d/%d.jpg", port, i);
+        struct ib_fetch_opts o = step_opts(dir, &u);
+        struct ib_fetch *f = ib_fetch_new(&o, msg, sizeof msg);
+        assert_non_null(f);
+        /* both started: their temp files exist, and they wait for bytes */
+        for (int turns = 0; count_entries(dir) < 2; turns++) {
+            assert_true(turns < 10000);
+            assert_int_equal(one_turn(f, fds, 16), 1);
+        }
+        assert_int_equal(u.ndone, 0);
+        if (stop) {
+            u.stop = 1;
+            assert_int_equal(one_turn(f, fds, 16), 0);
+            assert_int_equal(u.ndone, 2);
+            assert_int_equal(u.status[0], IB_FETCH_DONE_INTERRUPTED);
+            assert_int_equal(u.status[1], IB_FETCH_DONE_INTERRUPTED);
+        }
+        ib_fetch_free(f);
+        assert_int_equal(u.ndone, stop ? 2 : 0);
+        char path[256];
+        snprintf(path, sizeof path, "%s/%s", dir, FETCH_INDEX_NAME);
+        unlink(path);   /* written by the stopped run only */
+        assert_int_equal(count_entries(dir), 0);   /* temp files gone */
+    }
+    close(ls);
+    assert_int_equal(rmdir(dir), 0);
 }
 
 int main(void)
@@ -459,7 +647,9 @@ int main(void)
         cmocka_unit_test(test_retry_after),
         cmocka_unit_test(test_backoff),
         cmocka_unit_test(test_index_roundtrip_and_damage),
-        cmocka_unit_test(test_strmap_many),
+        cmocka_unit_test(test_map_many),
+        cmocka_unit_test(test_step_refused),
+        cmocka_unit_test(test_step_stop_and_abandon),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

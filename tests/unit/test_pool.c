@@ -38,13 +38,14 @@
 /* What a task does; the job picks one for most indices, one for some. */
 enum act {
     ACT_OK,        /* nothing, status 0 */
-    ACT_DET,       /* a status and message that depend only on the index */
-    ACT_PID,       /* status 0, message: the pid that ran it */
+    ACT_DET,       /* a status, message and payload that depend only on
+                      the index */
+    ACT_PID,       /* status 0, message and payload: the pid that ran it */
     ACT_SLEEP,     /* 2 ms, status 0 */
     ACT_FILE,      /* writes dir/out-<i>.bin (temp + rename) */
     ACT_MARK,      /* creates dir/mark-<i> */
     ACT_WAIT_ALL,  /* waits until every other task's mark exists */
-    ACT_SEGV,      /* dies of SIGSEGV */
+    ACT_SEGV,      /* fills its payload, then dies of SIGSEGV */
     ACT_EXIT7,     /* _exit(7) */
     ACT_HANG,      /* never returns */
     ACT_ALLOC,     /* mallocs 1 GiB; fails if that fails */
@@ -130,7 +131,14 @@ static int wait_all(const struct job *j, size_t self, char *msg, size_t len)
 
 static int count_fds(void);
 
-static int task(void *ctx, size_t i, char *msg, size_t len)
+/* ACT_DET's payload: every byte depends on the index. */
+static void det_payload(size_t i, unsigned char *data)
+{
+    for (size_t k = 0; k < IB_POOL_DATALEN; k++)
+        data[k] = (unsigned char)(i * 31 + k * 7 + 1);
+}
+
+static int task(void *ctx, size_t i, void *data, char *msg, size_t len)
 {
     const struct job *j = ctx;
     enum act a = j->act;
@@ -144,6 +152,7 @@ static int task(void *ctx, size_t i, char *msg, size_t len)
     case ACT_OK:
         return 0;
     case ACT_DET:
+        det_payload(i, data);
         if (i % 5 != 0)
             return 0;
         snprintf(msg, len, "task %zu failed, reason %zu", i, i % 3);
@@ -152,9 +161,12 @@ static int task(void *ctx, size_t i, char *msg, size_t len)
         raise(SIGINT);
         raise(SIGTERM);
         /* fall through */
-    case ACT_PID:
-        snprintf(msg, len, "%ld", (long)getpid());
+    case ACT_PID: {
+        long pid = (long)getpid();
+        memcpy(data, &pid, sizeof pid);
+        snprintf(msg, len, "%ld", pid);
         return 0;
+    }
     case ACT_FDS:
         snprintf(msg, len, "%d", count_fds());
         return 0;
@@ -174,6 +186,7 @@ static int task(void *ctx, size_t i, char *msg, size_t len)
     case ACT_WAIT_ALL:
         return wait_all(j, i, msg, len);
     case ACT_SEGV:
+        memset(data, 0xff, IB_POOL_DATALEN);
         signal(SIGSEGV, SIG_DFL);  /* ASan's handler would exit(1) instead */
         raise(SIGSEGV);
         return 99;
@@ -425,6 +438,12 @@ static void crash_case(enum act how, const char *want)
     assert_int_not_equal(before, after);  /* replaced by a new fork */
     assert_int_equal(atol(r.res[0].msg), before);
     assert_int_equal(atol(r.res[11].msg), after);
+    /* the payload is copied whole, and only from a task that returned */
+    long pid;
+    memcpy(&pid, r.res[4].data, sizeof pid);
+    assert_int_equal(pid, before);
+    static const unsigned char zeros[IB_POOL_DATALEN];
+    assert_memory_equal(r.res[5].data, zeros, IB_POOL_DATALEN);
     assert_no_children();
     run_release(&r);
 }
@@ -734,18 +753,20 @@ static void test_fork_streaming(void **state)
             continue;
         }
         char want[IB_POOL_MSGLEN] = "";
-        int st = task(&job, i, want, sizeof want);
+        unsigned char data[IB_POOL_DATALEN] = {0};
+        int st = task(&job, i, data, want, sizeof want);
         assert_int_equal(res[i].state, IB_POOL_DONE);
         assert_int_equal(res[i].status, st);
         assert_string_equal(res[i].msg, want);
+        assert_memory_equal(res[i].data, data, IB_POOL_DATALEN);
     }
     assert_no_children();
     ib_pool_free(NULL);
 }
 
 /*
- * Same status, message and output files from every backend; the serial one
- * is the reference. Runs serial, fork, then OpenMP.
+ * Same status, message, payload and output files from every backend; the
+ * serial one is the reference. Runs serial, fork, then OpenMP.
  */
 static void test_backends_agree(void **state)
 {
@@ -769,12 +790,17 @@ static void test_backends_agree(void **state)
     }
     size_t failed = 0;
     for (size_t i = 0; i < 200; i++) {
+        unsigned char data[IB_POOL_DATALEN];
+        det_payload(i, data);
+        assert_memory_equal(r[0].res[i].data, data, IB_POOL_DATALEN);
         failed += r[0].res[i].status != 0;
         for (size_t k = 0; k < 3; k++) {
             assert_int_equal(r[k].tally.seen[i], 1);
             assert_int_equal(r[k].res[i].state, IB_POOL_DONE);
             assert_int_equal(r[k].res[i].status, r[0].res[i].status);
             assert_string_equal(r[k].res[i].msg, r[0].res[i].msg);
+            assert_memory_equal(r[k].res[i].data, r[0].res[i].data,
+                                IB_POOL_DATALEN);
         }
     }
     assert_int_equal(failed, 40);
@@ -809,7 +835,9 @@ static void test_omp_threads(void **state)
         assert_int_equal(r.tally.calls, 300);
         for (size_t i = 0; i < 300; i++) {
             char want[IB_POOL_MSGLEN] = "";
-            int st = task(&r.job, i, want, sizeof want);
+            unsigned char data[IB_POOL_DATALEN] = {0};
+            int st = task(&r.job, i, data, want, sizeof want);
+            assert_memory_equal(r.res[i].data, data, IB_POOL_DATALEN);
             assert_int_equal(r.tally.seen[i], 1);
             assert_int_equal(r.res[i].state, IB_POOL_DONE);
             assert_int_equal(r.res[i].status, st);
