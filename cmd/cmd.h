@@ -48,6 +48,8 @@ struct cmd_option {
 /* Prints "usage: ...", then the option table, to f. */
 void cmd_print_help(FILE *f, const char *usage, const char *about,
                     const struct cmd_option *opts);
+/* One row of it: "  -x, --name ARG   help", wrapped within 80 columns. */
+void cmd_print_option(FILE *f, const struct cmd_option *o);
 /*
  * getopt_long over the table. Unknown options and missing values print
  * "imgbatch CMD: <what>" plus a hint to stderr and return '?'.
