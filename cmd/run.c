@@ -383,8 +383,9 @@ static int run_all(struct run *r)
 
     /* OUT is locked before anything in it is swept or written */
     r->out_fd = cmd_out_open(NAME, s->o.out);
-    if (r->out_fd < 0 || cmd_lock_take(&r->lock, NAME, r->out_fd, s->o.out,
-                                       &s->o.shard, s->o.oo.wait_lock, s->o.quiet))
+    if (r->out_fd < 0 ||
+        cmd_lock_take(&r->lock, NAME, r->out_fd, s->o.out, &s->o.shard,
+                      s->o.oo.wait_lock, s->o.quiet))
         return EXIT_FATAL;
     r->out = (struct ib_out){.root = r->out_fd, .shown = s->o.out,
                              .no_fsync = s->o.oo.no_fsync};

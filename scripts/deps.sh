@@ -9,6 +9,7 @@ packages=(
     libdeflate-dev zlib1g-dev               # PNG encoder's compressors
     libcmocka-dev                           # unit tests
     python3                                 # loopback HTTP test server
+    python3-jsonschema                      # tests/cli/check_report.py
     imagemagick                             # independent decoder, test oracle
     nginx-light openssl                     # real servers (HTTP, TLS) for fetch tests
     clang libclang-rt-14-dev libomp-dev     # fuzzers (libFuzzer, OpenMP)
