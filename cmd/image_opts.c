@@ -148,7 +148,8 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
     case OPT_STRIP: img->dopts.keep_icc = 0; return 0;
     case OPT_MAX_PIXELS:
         if (cmd_parse_u64(v, 1, UINT64_MAX, &img->dopts.max_pixels))
-            return cmd_usage_error(cmd, "invalid --max-pixels '%s'", v);
+            return cmd_usage_error(cmd, "invalid --max-pixels '%s' (a "
+                                   "number of pixels, at least 1)", v);
         return 0;
     case OPT_JOB_TIMEOUT:
         if (cmd_parse_uint(v, 1, 86400, &img->job_timeout_s))
