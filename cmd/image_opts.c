@@ -26,7 +26,7 @@ static const struct cmd_option image_options[] = {
     {"progressive", no_argument, OPT_PROGRESSIVE, NULL,
      "write progressive JPEGs"},
     {"filter", required_argument, OPT_FILTER, "F",
-     "resampling: lanczos3 (default), mitchell, bilinear, box"},
+     "lanczos3 (default), mitchell, bilinear, box"},
     {"upscale", no_argument, OPT_UPSCALE, NULL, "let --resize enlarge"},
     {"auto-orient", no_argument, OPT_AUTO_ORIENT, NULL,
      "apply EXIF orientation (the default)"},
