@@ -6,6 +6,8 @@
  *      the subcommand's name. Read top-down: usage, options, run, report.
  *   2. Its options in a static table of struct cmd_option, so --help and
  *      "imgbatch help <name>" print from the same rows that getopt reads.
+ *      A batch (items in, a report out) takes the common options, the
+ *      report, progress, summary and exit code from cmd/batch.h.
  *   3. A row in commands[] in cmd/main.c, the file in cmd/CMakeLists.txt.
  *   4. A test in tests/cli/ that runs it through the built binary.
  *
@@ -48,6 +50,8 @@ struct cmd_option {
 /* Prints "usage: ...", then the option table, to f. */
 void cmd_print_help(FILE *f, const char *usage, const char *about,
                     const struct cmd_option *opts);
+/* One row of it: "  -x, --name ARG   help", wrapped within 80 columns. */
+void cmd_print_option(FILE *f, const struct cmd_option *o);
 /*
  * getopt_long over the table. Unknown options and missing values print
  * "imgbatch CMD: <what>" plus a hint to stderr and return '?'.

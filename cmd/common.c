@@ -12,22 +12,54 @@
 
 volatile int cmd_stop;
 
+/*
+ * Help text wrapped at a word within 80 columns; a continued line never
+ * starts with '-', since bash completion reads "--name" at a line's start
+ * as an option.
+ */
+static void print_wrapped(FILE *f, const char *help, int indent)
+{
+    const int width = 80 - indent;
+    for (;;) {
+        int n = (int)strlen(help);
+        if (n > width) {
+            n = width;
+            while (n > 0 && (help[n] != ' ' || help[n + 1] == '-'))
+                n--;
+            if (n == 0)
+                n = (int)strlen(help);
+        }
+        fprintf(f, "%.*s\n", n, help);
+        if (!help[n])
+            return;
+        help += n + 1;
+        fprintf(f, "%*s", indent, "");
+    }
+}
+
+void cmd_print_option(FILE *f, const struct cmd_option *o)
+{
+    char left[64];
+    if (o->val > 0 && o->val < 128)
+        snprintf(left, sizeof left, "-%c, --%s%s%s", o->val, o->name,
+                 o->arg ? " " : "", o->arg ? o->arg : "");
+    else
+        snprintf(left, sizeof left, "    --%s%s%s", o->name,
+                 o->arg ? " " : "", o->arg ? o->arg : "");
+    int w = fprintf(f, "  %-26s ", left);
+    if (w > 50)
+        w = fprintf(f, "\n%*s", 29, "") - 1;
+    print_wrapped(f, o->help ? o->help : "", w);
+}
+
 void cmd_print_help(FILE *f, const char *usage, const char *about,
                     const struct cmd_option *opts)
 {
     fprintf(f, "usage: %s\n\n%s\n", usage, about);
     if (opts && opts[0].name)
         fprintf(f, "\noptions:\n");
-    for (const struct cmd_option *o = opts; o && o->name; o++) {
-        char left[64];
-        if (o->val > 0 && o->val < 128)
-            snprintf(left, sizeof left, "-%c, --%s%s%s", o->val, o->name,
-                     o->arg ? " " : "", o->arg ? o->arg : "");
-        else
-            snprintf(left, sizeof left, "    --%s%s%s", o->name,
-                     o->arg ? " " : "", o->arg ? o->arg : "");
-        fprintf(f, "  %-26s %s\n", left, o->help);
-    }
+    for (const struct cmd_option *o = opts; o && o->name; o++)
+        cmd_print_option(f, o);
 }
 
 int cmd_usage_error(const char *cmd, const char *fmt, ...)

@@ -17,7 +17,7 @@ static const struct cmd_option fetch_options[] = {
     {"per-host", required_argument, OPT_PER_HOST, "N",
      "connections per host (8)"},
     {"retries", required_argument, OPT_RETRIES, "N",
-     "retries on connect errors, timeouts, 408/429/5xx (3)"},
+     "retry connect errors, timeouts, 408/429/5xx (3)"},
     {"host-breaker", required_argument, OPT_HOST_BREAKER, "N",
      "give up a host after N failed connects (10; 0 off)"},
     {"timeout", required_argument, OPT_TIMEOUT, "SECONDS",

@@ -29,7 +29,7 @@ static const struct cmd_option image_options[] = {
     {"progressive", no_argument, OPT_PROGRESSIVE, NULL,
      "write progressive JPEGs"},
     {"filter", required_argument, OPT_FILTER, "F",
-     "resampling: lanczos3 (default), mitchell, bilinear, box"},
+     "lanczos3 (default), mitchell, bilinear, box"},
     {"upscale", no_argument, OPT_UPSCALE, NULL, "let --resize enlarge"},
     {"auto-orient", no_argument, OPT_AUTO_ORIENT, NULL,
      "apply EXIF orientation (the default)"},
@@ -247,7 +247,8 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
         return 0;
     case OPT_MAX_PIXELS:
         if (cmd_parse_u64(v, 1, UINT64_MAX, &img->dopts.max_pixels))
-            return cmd_usage_error(cmd, "invalid --max-pixels '%s'", v);
+            return cmd_usage_error(cmd, "invalid --max-pixels '%s' (a "
+                                   "number of pixels, at least 1)", v);
         return 0;
     case OPT_JOB_TIMEOUT:
         if (cmd_parse_uint(v, 1, 86400, &img->job_timeout_s))

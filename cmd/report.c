@@ -214,6 +214,8 @@ static int parse_line(const char *p, struct line *l)
             p = skip(p, 0);
         } else if (!strcmp(key, "ms") || !strcmp(key, "fetch_ms") ||
                    !strcmp(key, "transform_ms")) {
+            /* "ms": the item time of fetch and transform reports before
+             * schema imgbatch-report/2 (docs/report.md) */
             char *end;
             double v = strtod(p, &end);
             if (end == p) {

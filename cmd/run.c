@@ -84,35 +84,22 @@ struct run {
     struct ib_pool_result *results;
     struct run_journal journal;
     struct run_names names;
-    struct cmd_report report;
-    double t0, last_progress;
-    int progress_shown;
-    uint64_t n[RUN_NSTATUS], downloaded, not_modified, transformed, bytes;
+    struct batch b;          /* report, counts by run_status, progress */
+    double t0;               /* b.t0: the loop's clock */
+    uint64_t downloaded, not_modified, transformed, bytes;
     uint64_t fetched, submitted, finished;
 };
 
-static const char *status_name[RUN_NSTATUS] = {"ok", "unchanged", "failed",
-                                               "skipped", "interrupted"};
-
-static void clear_progress(struct run *r)
-{
-    if (r->progress_shown)
-        fputs("\r\033[K", stderr);
-    r->progress_shown = 0;
-}
+_Static_assert((int)RUN_NSTATUS == (int)BATCH_NSTATUS,
+               "run_status follows batch_status");
 
 static void show_progress(struct run *r, int force)
 {
-    double now = cmd_now_ms();
-    if (!r->s->progress || (!force && now - r->last_progress < 200))
-        return;
-    r->last_progress = now;
-    fprintf(stderr, "\r\033[Krun: %" PRIu64 "/%zu fetched, %" PRIu64
-            " transformed, %" PRIu64 " busy, %" PRIu64 " failed, %.1f s",
-            r->fetched, r->list.n, r->transformed,
-            r->submitted - r->finished, r->n[RUN_FAILED],
-            (now - r->t0) / 1e3);
-    r->progress_shown = 1;
+    batch_progress(&r->b, force, "%" PRIu64 "/%zu fetched, %" PRIu64
+                   " transformed, %" PRIu64 " busy, %" PRIu64 " failed, "
+                   "%.1f s", r->fetched, r->list.n, r->transformed,
+                   r->submitted - r->finished, r->b.n[RUN_FAILED],
+                   (cmd_now_ms() - r->t0) / 1e3);
 }
 
 /* What a report line says beyond the fetch fields. */
@@ -128,53 +115,48 @@ struct outcome {
 static void report(struct run *r, struct pend *p, const char *url,
                    const struct outcome *o)
 {
-    struct cmd_json j = {0};
     double now = cmd_now_ms() - r->t0;
 
     p->reported = 1;
-    r->n[o->status]++;
-    cmd_json_begin(&j);
-    cmd_json_str(&j, "url", url);
-    cmd_json_str(&j, "file", p->dl);
-    cmd_json_str(&j, "output", o->status <= RUN_UNCHANGED ? p->out : NULL);
-    cmd_json_str(&j, "status", status_name[o->status]);
-    cmd_json_str(&j, "stage", o->stage);
+    struct cmd_json *j = batch_item_begin(&r->b);
+    cmd_json_str(j, "url", url);
+    cmd_json_str(j, "file", p->dl);
+    cmd_json_str(j, "output", o->status <= RUN_UNCHANGED ? p->out : NULL);
+    cmd_json_str(j, "stage", o->stage);
     if (p->http)
-        cmd_json_int(&j, "http", p->http);
+        cmd_json_int(j, "http", p->http);
     else
-        cmd_json_null(&j, "http");
-    cmd_json_int(&j, "bytes", (long long)p->bytes);
-    cmd_json_int(&j, "attempts", p->attempts);
-    cmd_json_num(&j, "fetch_ms", p->fetch_ms);
+        cmd_json_null(j, "http");
+    cmd_json_int(j, "bytes", (long long)p->bytes);
+    cmd_json_int(j, "attempts", p->attempts);
+    cmd_json_num(j, "fetch_ms", p->fetch_ms);
     if (o->transform_ms >= 0)
-        cmd_json_num(&j, "transform_ms", o->transform_ms);
+        cmd_json_num(j, "transform_ms", o->transform_ms);
     else
-        cmd_json_null(&j, "transform_ms");
+        cmd_json_null(j, "transform_ms");
     if (o->dims) {
-        cmd_json_int(&j, "width_in", o->dims[0]);
-        cmd_json_int(&j, "height_in", o->dims[1]);
-        cmd_json_int(&j, "width_out", o->dims[2]);
-        cmd_json_int(&j, "height_out", o->dims[3]);
+        cmd_json_int(j, "width_in", o->dims[0]);
+        cmd_json_int(j, "height_in", o->dims[1]);
+        cmd_json_int(j, "width_out", o->dims[2]);
+        cmd_json_int(j, "height_out", o->dims[3]);
     }
-    cmd_json_str(&j, "error", o->error);
+    cmd_json_str(j, "error", o->error);
     if (p->landed_ms >= 0)
-        cmd_json_num(&j, "landed_ms", p->landed_ms);
+        cmd_json_num(j, "landed_ms", p->landed_ms);
     else
-        cmd_json_null(&j, "landed_ms");
-    cmd_json_num(&j, "done_ms", now);
-    cmd_json_end(&j);
-    cmd_report_write(&r->report, &j);
-    cmd_json_release(&j);
+        cmd_json_null(j, "landed_ms");
+    cmd_json_num(j, "done_ms", now);
+    batch_item_end(&r->b, (enum batch_status)o->status);
 
     if (o->status == RUN_FAILED) {
-        clear_progress(r);
+        batch_clear_progress(&r->b);
         cmd_item_error("run", !strcmp(o->stage, "fetch") ? "fetch"
                                                           : "transform",
                        url, o->error);
-    } else if (r->s->verbose && o->status < RUN_SKIPPED) {
-        clear_progress(r);
+    } else if (r->s->o.verbose && o->status < RUN_SKIPPED) {
+        batch_clear_progress(&r->b);
         fprintf(stderr, "imgbatch run: %s '%s' -> '%s'\n",
-                status_name[o->status], url, p->out);
+                batch_status_name[o->status], url, p->out);
     }
     show_progress(r, 0);
 }
@@ -300,7 +282,7 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
         report(r, p, p->url, &o);
         return;
     }
-    p->out = run_join(r->s->out, slot->out);
+    p->out = run_join(r->s->o.out, slot->out);
     const char *owner = run_names_claim(&r->names, slot->out, p->url);
     if (owner) {
         snprintf(msg, sizeof msg, "output '%s' is already that of '%s'",
@@ -310,10 +292,10 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
         report(r, p, p->url, &o);
         return;
     }
-    if (!r->s->force)
+    if (!r->s->o.force)
         run_journal_get(&r->journal, slot->out, slot);
     /* a 304 keeps the output only if this recipe made it */
-    if (!r->s->force && it->status == IB_FETCH_DONE_UNCHANGED &&
+    if (!r->s->o.force && it->status == IB_FETCH_DONE_UNCHANGED &&
         slot->prev_recipe == slot->recipe &&
         cmd_output_fresh(p->dl, p->out)) {
         o = (struct outcome){.status = RUN_UNCHANGED, .transform_ms = -1};
@@ -389,7 +371,7 @@ static int run_loop(struct run *r, const struct ib_fetch_opts *fo, int *prc,
         if (frc > 0) {
             frc = ib_fetch_step(f, fds + np, nf, msg, msglen);
             /* the downloads' renames, once per batch (cmd/fetch.c) */
-            if (frc <= 0 && !r->s->oo.no_fsync)
+            if (frc <= 0 && !r->s->o.oo.no_fsync)
                 fsync(r->dl_fd);
         }
         left = ib_pool_poll(r->pool, 0);
@@ -400,56 +382,35 @@ static int run_loop(struct run *r, const struct ib_fetch_opts *fo, int *prc,
     return frc;
 }
 
-static void summary(struct run *r, double wall_ms, int interrupted)
+static void summary(struct run *r, int interrupted)
 {
-    struct cmd_json j = {0};
-    uint64_t good = r->n[RUN_OK] + r->n[RUN_UNCHANGED];
+    const uint64_t *n = r->b.n;
+    uint64_t good = n[RUN_OK] + n[RUN_UNCHANGED];
+    double wall_ms = cmd_now_ms() - r->b.t0;
     double ips = wall_ms > 0 ? (double)good * 1000.0 / wall_ms : 0.0;
 
-    cmd_json_begin(&j);
-    cmd_json_bool(&j, "summary", 1);
-    for (int i = 0; i < RUN_INTERRUPTED; i++)
-        cmd_json_int(&j, status_name[i], (long long)r->n[i]);
-    /* "interrupted" is the run's flag, below */
-    cmd_json_int(&j, "interrupted_items", (long long)r->n[RUN_INTERRUPTED]);
-    if (r->s->shard.n)
-        cmd_json_int(&j, "other_shards", (long long)r->list.other_shards);
-    cmd_json_int(&j, "downloaded", (long long)r->downloaded);
-    cmd_json_int(&j, "not_modified", (long long)r->not_modified);
-    cmd_json_int(&j, "transformed", (long long)r->transformed);
-    cmd_json_int(&j, "bytes", (long long)r->bytes);
-    cmd_json_num(&j, "wall_ms", wall_ms);
-    cmd_json_num(&j, "images_per_s", ips);
-    cmd_json_bool(&j, "interrupted", interrupted);
-    cmd_json_end(&j);
-    cmd_report_write(&r->report, &j);
-    cmd_json_release(&j);
+    struct cmd_json *j = batch_summary_begin(&r->b, 0x1f);
+    if (r->s->o.shard.n)
+        cmd_json_int(j, "other_shards", (long long)r->list.other_shards);
+    cmd_json_int(j, "downloaded", (long long)r->downloaded);
+    cmd_json_int(j, "not_modified", (long long)r->not_modified);
+    cmd_json_int(j, "transformed", (long long)r->transformed);
+    cmd_json_int(j, "bytes", (long long)r->bytes);
+    cmd_json_num(j, "images_per_s", ips);
+    wall_ms = batch_summary_end(&r->b, interrupted);
 
-    clear_progress(r);
-    if (r->s->quiet && !r->n[RUN_FAILED])
+    if (r->s->o.quiet && !n[RUN_FAILED])
         return;
     char cut[48] = "";
-    if (r->n[RUN_INTERRUPTED])
+    if (n[RUN_INTERRUPTED])
         snprintf(cut, sizeof cut, ", %" PRIu64 " interrupted",
-                 r->n[RUN_INTERRUPTED]);
+                 n[RUN_INTERRUPTED]);
     fprintf(stderr, "run: %" PRIu64 " ok, %" PRIu64 " unchanged, %" PRIu64
             " failed%s, %" PRIu64 " skipped; %" PRIu64 " downloaded, %" PRIu64
-            " not modified; in %.2f s (%.1f images/s)%s\n", r->n[RUN_OK],
-            r->n[RUN_UNCHANGED], r->n[RUN_FAILED], cut, r->n[RUN_SKIPPED],
+            " not modified; in %.2f s (%.1f images/s)%s\n", n[RUN_OK],
+            n[RUN_UNCHANGED], n[RUN_FAILED], cut, n[RUN_SKIPPED],
             r->downloaded, r->not_modified, wall_ms / 1e3, ips,
             interrupted ? ", interrupted" : "");
-}
-
-/* Exit code 0 or 1 from the failures and --fail-on. */
-static int judge(const struct run *r)
-{
-    uint64_t failed = r->n[RUN_FAILED];
-    uint64_t all = failed + r->n[RUN_OK] + r->n[RUN_UNCHANGED];
-    if (r->s->fail_pct < 0)
-        return failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
-    return all && (double)failed * 100.0 > r->s->fail_pct * (double)all
-               ? EXIT_SOME_FAILED
-               : EXIT_ALL_OK;
 }
 
 /* Sets up, runs both stages, reports; returns the exit code. */
@@ -460,12 +421,13 @@ static int run_all(struct run *r)
     size_t n = r->list.n ? r->list.n : 1;
 
     /* OUT is locked before anything in it is swept or written */
-    r->out_fd = cmd_out_open(NAME, s->out);
-    if (r->out_fd < 0 || cmd_lock_take(&r->lock, NAME, r->out_fd, s->out,
-                                       &s->shard, s->oo.wait_lock, s->quiet))
+    r->out_fd = cmd_out_open(NAME, s->o.out);
+    if (r->out_fd < 0 ||
+        cmd_lock_take(&r->lock, NAME, r->out_fd, s->o.out, &s->o.shard,
+                      s->o.oo.wait_lock, s->o.quiet))
         return EXIT_FATAL;
-    r->out = (struct ib_out){.root = r->out_fd, .shown = s->out,
-                             .no_fsync = s->oo.no_fsync};
+    r->out = (struct ib_out){.root = r->out_fd, .shown = s->o.out,
+                             .no_fsync = s->o.oo.no_fsync};
     r->dl_fd = run_make_dl_dir(s, r->out_fd, msg, sizeof msg);
     if (r->dl_fd < 0) {
         fprintf(stderr, "imgbatch run: %s\n", msg);
@@ -476,8 +438,8 @@ static int run_all(struct run *r)
     struct stat so, sd;
     if (!fstat(r->out_fd, &so) && !fstat(r->dl_fd, &sd) &&
         (so.st_dev != sd.st_dev || so.st_ino != sd.st_ino) &&
-        cmd_lock_take(&r->dl_lock, NAME, r->dl_fd, s->dl_dir, &s->shard,
-                      s->oo.wait_lock, s->quiet))
+        cmd_lock_take(&r->dl_lock, NAME, r->dl_fd, s->dl_dir, &s->o.shard,
+                      s->o.oo.wait_lock, s->o.quiet))
         return EXIT_FATAL;
     /* a shard shares OUT with others that may be writing now */
     if (r->lock.exclusive) {
@@ -488,13 +450,11 @@ static int run_all(struct run *r)
         if (r->nstale > 1)
             qsort(r->stale, r->nstale, sizeof *r->stale, name_cmp);
     }
-    if (run_journal_open(&r->journal, s->out, s->journal, msg,
+    if (run_journal_open(&r->journal, s->o.out, s->journal, msg,
                          sizeof msg)) {
         fprintf(stderr, "imgbatch run: %s\n", msg);
         return EXIT_FATAL;
     }
-    if (cmd_report_open(&r->report, NAME, s->report))
-        return EXIT_FATAL;
     /* shared with the workers, so it must exist before they are forked */
     r->slots = mmap(NULL, n * sizeof *r->slots, PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -508,23 +468,20 @@ static int run_all(struct run *r)
         return EXIT_FATAL;
     }
 
-    cmd_catch_signals();
-    r->t0 = cmd_now_ms();
+    if (batch_start(&r->b, NAME, &s->o))
+        return EXIT_FATAL;
+    r->t0 = r->b.t0;
     struct ib_pool_opts po = {
         .backend = IB_POOL_FORK,
-        .workers = s->workers,
         .ntasks = r->list.n,
         .task = task,
         .ctx = r,
         .results = r->results,
         .done = on_result,
         .done_ctx = r,
-        .timeout_ms = s->img.job_timeout_s * 1000u,
-        .worker_mem = s->img.worker_mem,
-        .stop = &cmd_stop,
-        .grace_ms = 5000,
         .close_fds = 1,   /* a replacement worker must not hold transfers */
     };
+    batch_pool_opts(&po, &s->img, s->workers);
     /* STYLE §2: forked now, before any transfer exists */
     r->pool = ib_pool_new(&po, msg, sizeof msg);
     if (!r->pool) {
@@ -534,10 +491,10 @@ static int run_all(struct run *r)
 
     struct ib_fetch_opts fo = s->fetch;
     fo.out_dir = s->dl_dir;
-    fo.no_fsync = s->oo.no_fsync;
+    fo.no_fsync = s->o.oo.no_fsync;
     /* shards keep their own default download folder; one the user named
      * may be shared by them */
-    fo.shared_dir = s->shard.n && !s->dl_below;
+    fo.shared_dir = s->o.shard.n && !s->dl_below;
     fo.next = next_url;
     fo.next_ctx = r;
     fo.done = on_fetched;
@@ -556,27 +513,21 @@ static int run_all(struct run *r)
                             .transform_ms = -1};
         report(r, &r->pend[i], r->pend[i].url, &o);
     }
-    int interrupted = cmd_stop != 0;
-    summary(r, cmd_now_ms() - r->t0, interrupted);
+    summary(r, cmd_stop != 0);
 
-    int rc = judge(r);
+    int fatal = 0;
     if (frc) {
         fprintf(stderr, "imgbatch run: %s\n", msg);
-        rc = EXIT_FATAL;
+        fatal = 1;
     } else if (prc == IB_POOL_ESYS) {
         fprintf(stderr, "imgbatch run: %s\n", ib_pool_strerror(prc));
-        rc = EXIT_FATAL;
+        fatal = 1;
     }
     if (run_journal_close(&r->journal, msg, sizeof msg)) {
         fprintf(stderr, "imgbatch run: %s\n", msg);
-        if (rc == EXIT_ALL_OK)
-            rc = EXIT_FATAL;
+        fatal = 1;
     }
-    if (cmd_report_close(&r->report, NAME) && rc == EXIT_ALL_OK)
-        rc = EXIT_FATAL;
-    if (interrupted)
-        rc = 128 + cmd_stop;
-    return rc;
+    return batch_exit(&r->b, fatal, s->fail_pct);
 }
 
 int cmd_run(int argc, char **argv)
@@ -596,14 +547,14 @@ int cmd_run(int argc, char **argv)
     r.journal.fd = -1;   /* closed, should run_all stop before opening it */
     r.lock.main_fd = r.lock.shard_fd = -1;
     r.dl_lock = r.lock;
-    if (run_list_read(&r.list, argv[optind], &s.shard)) {
+    if (run_list_read(&r.list, argv[optind], &s.o.shard)) {
         run_settings_release(&s);
         return EXIT_FATAL;
     }
     run_list_plan(&r.list, &s);
     rc = run_all(&r);
 
-    cmd_report_close(&r.report, NAME);
+    batch_exit(&r.b, 1, -1);   /* closes the report, if run_all did not */
     run_journal_close(&r.journal, NULL, 0);
     run_names_release(&r.names);
     for (size_t i = 0; i < r.nslots; i++) {

@@ -6,6 +6,7 @@
 #ifndef IB_CMD_RUN_H
 #define IB_CMD_RUN_H
 
+#include "cmd/batch.h"
 #include "cmd/shard.h"
 #include "cmd/walk.h"
 #include "fetch/fetch.h"
@@ -18,17 +19,13 @@ enum run_status { RUN_OK, RUN_UNCHANGED, RUN_FAILED, RUN_SKIPPED,
                   RUN_INTERRUPTED, RUN_NSTATUS };
 
 struct run_settings {
-    const char *out;
+    struct batch_opts o;            /* the common ones: -o OUT, --report.. */
     char *dl_dir;                   /* owned */
     int dl_below;                   /* dl_dir is the default, inside OUT */
     char *journal;                  /* owned: the journal's file name */
     struct ib_fetch_opts fetch;     /* only the option fields are set */
     unsigned workers;
     struct cmd_image img;           /* shared with transform */
-    const char *report;
-    int force, quiet, verbose, progress;
-    struct cmd_shard shard;
-    struct cmd_out_opts oo;         /* --wait-lock, --no-fsync */
     double fail_pct;                /* < 0: any failure fails the run */
 };
 

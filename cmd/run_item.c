@@ -278,14 +278,14 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
                   struct run_done *done, char *msg, size_t msglen)
 {
     char *in = run_join(s->dl_dir, slot->in);
-    char *out = run_join(s->out, slot->out);
+    char *out = run_join(s->o.out, slot->out);
     struct ib_transform_result t;
     struct stat st;
     uint64_t hash;
     int rc = 1;
     /* the pool closed what the worker inherited: OUT is opened again */
-    struct ib_out dst = {.root = -1, .shown = s->out,
-                         .no_fsync = s->oo.no_fsync};
+    struct ib_out dst = {.root = -1, .shown = s->o.out,
+                         .no_fsync = s->o.oo.no_fsync};
 
     if (hash_file(in, &hash)) {
         snprintf(msg, msglen, "cannot read '%s': %s", in, strerror(errno));
@@ -303,9 +303,9 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
         goto out;
     }
     const struct cmd_image *img = &s->img;
-    dst.root = open(s->out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    dst.root = open(s->o.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dst.root < 0) {
-        snprintf(msg, msglen, "cannot open '%s': %s", s->out,
+        snprintf(msg, msglen, "cannot open '%s': %s", s->o.out,
                  strerror(errno));
         goto out;
     }

@@ -7,9 +7,8 @@
  * the pool; the parent writes one report line per item as results arrive,
  * then the summary, and picks the exit code.
  */
-#include "cmd/cmd.h"
+#include "cmd/batch.h"
 #include "cmd/recipe.h"
-#include "cmd/shard.h"
 #include "cmd/walk.h"
 #include "pool/pool.h"
 #include "transform/transform.h"
@@ -25,31 +24,19 @@
 
 #define NAME "transform"
 
-enum {   /* below CMD_IMAGE_OPT_FIRST: the image options are shared */
-    OPT_ENGINE = 256, OPT_PROCS, OPT_THREADS, OPT_REPORT, OPT_FORCE,
-    OPT_PROGRESS, OPT_SHARD,
+enum {   /* below the common and image options' codes */
+    OPT_ENGINE = 256, OPT_PROCS, OPT_THREADS,
 };
 
-static const struct cmd_option fixed_options[] = {
-    {"out", required_argument, 'o', "DIR", "output folder (required)"},
+static const struct cmd_option own_options[] = {
     {"engine", required_argument, OPT_ENGINE, "E",
      "procs (default), omp or serial"},
     {"procs", required_argument, OPT_PROCS, "N",
      "worker processes (default: online CPUs)"},
     {"threads", required_argument, OPT_THREADS, "N",
      "OpenMP threads for --engine omp (default: online CPUs)"},
-    {"report", required_argument, OPT_REPORT, "FILE",
-     "JSON Lines: one object per item, then a summary"},
-    {"force", no_argument, OPT_FORCE, NULL,
-     "redo items whose output is up to date"},
-    {"shard", required_argument, OPT_SHARD, "K/N", CMD_SHARD_HELP},
-    {"quiet", no_argument, 'q', NULL, "errors only"},
-    {"verbose", no_argument, 'v', NULL, "a line per item"},
-    {"progress", required_argument, OPT_PROGRESS, "WHEN",
-     "auto (default), always or never"},
-    {"help", no_argument, 'h', NULL, "this help"},
 };
-#define NFIXED (sizeof fixed_options / sizeof fixed_options[0])
+#define NOWN (sizeof own_options / sizeof own_options[0])
 #define MAXOPTS 64
 
 static const char usage_line[] = "imgbatch transform [OPTIONS] INPUT...";
@@ -62,25 +49,12 @@ static const char about[] =
     "a rerun skips outputs whose input and recipe are unchanged and redoes\n"
     "the rest. Operations run in the order given.";
 
-/* transform's own options, then the shared image options and ops. */
-static void build_options(struct cmd_option *opts)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < NFIXED; i++)
-        opts[n++] = fixed_options[i];
-    n = cmd_out_options(opts, n, MAXOPTS);
-    cmd_image_options(opts, n, MAXOPTS);
-}
-
 struct settings {
-    const char *out;
+    struct batch_opts o;      /* shard key: the input's path below its root */
     enum ib_pool_backend backend;
     unsigned workers;
+    int procs_set, threads_set;
     struct cmd_image img;
-    const char *report;
-    int force, quiet, verbose, progress;
-    struct cmd_shard shard;   /* key: the input's path below its root */
-    struct cmd_out_opts oo;
 };
 
 /* What a task needs; read-only while the pool runs. */
@@ -92,32 +66,17 @@ struct ctx {
     size_t *todo;   /* pool task index -> item index */
     const char *fault;   /* test-only: IMGBATCH_TEST_FAULT */
     struct cmd_stamps *stamps;   /* which recipe made each output */
-    struct cmd_report *report;
-    size_t ok, failed, not_run, interrupted;
+    struct batch b;
     size_t other_shards;   /* items left to the other --shard copies */
     size_t ntodo;
-    double t0, last_progress;   /* cmd_now_ms() */
-    int progress_shown;         /* a progress line is on stderr now */
 };
-
-/* The progress line (--progress): redrawn at most 5 times a second, and
- * cleared before any other stderr line. */
-static void clear_progress(struct ctx *c)
-{
-    if (c->progress_shown)
-        fputs("\r\033[K", stderr);
-    c->progress_shown = 0;
-}
 
 static void show_progress(struct ctx *c)
 {
-    double now = cmd_now_ms();
-    if (!c->s->progress || now - c->last_progress < 200)
-        return;
-    c->last_progress = now;
-    fprintf(stderr, "\r\033[Ktransform: %zu/%zu done, %zu failed, %.1f s",
-            c->ok + c->failed, c->ntodo, c->failed, (now - c->t0) / 1e3);
-    c->progress_shown = 1;
+    const uint64_t *n = c->b.n;
+    batch_progress(&c->b, 0, "%" PRIu64 "/%zu done, %" PRIu64 " failed, "
+                   "%.1f s", n[BATCH_OK] + n[BATCH_FAILED], c->ntodo,
+                   n[BATCH_FAILED], (cmd_now_ms() - c->b.t0) / 1e3);
 }
 
 /*
@@ -161,26 +120,29 @@ static int task(void *vctx, size_t index, void *data, char *msg,
     return 0;
 }
 
-static void report_item(struct cmd_report *rep, const struct walk_item *it,
-                        const char *status, const char *error,
+static void report_item(struct ctx *c, const struct walk_item *it,
+                        enum batch_status st, const char *error,
                         const uint32_t dims[4], double ms)
 {
-    struct cmd_json j = {0};
-    cmd_json_begin(&j);
-    cmd_json_str(&j, "input", it->path);
-    cmd_json_str(&j, "output", it->out);
-    cmd_json_str(&j, "status", status);
-    cmd_json_str(&j, "error", error);
+    struct cmd_json *j = batch_item_begin(&c->b);
+    cmd_json_str(j, "input", it->path);
+    cmd_json_str(j, "output", it->out);
+    cmd_json_str(j, "error", error);
     if (dims) {
-        cmd_json_int(&j, "width_in", dims[0]);
-        cmd_json_int(&j, "height_in", dims[1]);
-        cmd_json_int(&j, "width_out", dims[2]);
-        cmd_json_int(&j, "height_out", dims[3]);
+        cmd_json_int(j, "width_in", dims[0]);
+        cmd_json_int(j, "height_in", dims[1]);
+        cmd_json_int(j, "width_out", dims[2]);
+        cmd_json_int(j, "height_out", dims[3]);
     }
-    cmd_json_num(&j, "ms", ms);
-    cmd_json_end(&j);
-    cmd_report_write(rep, &j);
-    cmd_json_release(&j);
+    if (ms >= 0)
+        cmd_json_num(j, "transform_ms", ms);
+    else
+        cmd_json_null(j, "transform_ms");
+    batch_item_end(&c->b, st);
+    if (st == BATCH_FAILED) {
+        batch_clear_progress(&c->b);
+        cmd_item_error(NAME, "transform", it->path, error);
+    }
 }
 
 /* In the parent, as each result arrives. */
@@ -191,12 +153,11 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
     double ms = r->end_ms - r->start_ms;
     uint32_t d[4];
 
-    clear_progress(c);
+    batch_clear_progress(&c->b);
     if (r->state == IB_POOL_DONE && r->status == 0) {
         memcpy(d, r->data, sizeof d);
-        c->ok++;
-        report_item(c->report, it, "ok", NULL, d, ms);
-        if (c->s->verbose)
+        report_item(c, it, BATCH_OK, NULL, d, ms);
+        if (c->s->o.verbose)
             fprintf(stderr, "ok '%s' -> '%s' (%" PRIu32 "x%" PRIu32 ")\n",
                     it->path, it->out, d[2], d[3]);
         show_progress(c);
@@ -210,14 +171,11 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
     if (r->state == IB_POOL_CRASHED && cmd_stop &&
         !strcmp(r->msg, "interrupted")) {
         /* killed at the end of the stop's grace: not the image's fault */
-        c->interrupted++;
-        report_item(c->report, it, "interrupted", r->msg, NULL, ms);
+        report_item(c, it, BATCH_INTERRUPTED, r->msg, NULL, ms);
         return;
     }
-    const char *why = r->msg[0] ? r->msg : "failed";
-    c->failed++;
-    report_item(c->report, it, "failed", why, NULL, ms);
-    cmd_item_error(NAME, "transform", it->path, why);
+    report_item(c, it, BATCH_FAILED, r->msg[0] ? r->msg : "failed", NULL,
+                ms);
     show_progress(c);
 }
 
@@ -235,161 +193,146 @@ static int shard_owns(void *vctx, const char *name)
     const struct ctx *c = vctx;
     const struct walk_item *it = bsearch(name, c->items, c->nitems,
                                          sizeof *c->items, item_name_cmp);
-    return it && cmd_shard_has(&c->s->shard, it->rel);
+    return it && cmd_shard_has(&c->s->o.shard, it->rel);
 }
 
-static int parse_engine(const char *v, enum ib_pool_backend *b)
+static int own_option(void *ctx, int c, const char *v)
 {
-    if (!strcmp(v, "procs"))
-        *b = IB_POOL_FORK;
-    else if (!strcmp(v, "omp"))
-        *b = IB_POOL_OPENMP;
-    else if (!strcmp(v, "serial"))
-        *b = IB_POOL_SERIAL;
-    else
-        return -1;
-    return 0;
+    static const char *const engines[] = {"procs", "omp", "serial"};
+    static const enum ib_pool_backend backends[] = {
+        IB_POOL_FORK, IB_POOL_OPENMP, IB_POOL_SERIAL};
+    struct settings *s = ctx;
+
+    switch (c) {
+    case OPT_ENGINE:
+        for (int i = 0; i < 3; i++)
+            if (!strcmp(v, engines[i])) {
+                s->backend = backends[i];
+                return 0;
+            }
+        return cmd_usage_error(NAME, "invalid --engine '%s' (procs, omp or "
+                               "serial)", v);
+    case OPT_PROCS:
+    case OPT_THREADS:
+        if (cmd_parse_uint(v, 1, 1024, &s->workers))
+            return cmd_usage_error(NAME, "invalid --%s '%s' (1..1024)",
+                                   c == OPT_PROCS ? "procs" : "threads", v);
+        s->procs_set |= c == OPT_PROCS;
+        s->threads_set |= c == OPT_THREADS;
+        return 0;
+    }
+    return cmd_image_option(NAME, &s->img, c, v);
 }
 
 /* Returns -1 to go on, or an exit code. */
 static int parse_args(int argc, char **argv, struct settings *s)
 {
     struct cmd_option opts[MAXOPTS];
-    const char *v;
-    char msg[256];
-    int c, threads_set = 0, procs_set = 0;
+    const struct batch_opts *o = &s->o;
 
-    build_options(opts);
-    while ((c = cmd_getopt(argc, argv, opts, &v)) != -1) {
-        switch (c) {
-        case 'o': s->out = v; break;
-        case 'h':
-            cmd_print_help(stdout, usage_line, about, opts);
-            return EXIT_ALL_OK;
-        case OPT_ENGINE:
-            if (parse_engine(v, &s->backend))
-                return cmd_usage_error(NAME, "invalid --engine '%s' (procs, "
-                                       "omp or serial)", v);
-            break;
-        case OPT_PROCS:
-        case OPT_THREADS:
-            if (cmd_parse_uint(v, 1, 1024, &s->workers))
-                return cmd_usage_error(NAME, "invalid --%s '%s' (1..1024)",
-                                       c == OPT_PROCS ? "procs" : "threads",
-                                       v);
-            procs_set |= c == OPT_PROCS;
-            threads_set |= c == OPT_THREADS;
-            break;
-        case OPT_REPORT: s->report = v; break;
-        case OPT_FORCE: s->force = 1; break;
-        case OPT_SHARD:
-            if (cmd_shard_parse(&s->shard, v, msg, sizeof msg))
-                return cmd_usage_error(NAME, "%s", msg);
-            break;
-        case 'q': s->quiet = 1; break;
-        case 'v': s->verbose = 1; break;
-        case OPT_PROGRESS:
-            if (!strcmp(v, "auto"))
-                s->progress = -1;
-            else if (!strcmp(v, "always"))
-                s->progress = 1;
-            else if (!strcmp(v, "never"))
-                s->progress = 0;
-            else
-                return cmd_usage_error(NAME, "invalid --progress '%s' "
-                                       "(auto, always or never)", v);
-            break;
-        case '?':
-            return EXIT_USAGE;
-        default: {
-            if (!cmd_out_option(&s->oo, c))
-                break;
-            int rc = cmd_image_option(NAME, &s->img, c, v);
-            if (rc > 0)
-                return rc;
-            if (rc < 0)
-                return cmd_usage_error(NAME, "unhandled option");
-            break;
-        }
-        }
-    }
-    if (!s->out)
+    batch_options(opts, MAXOPTS, own_options, NOWN, NAME, 0, 1,
+                  "output folder (required)");
+    int rc = batch_parse(argc, argv, opts, &s->o, usage_line, about,
+                         own_option, s);
+    if (rc >= 0)
+        return rc;
+    if (!o->out)
         return cmd_usage_error(NAME, "missing -o/--out DIR");
     if (optind >= argc)
         return cmd_usage_error(NAME, "no INPUT given");
-    if (threads_set && s->backend != IB_POOL_OPENMP)
+    if (s->threads_set && s->backend != IB_POOL_OPENMP)
         return cmd_usage_error(NAME, "--threads needs --engine omp");
-    if (procs_set && s->backend != IB_POOL_FORK)
+    if (s->procs_set && s->backend != IB_POOL_FORK)
         return cmd_usage_error(NAME, "--procs needs --engine procs");
     if (s->backend == IB_POOL_SERIAL)
         s->workers = 1;
-    if (s->progress < 0)
-        s->progress = !s->quiet && isatty(2);
     /* checked before anything is touched: outputs must not land among
      * their inputs, nor the report on an input or inside OUT */
     for (int i = optind; i < argc; i++) {
-        if (cmd_path_within(argv[i], s->out))
+        if (cmd_path_within(argv[i], o->out))
             return cmd_usage_error(NAME, "input '%s' is %s output folder "
                                    "'%s'", argv[i],
-                                   cmd_path_within(s->out, argv[i])
-                                       ? "the" : "inside the", s->out);
+                                   cmd_path_within(o->out, argv[i])
+                                       ? "the" : "inside the", o->out);
         struct stat st;
-        if (s->report && cmd_path_within(s->report, argv[i]))
+        if (o->report && cmd_path_within(o->report, argv[i]))
             return cmd_usage_error(NAME, "--report '%s' %s input '%s'",
-                                   s->report,
+                                   o->report,
                                    stat(argv[i], &st) == 0 &&
                                            S_ISDIR(st.st_mode)
                                        ? "is inside"
                                        : "would overwrite",
                                    argv[i]);
     }
-    if (s->report && cmd_path_within(s->report, s->out))
+    if (o->report && cmd_path_within(o->report, o->out))
         return cmd_usage_error(NAME, "--report '%s' is inside the output "
-                               "folder '%s'", s->report, s->out);
+                               "folder '%s'", o->report, o->out);
     return -1;
 }
 
-static void print_summary(const struct settings *s, const struct ctx *c,
-                          size_t skipped, size_t not_images, double ms,
-                          int interrupted)
+static void summary(struct ctx *c, size_t not_run, size_t not_images,
+                    int interrupted)
 {
-    double ips = ms > 0 ? (double)c->ok * 1000.0 / ms : 0.0;
-    struct cmd_json j = {0};
+    const uint64_t *n = c->b.n;
+    double ms = cmd_now_ms() - c->b.t0;
+    double ips = ms > 0 ? (double)n[BATCH_OK] * 1000.0 / ms : 0.0;
+    unsigned counts = 1u << BATCH_OK | 1u << BATCH_FAILED |
+                      1u << BATCH_SKIPPED | 1u << BATCH_INTERRUPTED;
 
-    cmd_json_begin(&j);
-    cmd_json_bool(&j, "summary", 1);
-    cmd_json_int(&j, "ok", (long long)c->ok);
-    cmd_json_int(&j, "failed", (long long)c->failed);
-    cmd_json_int(&j, "skipped", (long long)skipped);
-    cmd_json_int(&j, "not_images", (long long)not_images);
-    cmd_json_int(&j, "not_run", (long long)c->not_run);
-    cmd_json_int(&j, "interrupted_items", (long long)c->interrupted);
-    cmd_json_bool(&j, "interrupted", interrupted);
-    if (s->shard.n)
-        cmd_json_int(&j, "other_shards", (long long)c->other_shards);
-    cmd_json_num(&j, "ms", ms);
-    cmd_json_num(&j, "images_per_s", ips);
-    cmd_json_end(&j);
-    cmd_report_write(c->report, &j);
-    cmd_json_release(&j);
-    if (!s->quiet || c->failed)
-        fprintf(stderr, "transform: %zu ok, %zu failed, %zu skipped, "
-                "%zu not images, in %.2f s (%.1f images/s)%s\n", c->ok,
-                c->failed, skipped + c->not_run, not_images, ms / 1000.0,
-                ips, interrupted ? ", interrupted" : "");
+    struct cmd_json *j = batch_summary_begin(&c->b, counts);
+    cmd_json_int(j, "not_images", (long long)not_images);
+    cmd_json_int(j, "not_run", (long long)not_run);
+    if (c->s->o.shard.n)
+        cmd_json_int(j, "other_shards", (long long)c->other_shards);
+    cmd_json_num(j, "images_per_s", ips);
+    ms = batch_summary_end(&c->b, interrupted);
+    if (!c->s->o.quiet || n[BATCH_FAILED])
+        fprintf(stderr, "transform: %" PRIu64 " ok, %" PRIu64 " failed, "
+                "%" PRIu64 " skipped, %zu not images, in %.2f s (%.1f "
+                "images/s)%s\n", n[BATCH_OK], n[BATCH_FAILED],
+                n[BATCH_SKIPPED], not_images, ms / 1000.0, ips,
+                interrupted ? ", interrupted" : "");
+}
+
+/* Walks the inputs: items that failed while walking, or whose output is
+ * up to date, are reported now; the rest become pool tasks (c->todo). */
+static void plan(struct ctx *c, struct walk *w)
+{
+    const struct settings *s = c->s;
+    uint64_t recipe[IB_FORMAT_COUNT];   /* by input format */
+    for (int f = 0; f < IB_FORMAT_COUNT; f++)
+        recipe[f] = cmd_recipe_hash(&s->img, cmd_recipe_format(&s->img, f));
+    for (size_t i = 0; i < w->n; i++) {
+        struct walk_item *it = &w->items[i];
+        it->recipe = recipe[it->format];
+        if (!cmd_shard_has(&s->o.shard, it->rel)) {
+            c->other_shards++;
+        } else if (it->error) {
+            report_item(c, it, BATCH_FAILED, it->error, NULL, -1);
+        } else if (!s->o.force &&
+                   cmd_stamps_fresh(c->stamps, it->path, it->out,
+                                    it->out + it->out_rel, it->recipe)) {
+            report_item(c, it, BATCH_SKIPPED, NULL, NULL, -1);
+            if (s->o.verbose)
+                fprintf(stderr, "skipped '%s': '%s' is up to date\n",
+                        it->path, it->out);
+        } else {
+            c->todo[c->ntodo++] = i;
+        }
+    }
 }
 
 int cmd_transform(int argc, char **argv)
 {
     struct settings s;
     struct walk w;
-    struct cmd_report report;
     struct ctx c;
+    char msg[256];
     int rc;
 
     memset(&s, 0, sizeof s);
+    batch_opts_init(&s.o);
     s.backend = IB_POOL_FORK;
-    s.progress = -1;
     if (cmd_image_init(&s.img))
         return EXIT_FATAL;
     rc = parse_args(argc, argv, &s);
@@ -398,145 +341,90 @@ int cmd_transform(int argc, char **argv)
         return rc;
     }
 
-    double t0 = cmd_now_ms();
-    struct cmd_lock lock;
-    int out_fd = cmd_out_open(NAME, s.out);
-    if (out_fd < 0 || cmd_lock_take(&lock, NAME, out_fd, s.out, &s.shard,
-                                    s.oo.wait_lock, s.quiet)) {
-        if (out_fd >= 0)
-            close(out_fd);
-        cmd_image_release(&s.img);
-        return EXIT_FATAL;
-    }
-    if (cmd_report_open(&report, NAME, s.report)) {
-        cmd_lock_release(&lock);
-        close(out_fd);
-        cmd_image_release(&s.img);
-        return EXIT_FATAL;
-    }
-    walk_init(&w, s.out, s.img.eopts.format);
+    struct cmd_lock lock = {-1, -1, 0};
+    memset(&c, 0, sizeof c);
+    c.s = &s;
+    int out_fd = cmd_out_open(NAME, s.o.out);
+    rc = EXIT_FATAL;
+    if (out_fd < 0 || cmd_lock_take(&lock, NAME, out_fd, s.o.out,
+                                    &s.o.shard, s.o.oo.wait_lock, s.o.quiet))
+        goto out;
+    if (batch_start(&c.b, NAME, &s.o))
+        goto out;
+    walk_init(&w, s.o.out, s.img.eopts.format);
     for (int i = optind; i < argc; i++)
         walk_add(&w, argv[i]);
     walk_finish(&w);
     /* the recipe record, for file systems without extended attributes */
-    char shard_tag[96] = "";
-    if (s.shard.n)
-        snprintf(shard_tag, sizeof shard_tag, "-%llu-of-%llu",
-                 (unsigned long long)s.shard.k, (unsigned long long)s.shard.n);
-    char msg[256], stamps_name[128];
-    snprintf(stamps_name, sizeof stamps_name, ".imgbatch-transform%s.tsv",
-             shard_tag);
+    char stamps_name[128] = ".imgbatch-transform.tsv";
+    if (s.o.shard.n)
+        snprintf(stamps_name, sizeof stamps_name,
+                 ".imgbatch-transform-%llu-of-%llu.tsv",
+                 (unsigned long long)s.o.shard.k,
+                 (unsigned long long)s.o.shard.n);
 
-    memset(&c, 0, sizeof c);
-    c.s = &s;
-    c.out = (struct ib_out){.root = out_fd, .shown = s.out,
-                            .no_fsync = s.oo.no_fsync};
+    c.out = (struct ib_out){.root = out_fd, .shown = s.o.out,
+                            .no_fsync = s.o.oo.no_fsync};
     c.items = w.items;
     c.nitems = w.n;
-    c.report = &report;
     c.fault = getenv("IMGBATCH_TEST_FAULT");
-    c.stamps = cmd_stamps_open(s.out, stamps_name, msg, sizeof msg);
+    c.stamps = cmd_stamps_open(s.o.out, stamps_name, msg, sizeof msg);
     c.todo = malloc((w.n ? w.n : 1) * sizeof *c.todo);
-    if (!c.todo || !c.stamps) {
+    struct ib_pool_result *results = calloc(w.n ? w.n : 1,
+                                            sizeof *results);
+    if (!c.todo || !c.stamps || !results) {
         fprintf(stderr, "imgbatch transform: %s\n",
                 c.stamps ? "out of memory" : msg);
         cmd_stamps_close(c.stamps, NULL, 0);
-        free(c.todo);
-        walk_release(&w);
-        cmd_image_release(&s.img);
-        cmd_report_close(&report, NAME);
-        cmd_lock_release(&lock);
-        close(out_fd);
-        return EXIT_FATAL;
+        batch_exit(&c.b, 1, -1);
+        goto out_walk;
     }
     /* temp files of killed runs: all of them when OUT is ours alone,
      * else only this shard's (other shards may be writing theirs) */
     ib_transform_sweep_temps(&c.out, lock.exclusive ? NULL : shard_owns,
                              &c);
+    plan(&c, &w);
 
-    /* Items that failed while walking, or whose output is up to date, are
-     * reported now; the rest become pool tasks. */
-    size_t ntodo = 0, skipped = 0;
-    uint64_t recipe[IB_FORMAT_COUNT];   /* by input format */
-    for (int f = 0; f < IB_FORMAT_COUNT; f++)
-        recipe[f] = cmd_recipe_hash(&s.img,
-                                    cmd_recipe_format(&s.img, f));
-    for (size_t i = 0; i < w.n; i++) {
-        struct walk_item *it = &w.items[i];
-        it->recipe = recipe[it->format];
-        if (!cmd_shard_has(&s.shard, it->rel)) {
-            c.other_shards++;
-        } else if (it->error) {
-            c.failed++;
-            report_item(&report, it, "failed", it->error, NULL, 0.0);
-            cmd_item_error(NAME, "transform", it->path, it->error);
-        } else if (!s.force &&
-                   cmd_stamps_fresh(c.stamps, it->path, it->out,
-                                    it->out + it->out_rel, it->recipe)) {
-            skipped++;
-            report_item(&report, it, "skipped", NULL, NULL, 0.0);
-            if (s.verbose)
-                fprintf(stderr, "skipped '%s': '%s' is up to date\n",
-                        it->path, it->out);
-        } else {
-            c.todo[ntodo++] = i;
-        }
-    }
-
-    c.ntodo = ntodo;
-    c.t0 = t0;
-    struct ib_pool_result *results = calloc(ntodo ? ntodo : 1,
-                                            sizeof *results);
     struct ib_pool_opts po = {
         .backend = s.backend,
-        .workers = s.workers,
-        .ntasks = ntodo,
+        .ntasks = c.ntodo,
         .task = task,
         .ctx = &c,
         .results = results,
         .done = done,
         .done_ctx = &c,
-        .timeout_ms = s.img.job_timeout_s * 1000u,
-        .worker_mem = s.img.worker_mem,
-        .stop = &cmd_stop,
-        .grace_ms = 5000,
     };
-    cmd_catch_signals();
-    int prc = results ? ib_pool_run(&po) : IB_POOL_ESYS;
+    batch_pool_opts(&po, &s.img, s.workers);
+    int prc = ib_pool_run(&po);
     int interrupted = cmd_stop != 0 || prc == IB_POOL_EINTR;
-    clear_progress(&c);
+    batch_clear_progress(&c.b);
     /* a stop leaves tasks never started: each still gets its report line */
-    for (size_t i = 0; results && i < ntodo; i++) {
+    size_t not_run = 0;
+    for (size_t i = 0; i < c.ntodo; i++) {
         if (results[i].state != IB_POOL_NOT_RUN)
             continue;
-        c.not_run++;
-        report_item(&report, &w.items[c.todo[i]], "skipped", "interrupted",
-                    NULL, 0.0);
+        not_run++;
+        report_item(&c, &w.items[c.todo[i]], BATCH_SKIPPED, "interrupted",
+                    NULL, -1);
     }
     if (prc && prc != IB_POOL_EINTR)
         fprintf(stderr, "imgbatch transform: %s\n", ib_pool_strerror(prc));
 
-    print_summary(&s, &c, skipped, w.not_images, cmd_now_ms() - t0,
-                  interrupted);
-    if (cmd_report_close(&report, NAME) && !prc)
-        prc = IB_POOL_ESYS;
+    summary(&c, not_run, w.not_images, interrupted);
+    int fatal = prc && prc != IB_POOL_EINTR;
     if (cmd_stamps_close(c.stamps, msg, sizeof msg)) {
         fprintf(stderr, "imgbatch transform: %s\n", msg);
-        if (!prc)
-            prc = IB_POOL_ESYS;
+        fatal = 1;
     }
-
-    if (interrupted)
-        rc = 128 + cmd_stop;
-    else if (prc)
-        rc = EXIT_FATAL;
-    else
-        rc = c.failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+    rc = batch_exit(&c.b, fatal, -1);
+out_walk:
     free(results);
     free(c.todo);
     walk_release(&w);
+out:
     cmd_image_release(&s.img);
     cmd_lock_release(&lock);
-    close(out_fd);
+    if (out_fd >= 0)
+        close(out_fd);
     return rc;
 }

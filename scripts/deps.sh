@@ -11,6 +11,7 @@ packages=(
     liblcms2-dev                            # ICC profiles converted to sRGB
     libcmocka-dev                           # unit tests
     python3                                 # loopback HTTP test server
+    python3-jsonschema                      # tests/cli/check_report.py
     imagemagick                             # independent decoder, test oracle
     nginx-light openssl                     # real servers (HTTP, TLS) for fetch tests
     clang libclang-rt-14-dev libomp-dev     # fuzzers (libFuzzer, OpenMP)

@@ -89,8 +89,8 @@ int ib_pipeline_set_filter(struct ib_pipeline *p, const char *filter,
         return 0;
     }
     return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
-                   "unknown filter '%s' (lanczos3, mitchell, bilinear, box)",
-                   filter);
+                   "invalid --filter '%s' (lanczos3, mitchell, bilinear or "
+                   "box)", filter);
 }
 
 void ib_pipeline_set_upscale(struct ib_pipeline *p, int upscale)

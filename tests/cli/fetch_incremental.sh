@@ -18,7 +18,7 @@ ino=$(stat -c %i "$O/e.jpg")
 run_fetch 0 -o "$O" --report "$T/rep" "$T/list"
 expect "$T/rep" "$BASE/etag/e.jpg" status unchanged
 expect "$T/rep" "$BASE/etag/e.jpg" http 304
-expect "$T/rep" "$BASE/etag/e.jpg" file e.jpg
+expect "$T/rep" "$BASE/etag/e.jpg" file "$O/e.jpg"
 expect "$T/rep" "$BASE/lm/l.jpg" status unchanged
 expect "$T/rep" "$BASE/ok/plain.jpg" status ok   # no validator: refetched
 [ "$(hits 304:e.jpg)" = 1 ] && [ "$(hits 304:l.jpg)" = 1 ] ||
@@ -48,7 +48,7 @@ printf 'garbage\n\x01\x02\t\t\t\t\n%s\t../../x\t"a"\t\n' "$BASE/etag/e.jpg" \
     >"$O/.imgbatch-fetch.tsv"
 run_fetch 0 -o "$O" --report "$T/rep" "$T/list"
 expect "$T/rep" "$BASE/etag/e.jpg" status ok
-expect "$T/rep" "$BASE/etag/e.jpg" file e.jpg
+expect "$T/rep" "$BASE/etag/e.jpg" file "$O/e.jpg"
 # and it is whole again afterwards
 run_fetch 0 -o "$O" --report "$T/rep" "$T/list"
 expect "$T/rep" "$BASE/etag/e.jpg" status unchanged
@@ -58,6 +58,6 @@ no_temps "$O"
 echo "$BASE/any/other/e.jpg" >"$T/list2"
 run_fetch 0 -o "$O" --report "$T/rep" "$T/list2"
 f=$(rget "$T/rep" "$BASE/any/other/e.jpg" file)
-[ "$f" != e.jpg ] || fail "took over e.jpg from another URL"
+[ "$f" != "$O/e.jpg" ] || fail "took over e.jpg from another URL"
 cmp -s "$O/e.jpg" "$T/e.first" || fail "e.jpg was overwritten"
 echo "fetch_incremental: ok"

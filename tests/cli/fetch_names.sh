@@ -38,20 +38,24 @@ while read -r url; do
         # curl resolves the dot segments itself: /evil4.txt, a 404
         [ "$st" = failed ] || fail "evil4: $st"; continue ;;
     esac
+    # a report's file is a path: the folder as given, then the name
+    [ "${f#"$O/"}" != "$f" ] || fail "$url: '$f' not in $O"
+    f=${f#"$O/"}
     [ "$st" = ok ] || fail "$url: status $st"
     case "$f" in .* | */* | '') fail "unsafe name '$f' for $url" ;; esac
     [ -f "$O/$f" ] || fail "$url: no file $O/$f"
 done <"$T/list"
-expect "$T/rep" "$BASE/any/..%2f..%2f..%2fevil1.txt" file "_.._.._evil1.txt"
-expect "$T/rep" "$BASE/any/%2e%2e%2f%2e%2e%2fevil2.txt" file "_.._evil2.txt"
-expect "$T/rep" "$BASE/any/%2e%2e" file index
-expect "$T/rep" "$BASE/any/.hidden" file hidden
-expect "$T/rep" "$BASE/any/nul%00byte.txt" file "nul_byte.txt"
+expect "$T/rep" "$BASE/any/..%2f..%2f..%2fevil1.txt" file "$O/_.._.._evil1.txt"
+expect "$T/rep" "$BASE/any/%2e%2e%2f%2e%2e%2fevil2.txt" file "$O/_.._evil2.txt"
+expect "$T/rep" "$BASE/any/%2e%2e" file "$O/index"
+expect "$T/rep" "$BASE/any/.hidden" file "$O/hidden"
+expect "$T/rep" "$BASE/any/nul%00byte.txt" file "$O/nul_byte.txt"
 
 # three cat.jpg URLs: three files, each the complete body of its URL
 a=$(rget "$T/rep" "$BASE/any/a/cat.jpg?size=100" file)
 b=$(rget "$T/rep" "$BASE/any/b/cat.jpg?size=200" file)
 c=$(rget "$T/rep" "$BASE/any/c/cat.jpg?size=300" file)
+a=${a#"$O/"} b=${b#"$O/"} c=${c#"$O/"}
 [ "$a" != "$b" ] && [ "$b" != "$c" ] && [ "$a" != "$c" ] ||
     fail "colliding names: $a $b $c"
 [ "$a" = cat.jpg ] || fail "first URL should keep its plain name, got $a"
@@ -64,7 +68,8 @@ no_temps "$O"
 # deterministic: a fresh folder, the same list, the same names
 run_fetch 1 -q -o "$T/out2" --report "$T/rep2" "$T/list"
 while read -r url; do
-    [ "$(rget "$T/rep" "$url" file)" = "$(rget "$T/rep2" "$url" file)" ] ||
+    a=$(rget "$T/rep" "$url" file) b=$(rget "$T/rep2" "$url" file)
+    [ "${a#"$O/"}" = "${b#"$T/out2/"}" ] ||
         fail "name of $url changed between runs"
 done <"$T/list"
 echo "fetch_names: ok"

@@ -49,7 +49,10 @@ interrupt() {   # interrupt MODE SIGNAL EXPECTED_RC
     else
         expect "$T/rep.$1" "$BASE/status/503?mode=$1" status interrupted
     fi
-    [ "$(summary "$T/rep.$1" interrupted)" = 1 ] || fail "summary: interrupted"
+    [ "$(summary "$T/rep.$1" interrupted)" = true ] ||
+        fail "summary: interrupted"
+    /usr/bin/python3 "$IB_TESTS/cli/check_report.py" "$T/rep.$1" ||
+        fail "$1: the report does not follow docs/report.schema.json"
     [ "$(summary "$T/rep.$1" failed)" = 0 ] || fail "summary: failed is not 0"
     local cut
     cut=$(summary "$T/rep.$1" interrupted_items)

@@ -62,19 +62,19 @@ for mode in multi threads serial; do
     # the gzip bomb is stored as sent, never inflated
     expect "$rep" "$bomb" status ok
     expect "$rep" "$bomb" bytes "$bomb_size"
-    cmp -s "$out/$(rget "$rep" "$bomb" file)" "$T/bomb.gz" ||
+    cmp -s "$(rget "$rep" "$bomb" file)" "$T/bomb.gz" ||
         fail "$mode: the gzip bomb was not stored as the compressed bytes"
     # redirects: a short chain is followed, a long one stops at the cap
     [ "$(error_of "$rep" "$chain")" = "Maximum (5) redirects followed" ] ||
         fail "$mode: 1000 redirects"
     expect "$rep" "$short_chain" status ok
-    [ "$(cat "$out/$(rget "$rep" "$short_chain" file)")" = "body chain" ] ||
+    [ "$(cat "$(rget "$rep" "$short_chain" file)")" = "body chain" ] ||
         fail "$mode: short chain body"
     # HTTP/1.0, body until close: works, whole
     expect "$rep" "$http10" status ok
     python3 -c 'import sys; sys.stdout.buffer.write(b"body http10\n" * 1000)' \
         >"$T/http10.body"
-    cmp -s "$out/$(rget "$rep" "$http10" file)" "$T/http10.body" ||
+    cmp -s "$(rget "$rep" "$http10" file)" "$T/http10.body" ||
         fail "$mode: HTTP/1.0 body differs"
     # 1 MB of headers: libcurl refuses both shapes; a clear error each
     [ "$(error_of "$rep" "$bighead")" = \
@@ -115,7 +115,8 @@ run_fetch 0 -o "$T/out-index" --report "$T/index.jsonl" -q \
 [ "$before" = "$(outside)" ] || fail "index: files written outside --out"
 [ ! -e /tmp/escaped-b.jpg ] || fail "index: wrote /tmp/escaped-b.jpg"
 for x in a b c d e f; do
-    [ "$(rget "$T/index.jsonl" "$H/body/$x.jpg" file)" = "$x.jpg" ] ||
+    [ "$(rget "$T/index.jsonl" "$H/body/$x.jpg" file)" = \
+        "$T/out-index/$x.jpg" ] ||
         fail "index: $x.jpg stored as '$(rget "$T/index.jsonl" "$H/body/$x.jpg" file)'"
     [ "$(cat "$T/out-index/$x.jpg")" = "body $x.jpg" ] || fail "index: $x.jpg"
 done

@@ -34,10 +34,32 @@ check_cmd() {   # CMD SECTION...
         fail "'imgbatch help $cmd' (-) and the man page (+) differ"
     }
 }
-check_cmd fetch "FETCH OPTIONS"
-check_cmd transform "TRANSFORM OPTIONS" OPERATIONS
-check_cmd run "RUN OPTIONS" OPERATIONS
+check_cmd fetch "FETCH OPTIONS" "DOWNLOAD OPTIONS" "COMMON OPTIONS"
+check_cmd transform "TRANSFORM OPTIONS" "IMAGE OPTIONS" OPERATIONS \
+    "COMMON OPTIONS"
+check_cmd run "RUN OPTIONS" "DOWNLOAD OPTIONS" "IMAGE OPTIONS" OPERATIONS \
+    "COMMON OPTIONS"
 ok "help and man page list the same options for fetch, transform, run"
+
+# help is grouped as the man page is, and fits 80 columns
+for cmd in fetch transform run report bench; do
+    "$IMGBATCH" help $cmd >"$T/h"
+    awk 'length($0) > 80 { print; bad = 1 } END { exit bad }' "$T/h" ||
+        fail "help $cmd: lines over 80 columns"
+done
+for cmd in fetch run; do
+    "$IMGBATCH" help $cmd | grep -qx "download options:" ||
+        fail "help $cmd: no download options group"
+done
+for cmd in transform run; do
+    "$IMGBATCH" help $cmd | grep -qx "image options:" ||
+        fail "help $cmd: no image options group"
+done
+for cmd in fetch transform run; do
+    "$IMGBATCH" help $cmd | sed -n '/^common options:/,$p' |
+        grep -q -- "--wait-lock" || fail "help $cmd: no common options group"
+done
+ok "help: grouped as the man page, within 80 columns"
 
 "$IMGBATCH" help run | grep -q -- "--shard K/N" || fail "help run: --shard"
 "$IMGBATCH" --help | grep -q "^  run " || fail "run is not in the command list"

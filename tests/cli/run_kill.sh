@@ -39,6 +39,8 @@ for n in 0 3 10 20; do
     wait "$pid" 2>/dev/null || true
     done_before=$(grep -c '"status":"ok"' "$T/rk$n" || true)
     run_expect 0 "$T/urls" -o "$out" "${args[@]}" --report "$T/rr$n"
+    /usr/bin/python3 "$IB_TESTS/cli/check_report.py" "$T/rr$n" ||
+        fail "kill at $n: the rerun's report does not follow the schema"
     same_as_clean "$out"
     # every item the killed run reported ok is recognised, not redone
     python3 - "$T/rk$n" "$T/rr$n" <<'PY' || fail "kill at $n: work redone"
@@ -79,6 +81,8 @@ json_check "$T/rt" 'summary["interrupted"] is True and len(items) == 6
         sum(i["status"] == "interrupted" for i in items) >= 1
     and all(i["stage"] == "fetch" for i in items
             if i["status"] == "interrupted")'
+/usr/bin/python3 "$IB_TESTS/cli/check_report.py" "$T/rt" ||
+    fail "SIGTERM: the report does not follow docs/report.schema.json"
 ! grep -q "cannot" "$T/term.err" || fail "an error line for a cut item"
 line="^run: 0 ok, 0 unchanged, 0 failed, [1-3] interrupted, [3-5] skipped"
 grep -Eq "$line" "$T/term.err" || fail "summary line: $(cat "$T/term.err")"

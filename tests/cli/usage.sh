@@ -42,7 +42,7 @@ check_usage "invalid --format 'gif'" -o "$T/o" --format gif "$T/in"
 check_usage "invalid --resize '0x10'" -o "$T/o" --resize 0x10 "$T/in"
 check_usage "invalid --resize 'axb'" -o "$T/o" --resize axb "$T/in"
 check_usage "invalid --resize '10x!'" -o "$T/o" --resize '10x!' "$T/in"
-check_usage "unknown filter 'cubic'" -o "$T/o" --filter cubic "$T/in"
+check_usage "invalid --filter 'cubic'" -o "$T/o" --filter cubic "$T/in"
 check_usage "invalid --engine 'gpu'" -o "$T/o" --engine gpu "$T/in"
 check_usage "invalid --procs '0'" -o "$T/o" --procs 0 "$T/in"
 check_usage "invalid --max-pixels '-1'" -o "$T/o" --max-pixels -1 "$T/in"
@@ -50,6 +50,28 @@ check_usage "missing -o/--out" "$T/in"
 check_usage "no INPUT given" -o "$T/o"
 [ ! -e "$T/o" ] || fail "a usage error created the output folder"
 ok "usage errors exit 2 with one line and a hint, touching nothing"
+
+# one wording for a bad value, whatever the option and the subcommand:
+# "invalid --NAME 'VALUE' (what is expected)"
+while read -r cmd args; do
+    # shellcheck disable=SC2086
+    expect_exit 2 "$IMGBATCH" $cmd $args
+    assert_grep "^imgbatch $cmd: invalid --[a-z-]* '[^']*' (.*)\$" \
+        "$T/stderr"
+done <<'EOF'
+fetch --mode fast u.txt
+fetch --progress maybe u.txt
+fetch --shard 3/3 u.txt
+fetch --concurrency 0 u.txt
+transform -o o --progress maybe in
+transform -o o --shard x in
+transform -o o --filter cubic in
+transform -o o --max-pixels 0 in
+run -o o --progress maybe u.txt
+run -o o --fail-on 5 u.txt
+run -o o --shard k8s/0 u.txt
+EOF
+ok "a bad value: one wording for every option of fetch, transform, run"
 
 # cannot run at all: the output folder cannot be made
 touch "$T/file"
