@@ -92,8 +92,10 @@ static void on_done(void *ctx, const struct ib_fetch_item *it)
     s->bytes += it->bytes;
 
     struct cmd_json *j = &s->j;
+    char *hidden;
+    const char *url = cmd_url_shown(it->url, &hidden);   /* no password */
     cmd_json_begin(j);
-    cmd_json_str(j, "url", it->url);
+    cmd_json_str(j, "url", url);
     /* a file only where one is on disk for this URL */
     cmd_json_str(j, "file", it->status == IB_FETCH_DONE_OK ||
                                     it->status == IB_FETCH_DONE_UNCHANGED
@@ -113,13 +115,14 @@ static void on_done(void *ctx, const struct ib_fetch_item *it)
 
     if (it->status == IB_FETCH_DONE_FAILED) {
         clear_progress(s);
-        cmd_item_error("fetch", "fetch", it->url, it->msg);
+        cmd_item_error("fetch", "fetch", url, it->msg);
     } else if (s->verbose && it->status != IB_FETCH_DONE_SKIPPED &&
                it->status != IB_FETCH_DONE_INTERRUPTED) {
         clear_progress(s);
         fprintf(stderr, "imgbatch fetch: %s '%s' -> '%s'\n",
-                ib_fetch_status_name(it->status), it->url, it->path);
+                ib_fetch_status_name(it->status), url, it->path);
     }
+    free(hidden);
 }
 
 static void human_bytes(char *b, size_t n, double v)
@@ -194,21 +197,19 @@ static void summary(struct state *s, const struct ib_fetch_opts *o,
     cmd_report_write(&s->report, j);
 
     clear_progress(s);
-    if (s->quiet)
-        return;
-    char b[32];
+    char b[32], cut[40] = "", skip[40] = "";
     human_bytes(b, sizeof b, (double)s->bytes);
-    fprintf(stderr, "fetch: %llu ok, %llu unchanged, %llu failed",
-            (unsigned long long)s->n[IB_FETCH_DONE_OK],
-            (unsigned long long)s->n[IB_FETCH_DONE_UNCHANGED],
-            (unsigned long long)s->n[IB_FETCH_DONE_FAILED]);
     if (s->n[IB_FETCH_DONE_INTERRUPTED])
-        fprintf(stderr, ", %llu interrupted",
-                (unsigned long long)s->n[IB_FETCH_DONE_INTERRUPTED]);
+        snprintf(cut, sizeof cut, ", %llu interrupted",
+                 (unsigned long long)s->n[IB_FETCH_DONE_INTERRUPTED]);
     if (s->n[IB_FETCH_DONE_SKIPPED])
-        fprintf(stderr, ", %llu skipped",
-                (unsigned long long)s->n[IB_FETCH_DONE_SKIPPED]);
-    fprintf(stderr, ", %s in %.1f s\n", b, wall_ms / 1e3);
+        snprintf(skip, sizeof skip, ", %llu skipped",
+                 (unsigned long long)s->n[IB_FETCH_DONE_SKIPPED]);
+    cmd_human(s->quiet, "fetch: %llu ok, %llu unchanged, %llu failed%s%s, "
+              "%s in %.1f s\n", (unsigned long long)s->n[IB_FETCH_DONE_OK],
+              (unsigned long long)s->n[IB_FETCH_DONE_UNCHANGED],
+              (unsigned long long)s->n[IB_FETCH_DONE_FAILED], cut, skip, b,
+              wall_ms / 1e3);
 }
 
 static int parse_mode(const char *v, enum ib_fetch_mode *m)
@@ -279,7 +280,7 @@ int cmd_fetch(int argc, char **argv)
         case '?':
             return EXIT_USAGE;
         default: {
-            if (!cmd_out_option(&oo, c))
+            if (!cmd_out_option(&oo, c, v))
                 break;
             int rc = cmd_fetch_option("fetch", &o, c, v);
             if (rc)
@@ -301,6 +302,8 @@ int cmd_fetch(int argc, char **argv)
     if (report && cmd_path_within(report, out))
         return cmd_usage_error("fetch", "--report '%s' is inside the output "
                                "folder '%s'", report, out);
+    if (cmd_log_check("fetch", oo.log, report, &argv[optind], 1, out, NULL))
+        return EXIT_USAGE;
 
     s.progress = !strcmp(progress, "always") ||
                  (!strcmp(progress, "auto") && !s.quiet && isatty(2));
@@ -321,7 +324,8 @@ int cmd_fetch(int argc, char **argv)
     if (out_fd < 0 || cmd_lock_take(&lock, "fetch", out_fd, out, &s.shard,
                                     oo.wait_lock, s.quiet))
         goto out;
-    if (cmd_report_open(&s.report, "fetch", report))
+    if (cmd_report_open(&s.report, "fetch", report) ||
+        cmd_log_open("fetch", oo.log))
         goto out;
     if (s.progress)
         s.total = count_urls(list_path, &s.shard);
@@ -355,14 +359,17 @@ int cmd_fetch(int argc, char **argv)
     if (cmd_stop)
         rc = 128 + cmd_stop;
     else if (frc) {
-        fprintf(stderr, "imgbatch fetch: %s\n", msg);
+        cmd_human(0, "imgbatch fetch: %s\n", msg);
         rc = EXIT_FATAL;
     } else {
         rc = s.n[IB_FETCH_DONE_FAILED] ? EXIT_SOME_FAILED : EXIT_ALL_OK;
     }
     if (cmd_report_close(&s.report, "fetch") && rc == EXIT_ALL_OK)
         rc = EXIT_FATAL;
+    if (cmd_log_close("fetch") && rc == EXIT_ALL_OK)
+        rc = EXIT_FATAL;
 out:
+    cmd_log_close("fetch");
     cmd_lock_release(&lock);
     if (out_fd >= 0)
         close(out_fd);

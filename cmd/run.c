@@ -133,6 +133,8 @@ static void report(struct run *r, struct pend *p, const char *url,
 
     p->reported = 1;
     r->n[o->status]++;
+    char *hidden;
+    url = cmd_url_shown(url, &hidden);   /* no password */
     cmd_json_begin(&j);
     cmd_json_str(&j, "url", url);
     cmd_json_str(&j, "file", p->dl);
@@ -176,6 +178,7 @@ static void report(struct run *r, struct pend *p, const char *url,
         fprintf(stderr, "imgbatch run: %s '%s' -> '%s'\n",
                 status_name[o->status], url, p->out);
     }
+    free(hidden);
     show_progress(r, 0);
 }
 
@@ -303,8 +306,10 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
     p->out = run_join(r->s->out, slot->out);
     const char *owner = run_names_claim(&r->names, slot->out, p->url);
     if (owner) {
+        char *hidden;
         snprintf(msg, sizeof msg, "output '%s' is already that of '%s'",
-                 slot->out, owner);
+                 slot->out, cmd_url_shown(owner, &hidden));
+        free(hidden);
         o.error = msg;
         o.stage = "transform";
         report(r, p, p->url, &o);
@@ -387,18 +392,17 @@ static void summary(struct run *r, double wall_ms, int interrupted)
     cmd_json_release(&j);
 
     clear_progress(r);
-    if (r->s->quiet && !r->n[RUN_FAILED])
-        return;
     char cut[48] = "";
     if (r->n[RUN_INTERRUPTED])
         snprintf(cut, sizeof cut, ", %" PRIu64 " interrupted",
                  r->n[RUN_INTERRUPTED]);
-    fprintf(stderr, "run: %" PRIu64 " ok, %" PRIu64 " unchanged, %" PRIu64
-            " failed%s, %" PRIu64 " skipped; %" PRIu64 " downloaded, %" PRIu64
-            " not modified; in %.2f s (%.1f images/s)%s\n", r->n[RUN_OK],
-            r->n[RUN_UNCHANGED], r->n[RUN_FAILED], cut, r->n[RUN_SKIPPED],
-            r->downloaded, r->not_modified, wall_ms / 1e3, ips,
-            interrupted ? ", interrupted" : "");
+    cmd_human(r->s->quiet && !r->n[RUN_FAILED], "run: %" PRIu64 " ok, %"
+              PRIu64 " unchanged, %" PRIu64 " failed%s, %" PRIu64 " skipped; "
+              "%" PRIu64 " downloaded, %" PRIu64 " not modified; in %.2f s "
+              "(%.1f images/s)%s\n", r->n[RUN_OK], r->n[RUN_UNCHANGED],
+              r->n[RUN_FAILED], cut, r->n[RUN_SKIPPED], r->downloaded,
+              r->not_modified, wall_ms / 1e3, ips,
+              interrupted ? ", interrupted" : "");
 }
 
 /* Exit code 0 or 1 from the failures and --fail-on. */
@@ -454,7 +458,8 @@ static int run_all(struct run *r)
         fprintf(stderr, "imgbatch run: %s\n", msg);
         return EXIT_FATAL;
     }
-    if (cmd_report_open(&r->report, NAME, s->report))
+    if (cmd_report_open(&r->report, NAME, s->report) ||
+        cmd_log_open(NAME, s->oo.log))
         return EXIT_FATAL;
     /* shared with the workers, so it must exist before they are forked */
     r->slots = mmap(NULL, n * sizeof *r->slots, PROT_READ | PROT_WRITE,
@@ -541,6 +546,8 @@ static int run_all(struct run *r)
     }
     if (cmd_report_close(&r->report, NAME) && rc == EXIT_ALL_OK)
         rc = EXIT_FATAL;
+    if (cmd_log_close(NAME) && rc == EXIT_ALL_OK)
+        rc = EXIT_FATAL;
     if (interrupted)
         rc = 128 + cmd_stop;
     return rc;
@@ -571,6 +578,7 @@ int cmd_run(int argc, char **argv)
     rc = run_all(&r);
 
     cmd_report_close(&r.report, NAME);
+    cmd_log_close(NAME);
     run_journal_close(&r.journal, NULL, 0);
     run_names_release(&r.names);
     for (size_t i = 0; i < r.nslots; i++) {

@@ -167,7 +167,7 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
         }
         if (c == '?')
             return EXIT_USAGE;
-        if (!cmd_out_option(&s->oo, c))
+        if (!cmd_out_option(&s->oo, c, v))
             continue;
         int rc = parse_one(s, c, v, &progress);
         if (rc >= 0)
@@ -196,6 +196,9 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
                                "folder '%s'", s->report,
                                cmd_path_within(s->report, s->out)
                                    ? s->out : s->dl_dir);
+    if (cmd_log_check(NAME, s->oo.log, s->report, argv + optind, 1, s->out,
+                      s->dl_dir))
+        return EXIT_USAGE;
     return -1;
 }
 

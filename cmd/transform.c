@@ -302,7 +302,7 @@ static int parse_args(int argc, char **argv, struct settings *s)
         case '?':
             return EXIT_USAGE;
         default: {
-            if (!cmd_out_option(&s->oo, c))
+            if (!cmd_out_option(&s->oo, c, v))
                 break;
             int rc = cmd_image_option(NAME, &s->img, c, v);
             if (rc > 0)
@@ -346,6 +346,9 @@ static int parse_args(int argc, char **argv, struct settings *s)
     if (s->report && cmd_path_within(s->report, s->out))
         return cmd_usage_error(NAME, "--report '%s' is inside the output "
                                "folder '%s'", s->report, s->out);
+    if (cmd_log_check(NAME, s->oo.log, s->report, argv + optind,
+                      argc - optind, s->out, NULL))
+        return EXIT_USAGE;
     return -1;
 }
 
@@ -372,11 +375,10 @@ static void print_summary(const struct settings *s, const struct ctx *c,
     cmd_json_end(&j);
     cmd_report_write(c->report, &j);
     cmd_json_release(&j);
-    if (!s->quiet || c->failed)
-        fprintf(stderr, "transform: %zu ok, %zu failed, %zu skipped, "
-                "%zu not images, in %.2f s (%.1f images/s)%s\n", c->ok,
-                c->failed, skipped + c->not_run, not_images, ms / 1000.0,
-                ips, interrupted ? ", interrupted" : "");
+    cmd_human(s->quiet && !c->failed, "transform: %zu ok, %zu failed, %zu "
+              "skipped, %zu not images, in %.2f s (%.1f images/s)%s\n",
+              c->ok, c->failed, skipped + c->not_run, not_images,
+              ms / 1000.0, ips, interrupted ? ", interrupted" : "");
 }
 
 int cmd_transform(int argc, char **argv)
@@ -408,7 +410,8 @@ int cmd_transform(int argc, char **argv)
         cmd_image_release(&s.img);
         return EXIT_FATAL;
     }
-    if (cmd_report_open(&report, NAME, s.report)) {
+    if (cmd_log_open(NAME, s.oo.log) ||
+        cmd_report_open(&report, NAME, s.report)) {
         cmd_lock_release(&lock);
         close(out_fd);
         cmd_image_release(&s.img);
@@ -534,6 +537,8 @@ int cmd_transform(int argc, char **argv)
         rc = EXIT_FATAL;
     else
         rc = c.failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+    if (cmd_log_close(NAME) && rc == EXIT_ALL_OK)
+        rc = EXIT_FATAL;
     free(results);
     free(c.todo);
     walk_release(&w);

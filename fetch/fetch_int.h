@@ -85,6 +85,36 @@ int fx_host_key(const char *url, char *out, size_t outlen);
 struct fx_host *fx_hosts_get(struct fx_hosts *t, const char *key);
 void fx_hosts_release(struct fx_hosts *t);
 
+/*
+ * The --limit-rate bucket (fetch/rate.c), shared by every transfer of a
+ * run: tokens (bytes) flow in at rate, up to a burst of 1/10 s. A write
+ * takes its whole chunk once any token is left, so the level may dip
+ * below zero; the debt is paid before the next write. MULTI: a write
+ * finding none pauses its transfer (CURL_WRITEFUNC_PAUSE) and the loop
+ * unpauses it once tokens are back (fx_rate_resume, fx_rate_wait_ms).
+ * THREADS and SERIAL: the write sleeps until then (block).
+ */
+struct fx_xfer;
+struct fx_rate {
+    pthread_mutex_t lock;
+    double per_ms;                /* bytes per millisecond; 0: no limit */
+    double tokens, burst, last_ms;
+    uint64_t seq;                 /* pauses so far: orders the paused */
+    int block;
+    const volatile int *stop;     /* a sleeping write gives up on a stop */
+};
+void fx_rate_init(struct fx_rate *t, uint64_t bytes_per_s, int block,
+                  const volatile int *stop);
+void fx_rate_release(struct fx_rate *t);
+/* Takes n bytes' worth for x: 0, or 1 with x->paused set if x must pause
+ * (MULTI). */
+int fx_rate_take(struct fx_rate *t, struct fx_xfer *x, size_t n);
+/* Unpauses the paused transfers of the running list once tokens are back. */
+void fx_rate_resume(struct fx_rate *t, struct fx_xfer *running);
+/* wait, or less: the ms until a paused transfer of running may go on. */
+int fx_rate_wait_ms(struct fx_rate *t, const struct fx_xfer *running,
+                    int wait);
+
 /* One URL being fetched, across its attempts. */
 struct fx_xfer {
     struct ib_fetch_item item;
@@ -107,6 +137,9 @@ struct fx_xfer {
     double t0, due_ms;            /* first start; when to retry (MULTI) */
     char retry_after[64];         /* from the failed attempt's response */
     char errbuf[CURL_ERROR_SIZE];
+    struct fx_rate *rate;         /* borrowed: fx_run.rate; NULL: no limit */
+    uint64_t paused;              /* paused for the rate: its turn to go
+                                     on (fx_rate.seq then); 0: not */
     struct fx_xfer *next;         /* driver lists */
 };
 
@@ -117,6 +150,7 @@ struct fx_run {
     struct fx_index index;
     struct fx_hosts hosts;
     unsigned trips;               /* hosts tripped so far */
+    struct fx_rate rate;          /* --limit-rate, for all transfers */
     /* around the list, names, index, counters and callbacks */
     pthread_mutex_t lock;
     int eof, list_err, oom;

@@ -214,6 +214,7 @@ static int loop_run(struct loop *l, char *msg, size_t msglen)
         if (!r->in_flight && !l->waitq && r->eof)
             return 0;
 
+        fx_rate_resume(&r->rate, l->running);   /* --limit-rate */
         int still;
         CURLMcode mc = curl_multi_perform(l->multi, &still);
         if (mc != CURLM_OK) {
@@ -236,6 +237,7 @@ static int loop_run(struct loop *l, char *msg, size_t msglen)
             if (d < wait)
                 wait = d > 0 ? (int)d + 1 : 0;
         }
+        wait = fx_rate_wait_ms(&r->rate, l->running, wait);
         mc = wait_for_work(l, wait);
         if (mc != CURLM_OK) {
             snprintf(msg, msglen, "curl: %s", curl_multi_strerror(mc));
