@@ -103,7 +103,9 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
 
 /*
  * The download options fetch and run share (cmd/fetch_opts.c): -c,
- * --per-host, --retries, --timeout, --max-size, --insecure. Codes from
+ * --per-host, --retries, --timeout, --max-size, --insecure, and the HTTP
+ * ones: -H, --user-agent, --netrc, --netrc-file, --proxy, --limit-rate,
+ * --cookie-file (-H values point into argv). Codes from
  * CMD_FETCH_OPT_FIRST (and 'c'), between a subcommand's own and the image
  * options'.
  */

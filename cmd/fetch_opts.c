@@ -38,7 +38,7 @@ static const struct cmd_option fetch_options[] = {
     {"netrc-file", required_argument, OPT_NETRC_FILE, "FILE",
      "credentials from FILE instead of ~/.netrc"},
     {"proxy", required_argument, OPT_PROXY, "URL",
-     "proxy (default: the http_proxy, https_proxy, no_proxy variables)"},
+     "through this proxy (else $http_proxy, $https_proxy apply)"},
     {"limit-rate", required_argument, OPT_LIMIT_RATE, "RATE",
      "bytes/s for all transfers together: 200K, 1.5M, 1G"},
     {"cookie-file", required_argument, OPT_COOKIE_FILE, "FILE",
@@ -101,8 +101,8 @@ static int parse_rate(const char *v, uint64_t *out)
     size_t n = strlen(v);
     double mult = 1, d;
     const char *units = "kKmMgG", *u = n ? strchr(units, v[n - 1]) : NULL;
-    if (u && *u) {
-        static const double m[] = {1024.0, 1024.0 * 1024, 1024.0 * 1024 * 1024};
+    if (u) {
+        static const double m[] = {1 << 10, 1 << 20, 1 << 30};
         mult = m[(u - units) / 2];
         n--;
     }
@@ -163,12 +163,16 @@ int cmd_fetch_option(const char *cmd, struct ib_fetch_opts *o, int c,
         o->netrc = 1;
         return 0;
     case OPT_NETRC_FILE:
-    case OPT_COOKIE_FILE:
         if (access(v, R_OK))
-            return cmd_usage_error(cmd, "cannot read --%s '%s'", c ==
-                                   OPT_NETRC_FILE ? "netrc-file"
-                                                  : "cookie-file", v);
-        *(c == OPT_NETRC_FILE ? &o->netrc_file : &o->cookie_file) = v;
+            return cmd_usage_error(cmd, "cannot read --netrc-file '%s'", v);
+        o->netrc_file = v;
+        return 0;
+    case OPT_COOKIE_FILE:
+        /* curl ignores a missing cookie file; a typo here would silently
+         * send no cookies all night */
+        if (access(v, R_OK))
+            return cmd_usage_error(cmd, "cannot read --cookie-file '%s'", v);
+        o->cookie_file = v;
         return 0;
     case OPT_PROXY:
         o->proxy = v;
