@@ -28,7 +28,8 @@ int batch_start(struct batch *b, const char *cmd,
     struct tm tm;
     if (gmtime_r(&now, &tm))
         strftime(b->started, sizeof b->started, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (cmd_report_open(&b->report, cmd, o->report))
+    if (cmd_report_open(&b->report, cmd, o->report) ||
+        cmd_log_open(cmd, o->oo.log))
         return -1;
     cmd_catch_signals();
     b->t0 = cmd_now_ms();
@@ -116,6 +117,8 @@ void batch_pool_opts(struct ib_pool_opts *po, const struct cmd_image *img,
 int batch_exit(struct batch *b, int fatal, double fail_pct)
 {
     if (cmd_report_close(&b->report, b->cmd))
+        fatal = 1;
+    if (cmd_log_close(b->cmd))
         fatal = 1;
     cmd_json_release(&b->j);
     if (cmd_stop)

@@ -91,7 +91,7 @@ int batch_option(const char *cmd, struct batch_opts *o, int c,
                                    "always or never)", v);
         return 0;
     }
-    return cmd_out_option(&o->oo, c);
+    return cmd_out_option(&o->oo, c, v);
 }
 
 void batch_opts_check(struct batch_opts *o)

@@ -107,7 +107,9 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
 
 /*
  * The download options fetch and run share (cmd/fetch_opts.c): -c,
- * --per-host, --retries, --timeout, --max-size, --insecure. Codes from
+ * --per-host, --retries, --timeout, --max-size, --insecure, and the HTTP
+ * ones: -H, --user-agent, --netrc, --netrc-file, --proxy, --limit-rate,
+ * --cookie-file (-H values point into argv). Codes from
  * CMD_FETCH_OPT_FIRST (and 'c'), between a subcommand's own and the image
  * options'.
  */
@@ -137,9 +139,11 @@ int cmd_path_within(const char *path, const char *dir);
 struct cmd_out_opts {
     int wait_lock;   /* wait for the lock instead of exiting 3 */
     int no_fsync;    /* outputs not fsync'ed before their rename */
+    const char *log; /* --log FILE (cmd/log.c); borrowed, NULL: none */
 };
 size_t cmd_out_options(struct cmd_option *opts, size_t n, size_t max);
-int cmd_out_option(struct cmd_out_opts *o, int c);   /* 0, or -1 not one */
+/* 0, or -1 not one */
+int cmd_out_option(struct cmd_out_opts *o, int c, const char *v);
 /* mkdir -p path (symlinks the user named are followed), then open it
  * O_DIRECTORY: the fd, or -1 with a message printed. */
 int cmd_out_open(const char *cmd, const char *path);
@@ -159,6 +163,29 @@ int cmd_lock_take(struct cmd_lock *l, const char *cmd, int dir,
                   const char *shown, const struct cmd_shard *shard,
                   int wait, int quiet);
 void cmd_lock_release(struct cmd_lock *l);
+
+/*
+ * The --log file and secrets (cmd/log.c). check: the usage checks --report
+ * has (not the report, not an input, not inside out or out2, either may be
+ * NULL): 0, or EXIT_USAGE printed. open: 0, or -1 printed. Every
+ * cmd_item_error line goes to the log too; cmd_human prints one line to
+ * stderr (unless quiet) and to the log. close: 0, or -1 printed.
+ */
+int cmd_log_check(const char *cmd, const char *log, const char *report,
+                  char *const *inputs, int ninputs, const char *out,
+                  const char *out2);
+int cmd_log_open(const char *cmd, const char *path);
+void cmd_log_line(const char *line, size_t n);
+void cmd_human(int quiet, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int cmd_log_close(const char *cmd);
+/*
+ * url as it may be shown (stderr, --log, --report): its userinfo, the
+ * "user:password" before '@' in the host part, replaced by "***". Returns
+ * url itself or a copy in
+ * *owned, which the caller frees (NULL when url was returned).
+ */
+const char *cmd_url_shown(const char *url, char **owned);
 
 /* Milliseconds on a monotonic clock. */
 double cmd_now_ms(void);

@@ -96,6 +96,7 @@ void cmd_item_error(const char *cmd, const char *verb, const char *what,
     put_printable(line, &n, sizeof line, why);
     line[n++] = '\n';
     fwrite(line, 1, n, stderr);
+    cmd_log_line(line, n);   /* --log */
 }
 
 int cmd_getopt(int argc, char **argv, const struct cmd_option *opts,

@@ -59,8 +59,10 @@ static void on_done(void *ctx, const struct ib_fetch_item *it)
     struct state *s = ctx;
     s->bytes += it->bytes;
 
+    char *hidden;
+    const char *url = cmd_url_shown(it->url, &hidden);   /* no password */
     struct cmd_json *j = batch_item_begin(&s->b);
-    cmd_json_str(j, "url", it->url);
+    cmd_json_str(j, "url", url);
     /* a file only where one is on disk for this URL */
     cmd_json_str(j, "file", it->status == IB_FETCH_DONE_OK ||
                                     it->status == IB_FETCH_DONE_UNCHANGED
@@ -78,13 +80,14 @@ static void on_done(void *ctx, const struct ib_fetch_item *it)
 
     if (it->status == IB_FETCH_DONE_FAILED) {
         batch_clear_progress(&s->b);
-        cmd_item_error("fetch", "fetch", it->url, it->msg);
+        cmd_item_error("fetch", "fetch", url, it->msg);
     } else if (s->o.verbose && it->status != IB_FETCH_DONE_SKIPPED &&
                it->status != IB_FETCH_DONE_INTERRUPTED) {
         batch_clear_progress(&s->b);
         fprintf(stderr, "imgbatch fetch: %s '%s' -> '%s'\n",
-                ib_fetch_status_name(it->status), it->url, it->path);
+                ib_fetch_status_name(it->status), url, it->path);
     }
+    free(hidden);
 }
 
 static void human_bytes(char *b, size_t n, double v)
@@ -147,21 +150,20 @@ static void summary(struct state *s, int interrupted)
         cmd_json_int(j, "other_shards", (long long)s->other_shards);
     double wall_ms = batch_summary_end(&s->b, interrupted);
 
-    if (s->o.quiet)
-        return;
-    char b[32];
+    char b[32], cut[40] = "", skip[40] = "";
     human_bytes(b, sizeof b, (double)s->bytes);
-    fprintf(stderr, "fetch: %llu ok, %llu unchanged, %llu failed",
-            (unsigned long long)n[BATCH_OK],
-            (unsigned long long)n[BATCH_UNCHANGED],
-            (unsigned long long)n[BATCH_FAILED]);
     if (n[BATCH_INTERRUPTED])
-        fprintf(stderr, ", %llu interrupted",
-                (unsigned long long)n[BATCH_INTERRUPTED]);
+        snprintf(cut, sizeof cut, ", %llu interrupted",
+                 (unsigned long long)n[BATCH_INTERRUPTED]);
     if (n[BATCH_SKIPPED])
-        fprintf(stderr, ", %llu skipped",
-                (unsigned long long)n[BATCH_SKIPPED]);
-    fprintf(stderr, ", %s in %.1f s\n", b, wall_ms / 1e3);
+        snprintf(skip, sizeof skip, ", %llu skipped",
+                 (unsigned long long)n[BATCH_SKIPPED]);
+    /* to --log always; to stderr unless -q */
+    cmd_human(s->o.quiet, "fetch: %llu ok, %llu unchanged, %llu failed%s%s, "
+              "%s in %.1f s\n", (unsigned long long)n[BATCH_OK],
+              (unsigned long long)n[BATCH_UNCHANGED],
+              (unsigned long long)n[BATCH_FAILED], cut, skip, b,
+              wall_ms / 1e3);
 }
 
 static int own_option(void *ctx, int c, const char *v)
@@ -210,6 +212,9 @@ int cmd_fetch(int argc, char **argv)
     if (report && cmd_path_within(report, out))
         return cmd_usage_error("fetch", "--report '%s' is inside the output "
                                "folder '%s'", report, out);
+    if (cmd_log_check("fetch", s.o.oo.log, report, &argv[optind], 1, out,
+                      NULL))
+        return EXIT_USAGE;
 
     FILE *f = strcmp(list_path, "-") ? fopen(list_path, "r") : stdin;
     if (!f) {

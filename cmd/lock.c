@@ -38,13 +38,15 @@
 
 #define LOCK_NAME ".imgbatch.lock"
 
-enum { OPT_WAIT_LOCK = CMD_OUT_OPT_FIRST, OPT_NO_FSYNC };
+enum { OPT_WAIT_LOCK = CMD_OUT_OPT_FIRST, OPT_NO_FSYNC, OPT_LOG };
 
 static const struct cmd_option out_options[] = {
     {"wait-lock", no_argument, OPT_WAIT_LOCK, NULL,
      "wait while another run writes the folder (default: exit 3)"},
     {"no-fsync", no_argument, OPT_NO_FSYNC, NULL,
      "skip fsync: faster, but a power cut may lose finished files"},
+    {"log", required_argument, OPT_LOG, "FILE",
+     "append failures and the summary, timestamped (UTC), to FILE"},
 };
 #define NOUT (sizeof out_options / sizeof out_options[0])
 
@@ -56,9 +58,10 @@ size_t cmd_out_options(struct cmd_option *opts, size_t n, size_t max)
     return n;
 }
 
-int cmd_out_option(struct cmd_out_opts *o, int c)
+int cmd_out_option(struct cmd_out_opts *o, int c, const char *v)
 {
     switch (c) {
+    case OPT_LOG: o->log = v; return 0;
     case OPT_WAIT_LOCK: o->wait_lock = 1; return 0;
     case OPT_NO_FSYNC: o->no_fsync = 1; return 0;
     }

@@ -116,7 +116,9 @@ static void report(struct run *r, struct pend *p, const char *url,
                    const struct outcome *o)
 {
     double now = cmd_now_ms() - r->t0;
+    char *hidden;
 
+    url = cmd_url_shown(url, &hidden);   /* no password */
     p->reported = 1;
     struct cmd_json *j = batch_item_begin(&r->b);
     cmd_json_str(j, "url", url);
@@ -158,6 +160,7 @@ static void report(struct run *r, struct pend *p, const char *url,
         fprintf(stderr, "imgbatch run: %s '%s' -> '%s'\n",
                 batch_status_name[o->status], url, p->out);
     }
+    free(hidden);
     show_progress(r, 0);
 }
 
@@ -285,8 +288,10 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
     p->out = run_join(r->s->o.out, slot->out);
     const char *owner = run_names_claim(&r->names, slot->out, p->url);
     if (owner) {
+        char *hidden;
         snprintf(msg, sizeof msg, "output '%s' is already that of '%s'",
-                 slot->out, owner);
+                 slot->out, cmd_url_shown(owner, &hidden));
+        free(hidden);
         o.error = msg;
         o.stage = "transform";
         report(r, p, p->url, &o);
@@ -399,13 +404,12 @@ static void summary(struct run *r, int interrupted)
     cmd_json_num(j, "images_per_s", ips);
     wall_ms = batch_summary_end(&r->b, interrupted);
 
-    if (r->s->o.quiet && !n[RUN_FAILED])
-        return;
     char cut[48] = "";
     if (n[RUN_INTERRUPTED])
         snprintf(cut, sizeof cut, ", %" PRIu64 " interrupted",
                  n[RUN_INTERRUPTED]);
-    fprintf(stderr, "run: %" PRIu64 " ok, %" PRIu64 " unchanged, %" PRIu64
+    cmd_human(r->s->o.quiet && !n[RUN_FAILED],
+            "run: %" PRIu64 " ok, %" PRIu64 " unchanged, %" PRIu64
             " failed%s, %" PRIu64 " skipped; %" PRIu64 " downloaded, %" PRIu64
             " not modified; in %.2f s (%.1f images/s)%s\n", n[RUN_OK],
             n[RUN_UNCHANGED], n[RUN_FAILED], cut, n[RUN_SKIPPED],

@@ -133,6 +133,9 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
                                "folder '%s'", s->o.report,
                                cmd_path_within(s->o.report, s->o.out)
                                    ? s->o.out : s->dl_dir);
+    if (cmd_log_check(NAME, s->o.oo.log, s->o.report, argv + optind, 1,
+                      s->o.out, s->dl_dir))
+        return EXIT_USAGE;
     return -1;
 }
 

@@ -267,6 +267,9 @@ static int parse_args(int argc, char **argv, struct settings *s)
     if (o->report && cmd_path_within(o->report, o->out))
         return cmd_usage_error(NAME, "--report '%s' is inside the output "
                                "folder '%s'", o->report, o->out);
+    if (cmd_log_check(NAME, o->oo.log, o->report, argv + optind,
+                      argc - optind, o->out, NULL))
+        return EXIT_USAGE;
     return -1;
 }
 
@@ -286,12 +289,11 @@ static void summary(struct ctx *c, size_t not_run, size_t not_images,
         cmd_json_int(j, "other_shards", (long long)c->other_shards);
     cmd_json_num(j, "images_per_s", ips);
     ms = batch_summary_end(&c->b, interrupted);
-    if (!c->s->o.quiet || n[BATCH_FAILED])
-        fprintf(stderr, "transform: %" PRIu64 " ok, %" PRIu64 " failed, "
-                "%" PRIu64 " skipped, %zu not images, in %.2f s (%.1f "
-                "images/s)%s\n", n[BATCH_OK], n[BATCH_FAILED],
-                n[BATCH_SKIPPED], not_images, ms / 1000.0, ips,
-                interrupted ? ", interrupted" : "");
+    cmd_human(c->s->o.quiet && !n[BATCH_FAILED],
+              "transform: %" PRIu64 " ok, %" PRIu64 " failed, %" PRIu64
+              " skipped, %zu not images, in %.2f s (%.1f images/s)%s\n",
+              n[BATCH_OK], n[BATCH_FAILED], n[BATCH_SKIPPED], not_images,
+              ms / 1000.0, ips, interrupted ? ", interrupted" : "");
 }
 
 /* Walks the inputs: items that failed while walking, or whose output is

@@ -242,6 +242,8 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *p)
         x->toobig = 1;
         return 0;
     }
+    if (x->rate && fetch_rate_take(x->rate, x, n))
+        return CURL_WRITEFUNC_PAUSE;   /* curl holds the chunk meanwhile */
     for (size_t off = 0; off < n;) {
         ssize_t w = write(x->fd, data + off, n - off);
         if (w < 0 && errno == EINTR)
@@ -300,6 +302,18 @@ static int conditional_headers(struct ib_fetch *r, struct fetch_xfer *x)
     return 0;
 }
 
+/* The caller's headers after the validators, on x's first attempt. */
+static int user_headers(const struct ib_fetch_opts *o, struct fetch_xfer *x)
+{
+    for (size_t i = 0; i < o->nheaders; i++) {
+        struct curl_slist *l = curl_slist_append(x->hdrs, o->headers[i]);
+        if (!l)
+            return -1;
+        x->hdrs = l;
+    }
+    return 0;
+}
+
 static void setup_easy(struct ib_fetch *r, struct fetch_xfer *x, CURL *h)
 {
     const struct ib_fetch_opts *o = r->o;
@@ -313,7 +327,8 @@ static void setup_easy(struct ib_fetch *r, struct fetch_xfer *x, CURL *h)
     curl_easy_setopt(h, CURLOPT_XFERINFODATA, r);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "imgbatch-fetch");
+    curl_easy_setopt(h, CURLOPT_USERAGENT,
+                     o->user_agent ? o->user_agent : "imgbatch-fetch");
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
@@ -337,6 +352,14 @@ static void setup_easy(struct ib_fetch *r, struct fetch_xfer *x, CURL *h)
                          (curl_off_t)o->max_size);
     if (x->hdrs)
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->hdrs);
+    if (o->netrc || o->netrc_file)
+        curl_easy_setopt(h, CURLOPT_NETRC, (long)CURL_NETRC_OPTIONAL);
+    if (o->netrc_file)
+        curl_easy_setopt(h, CURLOPT_NETRC_FILE, o->netrc_file);
+    if (o->proxy)
+        curl_easy_setopt(h, CURLOPT_PROXY, o->proxy);
+    if (o->cookie_file)
+        curl_easy_setopt(h, CURLOPT_COOKIEFILE, o->cookie_file);
     if (x->fresh)
         curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
 }
@@ -356,6 +379,8 @@ int fetch_begin(struct ib_fetch *r, struct fetch_xfer *x, CURL *easy)
     x->toobig = x->werr = 0;
     x->errbuf[0] = x->retry_after[0] = '\0';
     x->max_size = r->o->max_size;
+    x->rate = r->o->limit_rate ? &r->rate : NULL;
+    x->paused = 0;
 
     x->tmp = path_join(r->o->out_dir, ".", x->file, ".part.XXXXXX");
     if (!x->tmp || (x->fd = mkstemp(x->tmp)) < 0) {
@@ -377,6 +402,10 @@ int fetch_begin(struct ib_fetch *r, struct fetch_xfer *x, CURL *easy)
             fetch_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
             return -1;
         }
+    }
+    if (x->item.attempts == 1 && user_headers(r->o, x)) {
+        fetch_fail(x, IB_FETCH_DONE_FAILED, "out of memory");
+        return -1;
     }
     setup_easy(r, x, easy);
     return 0;
@@ -698,6 +727,8 @@ struct ib_fetch *fetch_new(const struct ib_fetch_opts *o, int *rc,
     r->file_mode = 0666 & ~mask;
     r->timer_due = -1;
     pthread_mutex_init(&r->lock, NULL);
+    fetch_rate_init(&r->rate, o->limit_rate, o->mode != IB_FETCH_MULTI,
+                    o->stop);
 
     if (!(r->names = fetch_names_new()) || load_index(r)) {
         snprintf(msg, msglen, "out of memory");
@@ -732,6 +763,7 @@ void fetch_release(struct ib_fetch *r)
     fetch_index_release(&r->index);
     fetch_names_free(r->names);
     pthread_mutex_destroy(&r->lock);
+    fetch_rate_release(&r->rate);
     free(r);
 }
 

@@ -137,6 +137,24 @@ struct ib_fetch_opts {
      * is still read and each URL reported as skipped. The index is written.
      */
     const volatile int *stop;
+    /*
+     * HTTP options, as curl's. Header values and credentials are the
+     * caller's secrets: the library never puts them in an item's msg.
+     */
+    const char *const *headers; /* borrowed: nheaders "Name: value" lines */
+    size_t nheaders;
+    const char *user_agent;     /* NULL: "imgbatch-fetch" */
+    int netrc;                  /* credentials from ~/.netrc when it has
+                                   the host (CURL_NETRC_OPTIONAL) */
+    const char *netrc_file;     /* that file instead of ~/.netrc */
+    const char *proxy;          /* NULL: libcurl's http_proxy, https_proxy
+                                   and no_proxy variables apply */
+    const char *cookie_file;    /* cookies sent; never written back */
+    /*
+     * Body bytes per second for the whole run, all transfers together
+     * (a token bucket, fetch/rate.c); 0: no limit.
+     */
+    uint64_t limit_rate;
 };
 
 /*

@@ -120,6 +120,36 @@ int fetch_host_key(const char *url, char *out, size_t outlen);
 struct fetch_host *fetch_hosts_get(struct fetch_hosts *t, const char *key);
 void fetch_hosts_release(struct fetch_hosts *t);
 
+/*
+ * The --limit-rate bucket (fetch/rate.c), shared by every transfer of a
+ * run: tokens (bytes) flow in at rate, up to a burst of 1/10 s. A write
+ * takes its whole chunk once any token is left, so the level may dip
+ * below zero; the debt is paid before the next write. MULTI: a write
+ * finding none pauses its transfer (CURL_WRITEFUNC_PAUSE) and the loop
+ * unpauses it once tokens are back (fetch_rate_resume, fetch_rate_wait_ms).
+ * THREADS and SERIAL: the write sleeps until then (block).
+ */
+struct fetch_xfer;
+struct fetch_rate {
+    pthread_mutex_t lock;
+    double per_ms;                /* bytes per millisecond; 0: no limit */
+    double tokens, burst, last_ms;
+    uint64_t seq;                 /* pauses so far: orders the paused */
+    int block;
+    const volatile int *stop;     /* a sleeping write gives up on a stop */
+};
+void fetch_rate_init(struct fetch_rate *t, uint64_t bytes_per_s, int block,
+                  const volatile int *stop);
+void fetch_rate_release(struct fetch_rate *t);
+/* Takes n bytes' worth for x: 0, or 1 with x->paused set if x must pause
+ * (MULTI). */
+int fetch_rate_take(struct fetch_rate *t, struct fetch_xfer *x, size_t n);
+/* Unpauses the paused transfers of the running list once tokens are back. */
+void fetch_rate_resume(struct fetch_rate *t, struct fetch_xfer *running);
+/* wait, or less: the ms until a paused transfer of running may go on. */
+int fetch_rate_wait_ms(struct fetch_rate *t, const struct fetch_xfer *running,
+                    int wait);
+
 /* One URL being fetched, across its attempts. */
 struct fetch_xfer {
     struct ib_fetch_item item;
@@ -142,6 +172,9 @@ struct fetch_xfer {
     double t0, due_ms;            /* first start; when to retry (MULTI) */
     char retry_after[64];         /* from the failed attempt's response */
     char errbuf[CURL_ERROR_SIZE];
+    struct fetch_rate *rate;         /* borrowed: ib_fetch.rate; NULL: no limit */
+    uint64_t paused;              /* paused for the rate: its turn to go
+                                     on (fetch_rate.seq then); 0: not */
     struct fetch_xfer *next;      /* driver lists */
 };
 
@@ -154,6 +187,7 @@ struct ib_fetch {
     struct fetch_index index;
     struct fetch_hosts hosts;
     unsigned trips;               /* hosts tripped so far */
+    struct fetch_rate rate;          /* --limit-rate, for all transfers */
     /* around the list, names, index, counters and callbacks */
     pthread_mutex_t lock;
     int eof, list_err, oom;

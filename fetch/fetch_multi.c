@@ -251,6 +251,7 @@ static int turn(struct ib_fetch *f, const struct pollfd *fds, unsigned nfds)
         abort_all(f);
         return 0;
     }
+    fetch_rate_resume(&f->rate, f->running);   /* --limit-rate */
     if (f->socks_oom) {
         snprintf(f->end_msg, sizeof f->end_msg, "out of memory");
         abort_all(f);
@@ -318,6 +319,9 @@ unsigned ib_fetch_fds(const struct ib_fetch *f, struct pollfd *fds,
         due = now;
     /* rounded up: waking before a deadline would only spin */
     int ms = due <= now ? 0 : (int)(due - now) + 1;
+    /* a transfer paused for --limit-rate goes on when tokens are back;
+     * the bucket refills under its own lock, so const f is kept */
+    ms = fetch_rate_wait_ms((struct fetch_rate *)&f->rate, f->running, ms);
     if (*timeout_ms < 0 || ms < *timeout_ms)
         *timeout_ms = ms;
     return n;

@@ -55,9 +55,23 @@ Hostile responses (tests/cli/hostile_servers.sh, fetch_reuse.sh):
                           answer, and close: a lying length that poisons a
                           kept-alive connection for the next URL
   /body/NAME              the body the routes above end with ("body NAME\\n")
+
+HTTP options (a tiny PNG when the check passes):
+  /echo-headers           the request's headers, as the body
+  /need-header?name=N&sha=H     403 unless header N arrived, sha256 of
+                                its value H (the URL does not show it)
+  /need-auth?sha=H              401 unless Basic credentials U:P arrived,
+                                sha256 of "U:P" H
+  /need-cookie?name=N&sha=H     403 unless cookie N arrived, value's
+                                sha256 H
+  /zeros?size=N           N zero bytes, fast (rate tests)
+  any path as an absolute URI (a proxy's request line): served as that
+    path, counted as "proxied" and "proxy-auth:USER:PASS"
 """
+import base64
 import gzip
 import hashlib
+import http.cookies
 import http.server
 import json
 import os
@@ -67,6 +81,7 @@ import sys
 import threading
 import time
 import urllib.parse
+import zlib
 
 LOCK = threading.Lock()
 FILE_DIR = None
@@ -87,6 +102,10 @@ def body_for(name, size):
 
 def default_size(name):
     return 100 + int(hashlib.sha256(name.encode()).hexdigest()[:6], 16) % 4000
+
+
+def sha(text):
+    return hashlib.sha256(text.encode()).hexdigest() if text else None
 
 
 def bump(key):
@@ -142,6 +161,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path != "/stats" and not self.counted:
             bump("connections")
             self.counted = True
+        if u.scheme:
+            self.note_proxied()
         parts = path.split("/")
         head = parts[1] if len(parts) > 1 else ""
         rest = "/".join(parts[2:])
@@ -389,6 +410,58 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+    # HTTP options: headers, credentials, cookies, proxy, rate
+    def tiny_png(self):
+        def chunk(kind, data):
+            c = kind + data
+            return (struct.pack(">I", len(data)) + c +
+                    struct.pack(">I", zlib.crc32(c)))
+        png = (b"\x89PNG\r\n\x1a\n" +
+               chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)) +
+               chunk(b"IDAT", zlib.compress(b"\0\x10\x20\0\x30\x40")) +
+               chunk(b"IEND", b""))
+        self.send(200, png, [("Content-Type", "image/png")])
+
+    def h_echo_headers(self, rest, q):
+        self.send(200, str(self.headers).encode())
+
+    def h_need_header(self, rest, q):
+        if sha(self.headers.get(q["name"][0])) == q["sha"][0]:
+            self.tiny_png()
+        else:
+            self.send(403, b"header missing\n")
+
+    def h_need_auth(self, rest, q):
+        got = self.headers.get("Authorization", "")
+        if (got.startswith("Basic ") and
+                sha(base64.b64decode(got[6:]).decode()) == q["sha"][0]):
+            self.tiny_png()
+        else:
+            self.send(401, b"credentials missing\n",
+                      [("WWW-Authenticate", 'Basic realm="t"')])
+
+    def h_need_cookie(self, rest, q):
+        jar = http.cookies.SimpleCookie(self.headers.get("Cookie", ""))
+        c = jar.get(q["name"][0])
+        if c is not None and sha(c.value) == q["sha"][0]:
+            self.tiny_png()
+        else:
+            self.send(403, b"cookie missing\n")
+
+    def h_zeros(self, rest, q):
+        size = int(q.get("size", ["1000000"])[0])
+        self.send_response(200)
+        self.send_header("Content-Length", str(size))
+        self.end_headers()
+        block = b"\0" * 65536
+        for i in range(0, size, len(block)):
+            self.wfile.write(block[:min(len(block), size - i)])
+
+    def note_proxied(self):
+        bump("proxied")
+        auth = self.headers.get("Proxy-Authorization", "")
+        if auth.startswith("Basic "):
+            bump("proxy-auth:" + base64.b64decode(auth[6:]).decode())
 
 
 class Server(http.server.ThreadingHTTPServer):
