@@ -2,7 +2,7 @@
 # transform and run each write a report with an ok, a failed and a
 # skipped item, and tests/cli/check_report.py accepts them all; it refuses
 # the drifted fields of the previous schema.
-. "$IB_TESTS/cli/run_lib.sh"
+. "$IB_TESTS/cli/lib.sh"
 start_server
 CHECK="/usr/bin/python3 $IB_TESTS/cli/check_report.py"
 
