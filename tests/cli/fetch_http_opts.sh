@@ -159,7 +159,7 @@ ok "-q silent on a clean run; --log appends timestamped lines"
 MIB=1048576
 within() {   # REPORT URL: the item took 5 s within 15%
     local ms
-    ms=$(rget "$1" "$2" ms)
+    ms=$(rget "$1" "$2" fetch_ms)
     python3 -c "import sys; sys.exit(not 4250 <= $ms <= 5750)" ||
         fail "$2 took $ms ms at --limit-rate 4M, not 5 s within 15%"
 }

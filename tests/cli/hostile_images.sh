@@ -146,13 +146,13 @@ expect_exit 1 "$B" transform -o "$T/out-names" --report "$T/names.jsonl" \
 json_check "$T/names.jsonl" 'len(items) == 7 and summary["ok"] == 4 and summary["failed"] == 3'
 json_check "$T/names.jsonl" '[i["output"].rsplit("/", 1)[1] for i in items if i["input"].endswith("/png-named.jpg")] == ["png-named.png"]'
 json_check "$T/names.jsonl" '[i["output"].rsplit("/", 1)[1] for i in items if i["input"].endswith("/jpeg-named.png")] == ["jpeg-named.jpg"]'
-json_check "$T/names.jsonl" '[i["error"] for i in items if i["input"].endswith("/text.png")] == ["not a JPEG or PNG image (unknown signature)"]'
+json_check "$T/names.jsonl" '[i["error"] for i in items if i["input"].endswith("/text.png")] == ["not a JPEG, PNG, WebP or AVIF image (unknown signature)"]'
 json_check "$T/names.jsonl" 'sorted(i["error"] for i in items if "/zero." in i["input"]) == ["empty file", "empty file"]'
 head -c 8 "$T/out-names/png-named.png" | grep -q PNG || fail "not a PNG"
 [ "$(dims "$T/out-names/jpeg-named.jpg")" = "37 23" ] || fail "jpeg-named"
 [ "$(dims "$T/out-names/dir.jpg/inner.jpg")" = "37 23" ] || fail "dir.jpg/"
 [ -f "$T/out-names/deep.png/x.jpg/inner.png" ] || fail "deep.png/x.jpg/"
-assert_grep "cannot transform '$T/names/text.png': not a JPEG or PNG" \
+assert_grep "cannot transform '$T/names/text.png': not a JPEG, PNG, WebP or AVIF" \
     "$T/stderr"
 no_temps "$T/out-names"
 [ "$(snapshot)" = "$before" ] || fail "names: files written outside --out"

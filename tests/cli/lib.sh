@@ -113,6 +113,7 @@ assert_grep() { grep -q -- "$1" "$2" || { cat "$2" >&2; fail "no '$1' in $2"; };
 # objects), `summary` (the summary object) and `by` (items by the last
 # part of their URL, query left out) bound; fails if false.
 json_check() {
+    schema_check "$1"
     python3 - "$1" "$2" <<'PY' || fail "report check failed: $2"
 import json, sys
 lines = [json.loads(l) for l in open(sys.argv[1])]
@@ -128,7 +129,22 @@ PY
 }
 
 # rget REPORT URL KEY: the item's field, JSON-encoded ("ok" -> "ok", null)
+# schema_check REPORT [--partial]: REPORT is valid against
+# docs/report.schema.json (tests/cli/check_report.py, which also checks the
+# summary's counts; --partial: a killed run's report, without a summary).
+# json_check and rget call it, so every report a test reads is checked;
+# each content once per test.
+schema_check() {
+    local sum
+    sum=$(cksum <"$1")
+    grep -qxF "$sum${2:-}" "$T/.schema-ok" 2>/dev/null && return 0
+    /usr/bin/python3 "$IB_TESTS/cli/check_report.py" ${2:-} "$1" ||
+        fail "$1 does not follow docs/report.schema.json"
+    echo "$sum${2:-}" >>"$T/.schema-ok"
+}
+
 rget() {
+    schema_check "$1" --partial
     python3 - "$@" <<'EOF'
 import json, sys
 rep, url, key = sys.argv[1:4]

@@ -64,7 +64,7 @@ run_expect 1 "$T/urls2" -o "$T/out" --procs 2 --resize 100x100 \
     --format png --report "$T/r5" -v
 json_check "$T/r5" 'summary["failed"] == 2 and summary["unchanged"] == 13
     and by["bad.jpg"]["stage"] == "transform"
-    and "not a JPEG or PNG" in by["bad.jpg"]["error"]
+    and "not a JPEG, PNG, WebP or AVIF" in by["bad.jpg"]["error"]
     and by["404"]["stage"] == "fetch" and by["404"]["error"] == "HTTP 404"
     and by["bad.jpg"]["output"] is None'
 grep -q "cannot fetch '$BASE/status/404': HTTP 404" "$T/stderr" ||
