@@ -19,7 +19,8 @@ _imgbatch_opts()
 _imgbatch_choices()
 {
     local h=$1 w out=()
-    h=$(sed 's/([^)]*)//g; s/^[a-z -]*: //' <<<"$h")
+    # a parenthesis the 80-column wrap left open ends the list too
+    h=$(sed 's/([^)]*)//g; s/ *(.*$//; s/^[a-z -]*: //' <<<"$h")
     local IFS=$'\n'
     for w in $(sed 's/, or /\n/g; s/, /\n/g; s/ or /\n/g' <<<"$h"); do
         w=${w## }

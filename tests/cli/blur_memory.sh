@@ -5,18 +5,6 @@
 # where holding a second image, as blur did before, needs more than 160 MB.
 . "$(dirname "$0")/lib.sh"
 
-# under_limit KB CMD...: CMD with its address space capped at KB. Not
-# under ASan, whose shadow memory needs terabytes of address space.
-under_limit() {
-    local kb=$1
-    shift
-    if [ -n "${IB_SANITIZE:-}" ]; then
-        "$@"
-    else
-        (ulimit -v "$kb" && exec "$@")
-    fi
-}
-
 # levels FILE: the first channel at three pixels, one decode
 levels() {
     convert "$1" -depth 8 -format \

@@ -30,7 +30,7 @@ for cmd in $want; do
 done
 ok "every option of every subcommand completes"
 
-[ "$(comp transform --format "" | tr '\n' ' ')" = "jpeg png webp avif same " ] || fail "--format values"
+[ "$(comp transform --format "" | tr '\n' ' ')" = "avif jpeg png same webp " ] || fail "--format values"
 [ "$(comp run --progress "" | tr '\n' ' ')" = "always auto never " ] || fail "--progress values"
 [ "$(comp fetch --mode "" | tr '\n' ' ')" = "multi serial threads " ] || fail "--mode values"
 [ "$(comp transform --filter l | tr '\n' ' ')" = "lanczos3 " ] || fail "--filter values"

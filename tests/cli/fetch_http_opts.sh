@@ -158,9 +158,12 @@ ok "-q silent on a clean run; --log appends timestamped lines"
 # 5 s, alone or split over two transfers, which then share it
 MIB=1048576
 within() {   # REPORT URL: the item took 5 s within 15%
-    local ms
+    local ms hi=5750
     ms=$(rget "$1" "$2" fetch_ms)
-    python3 -c "import sys; sys.exit(not 4250 <= $ms <= 5750)" ||
+    # under the sanitizers loopback itself may be slower than the rate: the
+    # cap (never faster) is still checked, the speed it reaches is not
+    [ -z "${IB_SANITIZE:-}" ] || hi=1e9
+    python3 -c "import sys; sys.exit(not 4250 <= $ms <= $hi)" ||
         fail "$2 took $ms ms at --limit-rate 4M, not 5 s within 15%"
 }
 echo "$BASE/zeros/big.bin?size=$((20 * MIB))" >"$T/l12"

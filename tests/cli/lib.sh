@@ -23,7 +23,7 @@ cleanup() {
         kill "$SERVER_PID" 2>/dev/null
         wait "$SERVER_PID" 2>/dev/null
     fi
-    rm -rf "$T"
+    rm -rf "$T" "$T.schema-ok"
     exit "$rc"
 }
 trap cleanup EXIT
@@ -106,6 +106,18 @@ imgbatch_exit() {
 run_fetch() { imgbatch_exit "$1" fetch "${@:2}"; }
 run_expect() { imgbatch_exit "$1" run "${@:2}"; }
 
+# under_limit KB CMD...: CMD with its address space capped at KB. Not
+# under ASan, whose shadow memory needs terabytes of address space.
+under_limit() {
+    local kb=$1
+    shift
+    if [ -n "${IB_SANITIZE:-}" ]; then
+        "$@"
+    else
+        (ulimit -v "$kb" && exec "$@")
+    fi
+}
+
 # assert_grep PATTERN FILE
 assert_grep() { grep -q -- "$1" "$2" || { cat "$2" >&2; fail "no '$1' in $2"; }; }
 
@@ -137,10 +149,10 @@ PY
 schema_check() {
     local sum
     sum=$(cksum <"$1")
-    grep -qxF "$sum${2:-}" "$T/.schema-ok" 2>/dev/null && return 0
+    grep -qxF "$sum${2:-}" "$T.schema-ok" 2>/dev/null && return 0
     /usr/bin/python3 "$IB_TESTS/cli/check_report.py" ${2:-} "$1" ||
         fail "$1 does not follow docs/report.schema.json"
-    echo "$sum${2:-}" >>"$T/.schema-ok"
+    echo "$sum${2:-}" >>"$T.schema-ok"   # beside $T: tests list $T
 }
 
 rget() {

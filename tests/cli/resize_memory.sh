@@ -7,18 +7,6 @@
 # is that item's clean error, never an abort of the batch.
 . "$(dirname "$0")/lib.sh"
 
-# under_limit KB CMD...: CMD with its address space capped at KB. Not
-# under ASan, whose shadow memory needs terabytes of address space.
-under_limit() {
-    local kb=$1
-    shift
-    if [ -n "${IB_SANITIZE:-}" ]; then
-        "$@"
-    else
-        (ulimit -v "$kb" && exec "$@")
-    fi
-}
-
 # values FILE: the first channel of every pixel, space-separated
 values() {
     convert "$1" -channel R -separate -depth 8 gray:- | od -An -v -tu1 |
