@@ -131,7 +131,7 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
     switch (c) {
     case OPT_FORMAT:
         if (parse_format(v, &img->eopts.format)) {
-            char names[96];
+            char names[64];
             ib_format_list_writable(names, sizeof names);
             return cmd_usage_error(cmd, "invalid --format '%s' (%s or same)",
                                    v, names);
