@@ -5,11 +5,11 @@
  * A file is an item when its content starts like a format transform/ can
  * read or its name has the extension of one (so a broken "photo.jpg" is
  * reported, not silently dropped); any other file inside a folder (a GIF
- * too) is counted in not_images and skipped, while one named on the
- * command line is an item ("GIF is not supported"). Folders are recursed in name order; dot-files,
- * symlinked folders (no loops) and the output folder itself are not
- * entered. A path given on the command line that cannot be read becomes a
- * failed item.
+ * too) is counted in not_images and skipped, while a file named on the
+ * command line is always an item ("GIF is not supported"). Folders are
+ * recursed in name order; dot-files, symlinked folders (no loops) and the
+ * output folder itself are not entered. A path given on the command line
+ * that cannot be read becomes a failed item.
  */
 #ifndef IB_CMD_WALK_H
 #define IB_CMD_WALK_H

@@ -1040,6 +1040,79 @@ static size_t exif(unsigned char *p, int be, unsigned tag, unsigned type,
     return 6 + 26;
 }
 
+/*
+ * The codec table: every row's magic bytes sniff as its format, the
+ * known-but-unreadable ones fail by name, and the naming rule keeps an
+ * extension that already says the format.
+ */
+static void test_codec_table(void **state)
+{
+    static const struct {
+        const char *bytes;
+        size_t len, need;   /* need: the bytes that make it this format */
+        enum ib_format f;
+    } magic[] = {
+        {"\xff\xd8\xff\xe0", 4, 3, IB_FORMAT_JPEG},
+        {"\x89PNG\r\n\x1a\n", 8, 8, IB_FORMAT_PNG},
+        {"GIF87a", 6, 6, IB_FORMAT_GIF},
+        {"GIF89a", 6, 6, IB_FORMAT_GIF},
+        {"MM\0*\0\0\0\10", 8, 4, IB_FORMAT_TIFF},
+        {"RIFF\0\0\0\0WEBPVP8 ", 16, 12, IB_FORMAT_WEBP},
+        {"\0\0\0\30ftypavif\0\0\0\0mif1miaf", 24, 12, IB_FORMAT_AVIF},
+        {"\0\0\0\30ftypheic\0\0\0\0mif1heic", 24, 12, IB_FORMAT_HEIC},
+        {"BM\0\0\0\0\0\0\0\0\0\0\0\0\50\0\0\0", 18, 18,
+         IB_FORMAT_BMP},
+        {"BMW", 3, 0, IB_FORMAT_UNKNOWN},
+        {"RIFF\0\0\0\0WAVE", 12, 0, IB_FORMAT_UNKNOWN},
+        /* the minor version is not a brand */
+        {"\0\0\0\20ftypisomavif", 16, 0, IB_FORMAT_UNKNOWN},
+    };
+    char msg[128];
+    struct ib_image *img = NULL;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof magic / sizeof magic[0]; i++) {
+        const unsigned char *b = (const unsigned char *)magic[i].bytes;
+        enum ib_format f = magic[i].f;
+        assert_int_equal(ib_format_sniff(b, magic[i].len), f);
+        if (f == IB_FORMAT_UNKNOWN)
+            continue;
+        /* one byte short of the magic is not the format */
+        assert_int_not_equal(ib_format_sniff(b, magic[i].need - 1), f);
+        if (ib_format_can_read(f))
+            continue;
+        assert_int_equal(ib_image_decode(b, magic[i].len, NULL, &img, NULL,
+                                         msg, sizeof msg),
+                         IB_TRANSFORM_EFORMAT);
+        assert_non_null(strstr(msg, " is not supported"));
+        assert_null(img);
+    }
+
+    assert_int_equal(ib_format_lookup("jpg"), IB_FORMAT_JPEG);
+    assert_int_equal(ib_format_lookup("png"), IB_FORMAT_PNG);
+    assert_int_equal(ib_format_lookup("gif"), IB_FORMAT_UNKNOWN);
+    assert_int_equal(ib_format_lookup("same"), IB_FORMAT_UNKNOWN);
+    assert_int_equal(ib_format_output(IB_FORMAT_UNKNOWN, IB_FORMAT_PNG),
+                     IB_FORMAT_PNG);
+    assert_int_equal(ib_format_output(IB_FORMAT_UNKNOWN, IB_FORMAT_GIF),
+                     IB_FORMAT_UNKNOWN);
+    assert_int_equal(ib_format_output(IB_FORMAT_JPEG, IB_FORMAT_GIF),
+                     IB_FORMAT_JPEG);
+
+    assert_int_equal(ib_name_format("a/Photo.JPEG"), IB_FORMAT_JPEG);
+    assert_int_equal(ib_name_format("anim.gif"), IB_FORMAT_GIF);
+    assert_int_equal(ib_name_format(".png"), IB_FORMAT_UNKNOWN);
+    assert_int_equal(ib_name_format("d/.png"), IB_FORMAT_UNKNOWN);
+    assert_int_equal(ib_name_ext("photo.v1"), 5);
+    assert_int_equal(ib_name_ext("a.b-c"), 5);       /* '-': no extension */
+    assert_int_equal(ib_name_ext("x.abcdefghijklmnopq"), 19);  /* 17 */
+    assert_string_equal(ib_output_ext("a/b.JPG", IB_FORMAT_JPEG), ".JPG");
+    assert_string_equal(ib_output_ext("b.jpeg", IB_FORMAT_PNG), ".png");
+    assert_string_equal(ib_output_ext("b.png", IB_FORMAT_JPEG), ".jpg");
+    assert_string_equal(ib_output_ext("b", IB_FORMAT_JPEG), ".jpg");
+    assert_string_equal(ib_output_ext("b.tiff", IB_FORMAT_UNKNOWN), ".tiff");
+}
+
 static void test_exif_parser(void **state)
 {
     unsigned char b[64];
@@ -1879,6 +1952,7 @@ int main(void)
         cmocka_unit_test(test_truncated_at_every_offset),
         cmocka_unit_test(test_corrupt_bytes),
         cmocka_unit_test(test_exif_parser),
+        cmocka_unit_test(test_codec_table),
         cmocka_unit_test(test_alloc_failures_in_ops),
         cmocka_unit_test(test_alloc_failures_in_resample),
         cmocka_unit_test(test_alloc_failures_in_pipeline),
