@@ -111,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK((uint64_t)img->width * img->height <=
                    (uint64_t)w * h);
     FUZZ_CHECK(ib_pipeline_len(p) || img == in);
-    FUZZ_CHECK(img != in || rc || !ib_pipeline_len(p));
+    /* a pipeline of in-place ops only (blur, sharpen) hands back the same
+     * image, changed: img == in is no longer a sign that nothing ran */
     volatile unsigned sum = 0;
     for (uint32_t y = 0; y < img->height; y++)
         for (size_t x = 0; x < (size_t)img->width * img->channels; x++)
