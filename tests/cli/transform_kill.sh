@@ -25,7 +25,10 @@ for after in 1 5; do
     [ "$n" -lt 40 ] || fail "the run finished before the kill; test is void"
     expect_exit 0 "$IMGBATCH" transform -o "$T/out" --resize 700x700 \
         --report "$T/r.jsonl" "$T/in"
-    json_check "$T/r.jsonl" "summary['ok'] + summary['skipped'] == 40 and summary['skipped'] == $n"
+    # The stamp follows the rename (cmd/stamp.c): the one item the serial
+    # engine had in hand may be under its final name yet unstamped, and is
+    # redone, the safe direction. Every other output is kept.
+    json_check "$T/r.jsonl" "summary['ok'] + summary['skipped'] == 40 and summary['skipped'] in ($n - 1, $n)"
     for f in "$T"/out/*.jpg; do
         convert -regard-warnings "$f" null: || fail "$f after rerun"
     done
