@@ -400,21 +400,28 @@ int ib_transform_sweep_temps(const struct ib_out *out,
  * Most photographs (W and H multiples of 8) never need that step.
  */
 struct shrink {
+    const struct ib_pipeline *by;   /* the pipeline planned for */
     uint32_t min_w, min_h;   /* upright; 0 when not shrinking */
 };
 
+/*
+ * The pipeline whose first op shrinks an input least, which the decode
+ * must serve: p, when it has ops (it runs first for every rendition);
+ * else the renditions' sizes, none of them when one has no size.
+ */
 static void shrink_plan(const unsigned char *buf, size_t len,
                         const struct ib_pipeline *p,
+                        const struct ib_rendition *r, size_t n,
                         const struct ib_decode_opts *dopts,
                         struct ib_decode_opts *d, struct shrink *sh)
 {
     struct ib_meta m;
     char ignored[8];
-    uint32_t uw, uh, mw, mh;
+    uint32_t uw, uh, mw = 0, mh = 0;
 
     sh->min_w = sh->min_h = 0;
+    sh->by = NULL;
     if (dopts->no_shrink_on_load || dopts->min_width || dopts->min_height ||
-        ib_pipeline_len(p) == 0 ||
         ib_format_sniff(buf, len) != IB_FORMAT_JPEG)
         return;
     /* a bad header fails in the decode, with the decoder's message */
@@ -423,8 +430,19 @@ static void shrink_plan(const unsigned char *buf, size_t len,
     int swap = dopts->auto_orient && m.orientation >= 5;
     uw = swap ? m.height : m.width;
     uh = swap ? m.width : m.height;
-    ib_pipeline_min_input(p, uw, uh, &mw, &mh);
-    if (mw >= uw && mh >= uh)
+    for (size_t i = 0; i < (ib_pipeline_len(p) ? 1 : n); i++) {
+        const struct ib_pipeline *q = ib_pipeline_len(p) ? p : r[i].size;
+        uint32_t w, h;
+        if (!q || !ib_pipeline_len(q))
+            return;
+        ib_pipeline_min_input(q, uw, uh, &w, &h);
+        if (!sh->by || (uint64_t)w * h > (uint64_t)mw * mh) {
+            sh->by = q;
+            mw = w;
+            mh = h;
+        }
+    }
+    if (!sh->by || (mw >= uw && mh >= uh))
         return;
     sh->min_w = mw;
     sh->min_h = mh;
@@ -433,13 +451,13 @@ static void shrink_plan(const unsigned char *buf, size_t len,
 }
 
 /* After a scaled decode: resample to the plan's minimum if needed. */
-static int shrink_fix(const struct ib_pipeline *p, const struct shrink *sh,
-                      struct ib_image **img, char *msg, size_t msglen)
+static int shrink_fix(const struct shrink *sh, struct ib_image **img,
+                      char *msg, size_t msglen)
 {
     struct ib_image *r;
     uint32_t w = (*img)->width, h = (*img)->height, mw, mh;
 
-    ib_pipeline_min_input(p, w, h, &mw, &mh);
+    ib_pipeline_min_input(sh->by, w, h, &mw, &mh);
     /* the same minimum, strictly below: the same target */
     if (mw == sh->min_w && mh == sh->min_h && mw < w && mh < h)
         return 0;
@@ -454,6 +472,210 @@ static int shrink_fix(const struct ib_pipeline *p, const struct shrink *sh,
     return 0;
 }
 
+/* Reads and decodes in_path, then runs p: *img is p's result. */
+static int load(const char *in_path, const struct ib_decode_opts *dopts,
+                const struct ib_pipeline *p, const struct ib_rendition *r,
+                size_t n, struct ib_image **img, struct ib_meta *meta,
+                struct ib_transform_result *res, char *msg, size_t msglen)
+{
+    unsigned char *in = NULL;
+    size_t inlen = 0;
+    struct ib_decode_opts d = *dopts;
+    struct shrink sh;
+
+    int rc = read_file(in_path, &in, &inlen, msg, msglen);
+    if (rc)
+        return rc;
+    res->in_format = ib_format_sniff(in, inlen);
+    shrink_plan(in, inlen, p, r, n, dopts, &d, &sh);
+    rc = ib_image_decode(in, inlen, &d, img, meta, msg, msglen);
+    free(in);
+    if (rc)
+        return rc;
+    res->in_w = (*img)->width;
+    res->in_h = (*img)->height;
+    if (meta->scale_denom > 1) {
+        /* report the size in the file, upright, not the scaled decode */
+        int swap = d.auto_orient && meta->orientation >= 5;
+        res->in_w = swap ? meta->height : meta->width;
+        res->in_h = swap ? meta->width : meta->height;
+        if (sh.min_w)
+            rc = shrink_fix(&sh, img, msg, msglen);
+    }
+    if (!rc)
+        rc = ib_pipeline_apply(p, img, msg, msglen);
+    return rc;
+}
+
+/*
+ * The images of a renditions call: [0] is p's result; the others are
+ * the sizes made so far, each with the size pipeline that made it.
+ */
+struct made {
+    struct ib_image *img[IB_RENDITIONS_MAX + 1];   /* owned */
+    const struct ib_pipeline *by[IB_RENDITIONS_MAX + 1];
+    size_t n;
+};
+
+/* The image of size q (NULL: p's result), made if need be. */
+static int size_image(struct made *m, const struct ib_pipeline *q,
+                      struct ib_image **img, char *msg, size_t msglen)
+{
+    const struct ib_image *base = m->img[0], *from = base;
+    uint32_t tw, th;
+
+    if (!q || !ib_pipeline_len(q)) {
+        *img = m->img[0];
+        return 0;
+    }
+    for (size_t k = 1; k < m->n; k++)
+        if (m->by[k] == q) {
+            *img = m->img[k];
+            return 0;
+        }
+    int known = !ib_pipeline_out_size(q, base->width, base->height, &tw,
+                                      &th);
+    /* the smallest image made that is still at least as large */
+    for (size_t k = 1; known && k < m->n; k++) {
+        const struct ib_image *c = m->img[k];
+        if (c->width >= tw && c->height >= th &&
+            (uint64_t)c->width * c->height <
+                (uint64_t)from->width * from->height)
+            from = c;
+    }
+    struct ib_image *out;
+    int rc = ib_pipeline_derive(q, from, &out, msg, msglen);
+    if (!rc && from != base && (out->width != tw || out->height != th)) {
+        /* rounding from the smaller image missed by a pixel */
+        ib_image_free(out);
+        rc = ib_pipeline_derive(q, base, &out, msg, msglen);
+    }
+    if (rc)
+        return rc;
+    m->img[m->n] = out;
+    m->by[m->n++] = q;
+    *img = out;
+    return 0;
+}
+
+/* The target area of rendition i, for making the largest first. */
+static uint64_t area_of(const struct ib_rendition *r,
+                        const struct ib_image *base)
+{
+    uint32_t w = base->width, h = base->height;
+    if (r->size)
+        (void)ib_pipeline_out_size(r->size, w, h, &w, &h);
+    return (uint64_t)w * h;
+}
+
+static int encode_write(const struct ib_out *dst, const struct ib_image *img,
+                        const struct ib_rendition *r,
+                        const struct ib_meta *meta, enum ib_format in_format,
+                        struct ib_rendition_result *rr, char *msg,
+                        size_t msglen)
+{
+    struct ib_encode_opts eo = r->eopts;
+    unsigned char *out = NULL;
+    size_t outlen = 0;
+
+    if (eo.format == IB_FORMAT_UNKNOWN)
+        eo.format = in_format;
+    if (!eo.icc && meta->icc) {
+        eo.icc = meta->icc;
+        eo.icc_len = meta->icc_len;
+    }
+    if (!eo.exif && meta->exif) {
+        eo.exif = meta->exif;
+        eo.exif_len = meta->exif_len;
+    }
+    if (!eo.xmp && meta->xmp) {
+        eo.xmp = meta->xmp;
+        eo.xmp_len = meta->xmp_len;
+    }
+    int rc = ib_image_encode(img, &eo, &out, &outlen, msg, msglen);
+    if (!rc)
+        rc = write_atomic(dst, r->name, out, outlen, msg, msglen);
+    free(out);
+    if (rc)
+        return rc;
+    rr->width = img->width;
+    rr->height = img->height;
+    rr->bytes = outlen > UINT32_MAX ? UINT32_MAX : (uint32_t)outlen;
+    rr->format = (uint8_t)eo.format;
+    return 0;
+}
+
+int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
+                            const struct ib_decode_opts *dopts,
+                            const struct ib_pipeline *p,
+                            const struct ib_rendition *r, size_t n,
+                            struct ib_transform_result *res,
+                            struct ib_rendition_result *rr, char *msg,
+                            size_t msglen)
+{
+    struct ib_meta meta;
+    struct made m;
+    size_t order[IB_RENDITIONS_MAX];
+    uint64_t area[IB_RENDITIONS_MAX];
+    int first_rc = 0;
+
+    memset(&meta, 0, sizeof meta);
+    memset(res, 0, sizeof *res);
+    memset(rr, 0, n * sizeof *rr);
+    if (n == 0 || n > IB_RENDITIONS_MAX)
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "%zu renditions (1..%d)", n, IB_RENDITIONS_MAX);
+    m.n = 1;
+    m.img[0] = NULL;
+    int rc = load(in_path, dopts, p, r, n, &m.img[0], &meta, res, msg,
+                  msglen);
+    if (rc) {
+        ib_image_free(m.img[0]);
+        ib_meta_release(&meta);
+        for (size_t i = 0; i < n; i++)
+            rr[i].status = (int8_t)(r[i].skip ? 1 : rc);
+        return rc;
+    }
+    /* largest first, so that each smaller size has a small source */
+    for (size_t i = 0; i < n; i++) {
+        area[i] = area_of(&r[i], m.img[0]);
+        size_t k = i;
+        for (; k > 0 && area[order[k - 1]] < area[i]; k--)
+            order[k] = order[k - 1];
+        order[k] = i;
+    }
+    for (size_t j = 0; j < n; j++) {
+        size_t i = order[j];
+        struct ib_image *img;
+        char why[256];
+        if (r[i].skip) {
+            rr[i].status = 1;
+            continue;
+        }
+        rc = size_image(&m, r[i].size, &img, why, sizeof why);
+        if (!rc)
+            rc = encode_write(dst, img, &r[i], &meta, res->in_format, &rr[i],
+                              why, sizeof why);
+        rr[i].status = (int8_t)rc;
+        if (rc && !first_rc) {
+            first_rc = rc;
+            if (n > 1)
+                snprintf(msg, msglen, "%s: %s", r[i].name, why);
+            else
+                snprintf(msg, msglen, "%s", why);
+        }
+        if (!rc && !res->out_w) {
+            res->out_w = rr[i].width;
+            res->out_h = rr[i].height;
+            res->out_format = (enum ib_format)rr[i].format;
+        }
+    }
+    for (size_t k = 0; k < m.n; k++)
+        ib_image_free(m.img[k]);
+    ib_meta_release(&meta);
+    return first_rc;
+}
+
 int ib_transform_file(const char *in_path, const struct ib_out *dst,
                       const char *name, const struct ib_decode_opts *dopts,
                       const struct ib_pipeline *p,
@@ -461,68 +683,8 @@ int ib_transform_file(const char *in_path, const struct ib_out *dst,
                       struct ib_transform_result *res, char *msg,
                       size_t msglen)
 {
-    unsigned char *in = NULL, *out = NULL;
-    size_t inlen = 0, outlen = 0;
-    struct ib_image *img = NULL;
-    struct ib_meta meta;
-    struct ib_encode_opts eo = *eopts;
-    struct ib_decode_opts d = *dopts;
-    struct shrink sh;
-    int rc;
-
-    memset(&meta, 0, sizeof meta);
-    memset(res, 0, sizeof *res);
-    rc = read_file(in_path, &in, &inlen, msg, msglen);
-    if (rc)
-        goto done;
-    res->in_format = ib_format_sniff(in, inlen);
-    shrink_plan(in, inlen, p, dopts, &d, &sh);
-    rc = ib_image_decode(in, inlen, &d, &img, &meta, msg, msglen);
-    if (rc)
-        goto done;
-    res->in_w = img->width;
-    res->in_h = img->height;
-    if (meta.scale_denom > 1) {
-        /* report the size in the file, upright, not the scaled decode */
-        int swap = d.auto_orient && meta.orientation >= 5;
-        res->in_w = swap ? meta.height : meta.width;
-        res->in_h = swap ? meta.width : meta.height;
-        if (sh.min_w) {
-            rc = shrink_fix(p, &sh, &img, msg, msglen);
-            if (rc)
-                goto done;
-        }
-    }
-    rc = ib_pipeline_apply(p, &img, msg, msglen);
-    if (rc)
-        goto done;
-    if (eo.format == IB_FORMAT_UNKNOWN)
-        eo.format = res->in_format;
-    if (!eo.icc && meta.icc) {
-        eo.icc = meta.icc;
-        eo.icc_len = meta.icc_len;
-    }
-    if (!eo.exif && meta.exif) {
-        eo.exif = meta.exif;
-        eo.exif_len = meta.exif_len;
-    }
-    if (!eo.xmp && meta.xmp) {
-        eo.xmp = meta.xmp;
-        eo.xmp_len = meta.xmp_len;
-    }
-    rc = ib_image_encode(img, &eo, &out, &outlen, msg, msglen);
-    if (rc)
-        goto done;
-    rc = write_atomic(dst, name, out, outlen, msg, msglen);
-    if (rc)
-        goto done;
-    res->out_w = img->width;
-    res->out_h = img->height;
-    res->out_format = eo.format;
-done:
-    free(in);
-    free(out);
-    ib_image_free(img);
-    ib_meta_release(&meta);
-    return rc;
+    struct ib_rendition r = {.name = name, .eopts = *eopts};
+    struct ib_rendition_result rr;
+    return ib_transform_renditions(in_path, dst, dopts, p, &r, 1, res, &rr,
+                                   msg, msglen);
 }

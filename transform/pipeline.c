@@ -144,3 +144,49 @@ void ib_pipeline_min_input(const struct ib_pipeline *p, uint32_t w,
     if ((uint64_t)th * 2 < h)
         *min_h = th * 2;
 }
+
+int ib_pipeline_out_size(const struct ib_pipeline *p, uint32_t w, uint32_t h,
+                         uint32_t *ow, uint32_t *oh)
+{
+    for (size_t k = 0; k < p->n; k++) {
+        if (!p->ops[k].def->size)
+            return -1;
+        p->ops[k].def->size(&p->ops[k], w, h, &w, &h);
+    }
+    *ow = w;
+    *oh = h;
+    return 0;
+}
+
+int ib_pipeline_derive(const struct ib_pipeline *p, const struct ib_image *in,
+                       struct ib_image **out, char *msg, size_t msglen)
+{
+    struct ib_image *cur;
+    size_t k = 0;
+    int rc;
+
+    if (p->n && !p->ops[0].def->apply_inplace) {
+        /* the first op makes a new image: in is only read */
+        rc = p->ops[0].def->apply(&p->ops[0], in, &cur, msg, msglen);
+        if (rc)
+            return rc;
+        k = 1;
+    } else {
+        cur = ib_image_new(in->width, in->height, in->channels);
+        if (!cur)
+            return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM, "out of memory");
+        for (uint32_t y = 0; y < in->height; y++)
+            memcpy(cur->px + y * cur->stride, in->px + y * in->stride,
+                   (size_t)in->width * in->channels);
+    }
+    struct ib_pipeline rest = *p;
+    rest.ops += k;
+    rest.n -= k;
+    rc = ib_pipeline_apply(&rest, &cur, msg, msglen);
+    if (rc) {
+        ib_image_free(cur);
+        return rc;
+    }
+    *out = cur;
+    return 0;
+}

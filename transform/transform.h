@@ -250,6 +250,56 @@ int ib_transform_file(const char *in_path, const struct ib_out *out,
                       size_t msglen);
 
 /*
+ * Renditions: several outputs of one input from one decode. The input is
+ * read and decoded once (shrink-on-load planned for the largest
+ * rendition), p runs once, then each distinct size is made from the
+ * smallest image already made that is at least as large, its geometry
+ * always that of p's result (a size whose result would differ by a pixel
+ * is made from p's result instead), and encoded once per rendition.
+ * Renditions whose size pointers are equal share one image.
+ */
+#define IB_RENDITIONS_MAX 16
+struct ib_rendition {
+    const struct ib_pipeline *size;  /* borrowed: ops after p for this one
+                                        (a resize); NULL or empty: none */
+    const char *name;                /* borrowed: below out->root */
+    struct ib_encode_opts eopts;     /* format UNKNOWN: the input's; icc,
+                                        exif, xmp NULL: the input's */
+    int skip;                        /* up to date: not made, not written */
+};
+struct ib_rendition_result {
+    uint32_t width, height;   /* as written; 0 when skipped or failed */
+    uint32_t bytes;           /* as written */
+    int8_t status;            /* 0 written, 1 skipped, else IB_TRANSFORM_E* */
+    uint8_t format;           /* enum ib_format, when written */
+};
+/*
+ * n is 1..IB_RENDITIONS_MAX. Every rendition not skipped is attempted,
+ * each written as ib_transform_file writes (temp name, rename); one that
+ * fails does not stop the others. Returns 0 when every one not skipped
+ * was written, else the first failure's code, with msg (naming the
+ * output when n > 1). res: the input's size and format, and the first
+ * written rendition's size and format.
+ */
+int ib_transform_renditions(const char *in_path, const struct ib_out *out,
+                            const struct ib_decode_opts *dopts,
+                            const struct ib_pipeline *p,
+                            const struct ib_rendition *r, size_t n,
+                            struct ib_transform_result *res,
+                            struct ib_rendition_result *rr, char *msg,
+                            size_t msglen);
+
+/*
+ * p applied to in, which stays as it was: *out is a new image. The
+ * size p makes of a w x h input in *ow x *oh: 0, or -1 when an op of p
+ * cannot tell before it runs.
+ */
+int ib_pipeline_derive(const struct ib_pipeline *p, const struct ib_image *in,
+                       struct ib_image **out, char *msg, size_t msglen);
+int ib_pipeline_out_size(const struct ib_pipeline *p, uint32_t w, uint32_t h,
+                         uint32_t *ow, uint32_t *oh);
+
+/*
  * Removes the temp files ib_transform_file left beside out->root/name when
  * its process died mid-write. Only call it when no process is writing
  * that name. Returns how many were removed.
