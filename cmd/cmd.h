@@ -94,6 +94,18 @@ struct cmd_image {
     char *ops;                      /* owned: the ops in order, as given */
     const char *filter;             /* borrowed (argv); NULL: lanczos3 */
     int upscale;
+    /* renditions (cmd/render.h): sizes x formats per input */
+    struct cmd_size {
+        uint32_t w, h;            /* fit box; 0: that side free */
+        char text[24];            /* "480w", "320h", "480x320" */
+    } sizes[IB_RENDITIONS_MAX];
+    size_t nsizes;                /* 0: no size of its own */
+    enum ib_format formats[IB_RENDITIONS_MAX];  /* as listed by --format;
+                                     UNKNOWN: same as the input */
+    size_t nformats;              /* 0 or 1: eopts.format alone */
+    const char *name_tmpl;        /* borrowed (argv): --name, or NULL */
+    struct ib_pipeline *size_pl[IB_RENDITIONS_MAX];  /* owned: one resize
+                                     per size, made by render_check */
 };
 int cmd_image_init(struct cmd_image *img);   /* 0, or -1 out of memory */
 void cmd_image_release(struct cmd_image *img);
@@ -207,6 +219,11 @@ void cmd_json_int(struct cmd_json *j, const char *key, long long val);
 void cmd_json_num(struct cmd_json *j, const char *key, double val);
 void cmd_json_bool(struct cmd_json *j, const char *key, int val);
 void cmd_json_null(struct cmd_json *j, const char *key);
+/* Nested arrays and objects: key NULL for an element of an array. */
+void cmd_json_array_begin(struct cmd_json *j, const char *key);
+void cmd_json_array_end(struct cmd_json *j);
+void cmd_json_object_begin(struct cmd_json *j, const char *key);
+void cmd_json_object_end(struct cmd_json *j);
 void cmd_json_end(struct cmd_json *j);   /* closes the object, adds "\n" */
 void cmd_json_release(struct cmd_json *j);
 

@@ -313,6 +313,40 @@ void cmd_json_null(struct cmd_json *j, const char *key)
     json_raw(j, "null", 4);
 }
 
+/* Nesting: a key (NULL inside an array), then "[" or "{"; the next value
+ * is the first inside it. */
+static void json_open(struct cmd_json *j, const char *key, const char *c)
+{
+    if (key)
+        json_key(j, key);
+    else if (!j->first)
+        json_raw(j, ",", 1);
+    json_raw(j, c, 1);
+    j->first = 1;
+}
+
+void cmd_json_array_begin(struct cmd_json *j, const char *key)
+{
+    json_open(j, key, "[");
+}
+
+void cmd_json_object_begin(struct cmd_json *j, const char *key)
+{
+    json_open(j, key, "{");
+}
+
+void cmd_json_array_end(struct cmd_json *j)
+{
+    json_raw(j, "]", 1);
+    j->first = 0;
+}
+
+void cmd_json_object_end(struct cmd_json *j)
+{
+    json_raw(j, "}", 1);
+    j->first = 0;
+}
+
 void cmd_json_end(struct cmd_json *j)
 {
     json_raw(j, "}\n", 2);

@@ -13,12 +13,22 @@ enum {
     OPT_FORMAT = CMD_IMAGE_OPT_FIRST, OPT_QUALITY, OPT_PNG_LEVEL,
     OPT_PROGRESSIVE, OPT_FILTER, OPT_UPSCALE, OPT_AUTO_ORIENT,
     OPT_NO_AUTO_ORIENT, OPT_NO_SHRINK, OPT_STRIP, OPT_MAX_PIXELS,
-    OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_LOSSLESS, OPT_KEEP,
+    OPT_JOB_TIMEOUT, OPT_WORKER_MEM, OPT_LOSSLESS, OPT_KEEP, OPT_SIZE,
+    OPT_WIDTH, OPT_NAME,
 };
 
 static const struct cmd_option image_options[] = {
     {"format", required_argument, OPT_FORMAT, "F",
      NULL},   /* help from transform/'s codec table: format_help() */
+    {"size", required_argument, OPT_SIZE, "LIST",
+     "renditions: fit boxes WxH, W or xH, comma-separated (480,960x960); "
+     "each size in each --format, from one decode"},
+    {"width", required_argument, OPT_WIDTH, "LIST",
+     "renditions of these widths: --width 480,960 is --size 480,960"},
+    {"name", required_argument, OPT_NAME, "TEMPLATE",
+     "output names from {dir} {stem} {ext} {format} {w} {h} {size} "
+     "{hash} (default {dir}/{stem}.{ext}, or {dir}/{stem}-{size}.{ext} "
+     "with several sizes)"},
     {"quality", required_argument, OPT_QUALITY, "Q",
      "1..100 for every lossy format, or per format as in "
      "jpeg=85,webp=80,avif=50 (the defaults)"},
@@ -91,6 +101,10 @@ int cmd_image_init(struct cmd_image *img)
 
 void cmd_image_release(struct cmd_image *img)
 {
+    for (size_t i = 0; i < img->nsizes; i++) {
+        ib_pipeline_free(img->size_pl[i]);
+        img->size_pl[i] = NULL;
+    }
     ib_pipeline_free(img->pipeline);
     img->pipeline = NULL;
     free(img->ops);
@@ -188,13 +202,76 @@ static int parse_keep(const char *v, struct ib_decode_opts *d)
     return 0;
 }
 
-/* --format: a format transform/ can write, or "same" (UNKNOWN). */
-static int parse_format(const char *v, enum ib_format *f)
+/* --format: formats transform/ can write, or "same" (UNKNOWN), comma-
+ * separated, none twice. 0, or -1 (nothing changed). */
+static int parse_formats(const char *v, struct cmd_image *img)
 {
-    enum ib_format w = ib_format_lookup(v);
-    if (w == IB_FORMAT_UNKNOWN && strcmp(v, "same"))
-        return -1;
-    *f = w;
+    enum ib_format f[IB_RENDITIONS_MAX];
+    size_t n = 0;
+
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, ",");
+        char part[16];
+        if (len == 0 || len >= sizeof part || n == IB_RENDITIONS_MAX)
+            return -1;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        f[n] = ib_format_lookup(part);
+        if (f[n] == IB_FORMAT_UNKNOWN && strcmp(part, "same"))
+            return -1;
+        for (size_t k = 0; k < n; k++)
+            if (f[k] == f[n])
+                return -1;
+        n++;
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    memcpy(img->formats, f, n * sizeof *f);
+    img->nformats = n;
+    img->eopts.format = f[0];
+    return 0;
+}
+
+/* --size, --width: fit boxes, comma-separated; widths only for --width.
+ * 0, or -1 (nothing changed). */
+static int parse_sizes(const char *v, int widths, struct cmd_image *img)
+{
+    struct cmd_size sz[IB_RENDITIONS_MAX];
+    size_t n = 0;
+
+    for (const char *p = v;;) {
+        size_t len = strcspn(p, ",");
+        char part[24], *x;
+        unsigned w = 0, h = 0;
+        if (len == 0 || len >= sizeof part || n == IB_RENDITIONS_MAX)
+            return -1;
+        memcpy(part, p, len);
+        part[len] = '\0';
+        x = strchr(part, 'x');
+        if (x)
+            *x = '\0';
+        if ((*part && cmd_parse_uint(part, 1, 1000000, &w)) ||
+            (x && (widths ||
+                   (x[1] && cmd_parse_uint(x + 1, 1, 1000000, &h)))) ||
+            (!w && !h))
+            return -1;
+        sz[n] = (struct cmd_size){w, h, ""};
+        if (w && h)
+            snprintf(sz[n].text, sizeof sz[n].text, "%ux%u", w, h);
+        else
+            snprintf(sz[n].text, sizeof sz[n].text, "%u%c", w ? w : h,
+                     w ? 'w' : 'h');
+        for (size_t k = 0; k < n; k++)
+            if (sz[k].w == w && sz[k].h == h)
+                return -1;
+        n++;
+        if (!p[len])
+            break;
+        p += len + 1;
+    }
+    memcpy(img->sizes, sz, n * sizeof *sz);
+    img->nsizes = n;
     return 0;
 }
 
@@ -207,13 +284,28 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
 
     switch (c) {
     case OPT_FORMAT:
-        if (parse_format(v, &img->eopts.format)) {
+        if (parse_formats(v, img)) {
             char names[96];
             ib_format_list_writable(names, sizeof names);
+            if (strchr(v, ','))
+                return cmd_usage_error(cmd, "invalid --format '%s' (of %s, "
+                                       "comma-separated, each once)", v,
+                                       names);
             return cmd_usage_error(cmd, "invalid --format '%s' (%s or same)",
                                    v, names);
         }
         return 0;
+    case OPT_SIZE:
+    case OPT_WIDTH:
+        if (parse_sizes(v, c == OPT_WIDTH, img))
+            return cmd_usage_error(cmd, c == OPT_WIDTH
+                                   ? "invalid --width '%s' (widths 1..1000000,"
+                                     " comma-separated, each once)"
+                                   : "invalid --size '%s' (WxH, W or xH, "
+                                     "1..1000000, comma-separated, each once)",
+                                   v);
+        return 0;
+    case OPT_NAME: img->name_tmpl = v; return 0;
     case OPT_QUALITY:
         if (parse_quality(v, &img->eopts))
             return cmd_usage_error(cmd, "invalid --quality '%s' (1..100, or "

@@ -13,11 +13,12 @@ enum ib_format cmd_recipe_format(const struct cmd_image *img,
     return ib_format_output(img->eopts.format, in_format);
 }
 
-char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)
+char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out,
+                      const struct cmd_size *size)
 {
     const struct ib_decode_opts *d = &img->dopts;
     const struct ib_encode_opts *e = &img->eopts;
-    char enc[96] = "", keep[32] = "";
+    char enc[96] = "", keep[32] = "", sz[40] = "";
     char *text = NULL;
     size_t len = 0;
 
@@ -36,18 +37,20 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)
     if (d->keep_exif || d->keep_xmp)
         snprintf(keep, sizeof keep, " keep=%s%s", d->keep_exif ? "exif," : "",
                  d->keep_xmp ? "xmp," : "");
+    if (size)
+        snprintf(sz, sizeof sz, " size=%s", size->text);
     /* every field always present, in a fixed order: one text per recipe */
     for (int pass = 0; pass < 2; pass++) {
         size_t cap = text ? len + 1 : 0;
         len = (size_t)snprintf(text, cap, "imgbatch-recipe/%d ops=%s "
                                "filter=%s upscale=%d format=%s%s "
-                               "auto-orient=%d icc=%s shrink-on-load=%d%s",
+                               "auto-orient=%d icc=%s shrink-on-load=%d%s%s",
                                CMD_RECIPE_FORMAT, img->ops ? img->ops : "",
                                img->filter ? img->filter : "lanczos3",
                                img->upscale != 0, ib_format_name(out), enc,
                                d->auto_orient != 0,
                                d->to_srgb ? "to-srgb" : "keep",
-                               !d->no_shrink_on_load, keep);
+                               !d->no_shrink_on_load, keep, sz);
         if (!pass) {
             text = malloc(len + 1);
             if (!text)
@@ -57,9 +60,10 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out)
     return text;
 }
 
-uint64_t cmd_recipe_hash(const struct cmd_image *img, enum ib_format out)
+uint64_t cmd_recipe_hash(const struct cmd_image *img, enum ib_format out,
+                         const struct cmd_size *size)
 {
-    char *text = cmd_recipe_text(img, out);
+    char *text = cmd_recipe_text(img, out, size);
     if (!text)
         abort();   /* a few hundred bytes: out of memory here is fatal */
     uint64_t h = cmd_shard_hash(text);

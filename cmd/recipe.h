@@ -33,10 +33,14 @@
  * differ, which costs one redo, never a stale output. Returns a malloc'd
  * string the caller frees, or NULL when memory is short.
  */
-char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out);
+char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out,
+                      const struct cmd_size *size);
 
-/* The 64-bit hash of that text; never 0 (0 means "recipe unknown"). */
-uint64_t cmd_recipe_hash(const struct cmd_image *img, enum ib_format out);
+/* The 64-bit hash of that text; never 0 (0 means "recipe unknown").
+ * size: a rendition's (" size=480w" ends the text), or NULL for none, as
+ * every output had before renditions. */
+uint64_t cmd_recipe_hash(const struct cmd_image *img, enum ib_format out,
+                         const struct cmd_size *size);
 
 /* The format an input of in_format is written in under img. */
 enum ib_format cmd_recipe_format(const struct cmd_image *img,

@@ -212,7 +212,7 @@ int run_slot_fill(const struct run_settings *s, const struct run_list *l,
         snprintf(msg, msglen, "name '%s' is too long", file);
         return -1;
     }
-    slot->recipe = cmd_recipe_hash(&s->img, fmt);
+    slot->recipe = cmd_recipe_hash(&s->img, fmt, NULL);
     return 0;
 }
 

@@ -5,6 +5,7 @@
  * tests/cli/run_help.sh holds all three to the man page.
  */
 #include "cmd/cmd.h"
+#include "cmd/render.h"
 #include "cmd/run.h"
 #include "cmd/walk.h"
 
@@ -136,6 +137,11 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     if (cmd_log_check(NAME, s->o.oo.log, s->o.report, argv + optind, 1,
                       s->o.out, s->dl_dir))
         return EXIT_USAGE;
+    /* renditions are transform's for now: run makes one output per URL */
+    if (render_active(&s->img))
+        return cmd_usage_error(NAME, "--size, --width, --name and several "
+                               "--format values are not supported by run "
+                               "yet: run fetch, then transform");
     return -1;
 }
 

@@ -9,6 +9,7 @@
  */
 #include "cmd/batch.h"
 #include "cmd/recipe.h"
+#include "cmd/render.h"
 #include "cmd/walk.h"
 #include "pool/pool.h"
 #include "transform/transform.h"
@@ -66,6 +67,7 @@ struct ctx {
     size_t *todo;   /* pool task index -> item index */
     const char *fault;   /* test-only: IMGBATCH_TEST_FAULT */
     struct cmd_stamps *stamps;   /* which recipe made each output */
+    struct render_plan rp;       /* each item's renditions */
     struct batch b;
     size_t other_shards;   /* items left to the other --shard copies */
     size_t ntodo;
@@ -99,45 +101,67 @@ static void inject_fault(const char *fault, const char *path)
             pause();
 }
 
-/* Runs in a worker: one item. On success data carries the sizes. */
+/* What a worker hands back: the sizes, and each rendition's outcome. */
+struct payload {
+    uint32_t in_w, in_h, out_w, out_h;
+    struct ib_rendition_result rr[IB_RENDITIONS_MAX];
+};
+_Static_assert(sizeof(struct payload) <= IB_POOL_DATALEN, "payload size");
+
+/* Runs in a worker: one item, all its renditions from one decode; each
+ * one written is stamped, even when a sibling failed. */
 static int task(void *vctx, size_t index, void *data, char *msg,
                 size_t msglen)
 {
     const struct ctx *c = vctx;
-    const struct walk_item *it = &c->items[c->todo[index]];
-    struct ib_transform_result r;
+    size_t i = c->todo[index];
+    const struct walk_item *it = &c->items[i];
+    const struct render_out *o = render_outs(&c->rp, i);
+    struct ib_rendition r[IB_RENDITIONS_MAX];
+    struct ib_transform_result res;
+    struct payload pl;
 
     inject_fault(c->fault, it->path);
     const struct cmd_image *img = &c->s->img;
-    int rc = ib_transform_file(it->path, &c->out, it->out_name, &img->dopts,
-                               img->pipeline, &img->eopts, &r, msg, msglen);
-    if (rc)
-        return 1;
-    cmd_stamps_stamp(c->stamps, it->path, it->out, it->out + it->out_rel,
-                     it->recipe);
-    uint32_t dims[4] = {r.in_w, r.in_h, r.out_w, r.out_h};
-    memcpy(data, dims, sizeof dims);
-    return 0;
+    memset(&pl, 0, sizeof pl);
+    render_requests(&c->rp, i, r);
+    int rc = ib_transform_renditions(it->path, &c->out, &img->dopts,
+                                     img->pipeline, r, c->rp.per, &res,
+                                     pl.rr, msg, msglen);
+    for (size_t k = 0; k < c->rp.per; k++)
+        if (pl.rr[k].status == 0)
+            cmd_stamps_stamp(c->stamps, it->path, o[k].out, o[k].name,
+                             o[k].recipe);
+    pl.in_w = res.in_w;
+    pl.in_h = res.in_h;
+    pl.out_w = res.out_w;
+    pl.out_h = res.out_h;
+    memcpy(data, &pl, sizeof pl);
+    return rc ? 1 : 0;
 }
 
+/* pl: the worker's payload, NULL when it sent none. */
 static void report_item(struct ctx *c, const struct walk_item *it,
                         enum batch_status st, const char *error,
-                        const uint32_t dims[4], double ms)
+                        const struct payload *pl, double ms)
 {
+    size_t i = (size_t)(it - c->items);
     struct cmd_json *j = batch_item_begin(&c->b);
     cmd_json_str(j, "input", it->path);
-    cmd_json_str(j, "output", it->out);
+    cmd_json_str(j, "output", render_outs(&c->rp, i)[0].out);
     cmd_json_str(j, "error", error);
-    if (dims) {
-        cmd_json_int(j, "width_in", dims[0]);
-        cmd_json_int(j, "height_in", dims[1]);
-        cmd_json_int(j, "width_out", dims[2]);
-        cmd_json_int(j, "height_out", dims[3]);
+    if (pl && st == BATCH_OK) {
+        cmd_json_int(j, "width_in", pl->in_w);
+        cmd_json_int(j, "height_in", pl->in_h);
+        cmd_json_int(j, "width_out", pl->out_w);
+        cmd_json_int(j, "height_out", pl->out_h);
     }
     if (ms >= 0)
         cmd_json_num(j, "transform_ms", ms);
     else
         cmd_json_null(j, "transform_ms");
+    if (render_active(&c->s->img))
+        render_report(&c->rp, i, pl ? pl->rr : NULL, j);
     batch_item_end(&c->b, st);
     if (st == BATCH_FAILED) {
         batch_clear_progress(&c->b);
@@ -150,32 +174,34 @@ static void done(void *vctx, size_t index, const struct ib_pool_result *r)
 {
     struct ctx *c = vctx;
     struct walk_item *it = &c->items[c->todo[index]];
+    const struct render_out *o = render_outs(&c->rp, c->todo[index]);
     double ms = r->end_ms - r->start_ms;
-    uint32_t d[4];
+    struct payload pl;
 
     batch_clear_progress(&c->b);
+    memcpy(&pl, r->data, sizeof pl);
     if (r->state == IB_POOL_DONE && r->status == 0) {
-        memcpy(d, r->data, sizeof d);
-        report_item(c, it, BATCH_OK, NULL, d, ms);
+        report_item(c, it, BATCH_OK, NULL, &pl, ms);
         if (c->s->o.verbose)
             fprintf(stderr, "ok '%s' -> '%s' (%" PRIu32 "x%" PRIu32 ")\n",
-                    it->path, it->out, d[2], d[3]);
+                    it->path, o[0].out, pl.out_w, pl.out_h);
         show_progress(c);
         return;
     }
     if (r->state == IB_POOL_NOT_RUN)
         return;   /* reported after the run, with the others never started */
-    /* its worker died mid-write: nobody else writes this output */
-    if (r->state == IB_POOL_CRASHED || r->state == IB_POOL_TIMEOUT)
-        ib_transform_remove_temps(&c->out, it->out_name);
+    /* its worker died mid-write: nobody else writes these outputs */
+    for (size_t k = 0; k < c->rp.per; k++)
+        if (r->state == IB_POOL_CRASHED || r->state == IB_POOL_TIMEOUT)
+            ib_transform_remove_temps(&c->out, o[k].name);
     if (r->state == IB_POOL_CRASHED && cmd_stop &&
         !strcmp(r->msg, "interrupted")) {
         /* killed at the end of the stop's grace: not the image's fault */
         report_item(c, it, BATCH_INTERRUPTED, r->msg, NULL, ms);
         return;
     }
-    report_item(c, it, BATCH_FAILED, r->msg[0] ? r->msg : "failed", NULL,
-                ms);
+    report_item(c, it, BATCH_FAILED, r->msg[0] ? r->msg : "failed",
+                r->state == IB_POOL_DONE ? &pl : NULL, ms);
     show_progress(c);
 }
 
@@ -191,6 +217,15 @@ static int item_name_cmp(const void *key, const void *elem)
 static int shard_owns(void *vctx, const char *name)
 {
     const struct ctx *c = vctx;
+    if (render_active(&c->s->img)) {
+        /* names no longer follow the items' order: a scan, for the few
+         * temp files a killed run leaves */
+        for (size_t k = 0; k < c->nitems * c->rp.per; k++)
+            if (!strcmp(c->rp.v[k].name, name))
+                return cmd_shard_has(&c->s->o.shard,
+                                     c->items[k / c->rp.per].rel);
+        return 0;
+    }
     const struct walk_item *it = bsearch(name, c->items, c->nitems,
                                          sizeof *c->items, item_name_cmp);
     return it && cmd_shard_has(&c->s->o.shard, it->rel);
@@ -270,6 +305,8 @@ static int parse_args(int argc, char **argv, struct settings *s)
     if (cmd_log_check(NAME, o->oo.log, o->report, argv + optind,
                       argc - optind, o->out, NULL))
         return EXIT_USAGE;
+    if (render_check(NAME, &s->img, 1))
+        return EXIT_USAGE;
     return -1;
 }
 
@@ -301,23 +338,29 @@ static void summary(struct ctx *c, size_t not_run, size_t not_images,
 static void plan(struct ctx *c, struct walk *w)
 {
     const struct settings *s = c->s;
-    uint64_t recipe[IB_FORMAT_COUNT];   /* by input format */
-    for (int f = 0; f < IB_FORMAT_COUNT; f++)
-        recipe[f] = cmd_recipe_hash(&s->img, cmd_recipe_format(&s->img, f));
     for (size_t i = 0; i < w->n; i++) {
         struct walk_item *it = &w->items[i];
-        it->recipe = recipe[it->format];
+        struct render_out *o = render_outs(&c->rp, i);
+        size_t fresh = 0;
         if (!cmd_shard_has(&s->o.shard, it->rel)) {
             c->other_shards++;
-        } else if (it->error) {
+            continue;
+        }
+        if (it->error) {
             report_item(c, it, BATCH_FAILED, it->error, NULL, -1);
-        } else if (!s->o.force &&
-                   cmd_stamps_fresh(c->stamps, it->path, it->out,
-                                    it->out + it->out_rel, it->recipe)) {
+            continue;
+        }
+        for (size_t k = 0; k < c->rp.per; k++) {
+            o[k].fresh = !s->o.force &&
+                         cmd_stamps_fresh(c->stamps, it->path, o[k].out,
+                                          o[k].name, o[k].recipe);
+            fresh += o[k].fresh != 0;
+        }
+        if (fresh == c->rp.per) {
             report_item(c, it, BATCH_SKIPPED, NULL, NULL, -1);
             if (s->o.verbose)
                 fprintf(stderr, "skipped '%s': '%s' is up to date\n",
-                        it->path, it->out);
+                        it->path, o[0].out);
         } else {
             c->todo[c->ntodo++] = i;
         }
@@ -354,6 +397,8 @@ int cmd_transform(int argc, char **argv)
     if (batch_start(&c.b, NAME, &s.o))
         goto out;
     walk_init(&w, s.o.out, s.img.eopts.format);
+    w.formats = s.img.formats;
+    w.nformats = s.img.nformats;
     for (int i = optind; i < argc; i++)
         walk_add(&w, argv[i]);
     walk_finish(&w);
@@ -374,7 +419,8 @@ int cmd_transform(int argc, char **argv)
     c.todo = malloc((w.n ? w.n : 1) * sizeof *c.todo);
     struct ib_pool_result *results = calloc(w.n ? w.n : 1,
                                             sizeof *results);
-    if (!c.todo || !c.stamps || !results) {
+    if (!c.todo || !c.stamps || !results ||
+        render_plan_make(&c.rp, &s.img, &w)) {
         fprintf(stderr, "imgbatch transform: %s\n",
                 c.stamps ? "out of memory" : msg);
         cmd_stamps_close(c.stamps, NULL, 0);
@@ -420,6 +466,7 @@ int cmd_transform(int argc, char **argv)
     }
     rc = batch_exit(&c.b, fatal, -1);
 out_walk:
+    render_plan_release(&c.rp);
     free(results);
     free(c.todo);
     walk_release(&w);

@@ -373,8 +373,16 @@ void walk_finish(struct walk *w)
     for (size_t i = 0; i < w->n; i++) {
         f[i] = ib_format_output((enum ib_format)w->format,
                                 (enum ib_format)w->items[i].format);
-        v[i] = (struct walk_name){w->items[i].rel, w->items[i].rel,
-                                  1u << f[i], 0, 0};
+        unsigned mask = 1u << f[i];
+        for (size_t k = 0; k < w->nformats; k++) {
+            enum ib_format g = ib_format_output(
+                w->formats[k],
+                (enum ib_format)w->items[i].format);
+            if (g != IB_FORMAT_UNKNOWN)
+                mask |= 1u << g;
+        }
+        v[i] = (struct walk_name){w->items[i].rel, w->items[i].rel, mask, 0,
+                                  0};
     }
     walk_names_plan(v, w->n);
     for (size_t i = 0; i < w->n; i++) {
@@ -383,6 +391,7 @@ void walk_finish(struct walk *w)
         if (!name)
             abort();
         free(it->out);
+        it->name_mode = v[i].mode;
         it->out = join(w->out_root, name);
         it->out_rel = la + (la && w->out_root[la - 1] != '/');
         it->out_name = it->out + it->out_rel;

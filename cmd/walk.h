@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "transform/transform.h"
+
 struct walk_item {
     char *path;    /* owned: as given or found */
     char *rel;     /* owned: relative to its root, the key for --shard */
@@ -27,12 +29,16 @@ struct walk_item {
     char *error;   /* owned: why it fails before decoding, or NULL */
     int format;    /* enum ib_format of the input, from its content */
     uint64_t recipe;  /* the caller's: the recipe its output is made by */
+    int name_mode;    /* enum walk_name_mode its name was planned in */
 };
 
 struct walk {
     const char *out_root;   /* borrowed */
     int format;             /* enum ib_format of every output; UNKNOWN:
                                each its input's (ib_format_output) */
+    const enum ib_format *formats;   /* borrowed, may be NULL: every format outputs
+                               take (renditions), names planned for all */
+    size_t nformats;
     struct walk_item *items;   /* owned, n of them */
     size_t n, cap;
     size_t not_images;

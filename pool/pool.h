@@ -32,7 +32,7 @@ enum ib_pool_backend { IB_POOL_SERIAL, IB_POOL_FORK, IB_POOL_OPENMP };
 /* Result message capacity, including the NUL (fits one pipe record). */
 #define IB_POOL_MSGLEN 256
 /* Payload capacity: what a task hands back beside its status, as bytes. */
-#define IB_POOL_DATALEN 128
+#define IB_POOL_DATALEN 320
 
 /*
  * A task returns 0 on success or a task-defined nonzero status, writing a

@@ -1,0 +1,406 @@
+/*
+ * cmd/render.c: names, recipes and requests of renditions. See render.h.
+ */
+#include "cmd/render.h"
+#include "cmd/recipe.h"
+#include "cmd/shard.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *const fields[] = {"dir", "stem", "ext", "format", "w",
+                                     "h", "size", "hash"};
+enum { F_DIR, F_STEM, F_EXT, F_FORMAT, F_W, F_H, F_SIZE, F_HASH, F_COUNT };
+
+int render_active(const struct cmd_image *img)
+{
+    return img->nsizes > 0 || img->nformats > 1 || img->name_tmpl;
+}
+
+static size_t nsizes(const struct cmd_image *img)
+{
+    return img->nsizes ? img->nsizes : 1;
+}
+
+static size_t nformats(const struct cmd_image *img)
+{
+    return img->nformats ? img->nformats : 1;
+}
+
+static enum ib_format format_at(const struct cmd_image *img, size_t k)
+{
+    return img->nformats ? img->formats[k] : img->eopts.format;
+}
+
+/* The field "{name}" at t (just past the '{'): its index and length, or
+ * -1 when t does not start a known field. */
+static int field_at(const char *t, size_t *len)
+{
+    for (int f = 0; f < F_COUNT; f++) {
+        size_t n = strlen(fields[f]);
+        if (!strncmp(t, fields[f], n) && t[n] == '}') {
+            *len = n + 1;
+            return f;
+        }
+    }
+    return -1;
+}
+
+/* Expands t with the values v[F_COUNT]: malloc'd, NULL out of memory.
+ * "{dir}/" adds nothing when dir is "". */
+static char *expand(const char *t, const char *const v[F_COUNT])
+{
+    size_t cap = strlen(t) + 1, n = 0;
+    for (int f = 0; f < F_COUNT; f++)
+        cap += 4 * strlen(v[f]) + 8;   /* each field at most a few times */
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *p = t; *p;) {
+        size_t len;
+        int f = *p == '{' ? field_at(p + 1, &len) : -1;
+        if (f < 0) {
+            if (n + 1 < cap)
+                out[n++] = *p;
+            p++;
+            continue;
+        }
+        p += 1 + len;
+        size_t vl = strlen(v[f]);
+        if (n + vl < cap) {
+            memcpy(out + n, v[f], vl);
+            n += vl;
+        }
+        if (f == F_DIR && !vl && *p == '/')
+            p++;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+int render_check(const char *cmd, struct cmd_image *img, int hash_ok)
+{
+    size_t per = nsizes(img) * nformats(img);
+    const char *t = img->name_tmpl;
+    char msg[256];
+
+    if (per > IB_RENDITIONS_MAX)
+        return cmd_usage_error(cmd, "%zu sizes x %zu formats is %zu "
+                               "renditions per input (at most %d)",
+                               nsizes(img), nformats(img), per,
+                               IB_RENDITIONS_MAX);
+    for (size_t k = 0; img->nformats > 1 && k < img->nformats; k++)
+        if (img->formats[k] == IB_FORMAT_UNKNOWN)
+            return cmd_usage_error(cmd, "--format same cannot be one of "
+                                   "several formats: name each");
+    if (t) {
+        int used[F_COUNT] = {0};
+        if (!*t || *t == '/')
+            return cmd_usage_error(cmd, "invalid --name '%s' (a path below "
+                                   "the output folder)", t);
+        for (const char *p = t; *p; p++) {
+            size_t len;
+            int f;
+            if (*p != '{')
+                continue;
+            f = field_at(p + 1, &len);
+            if (f < 0)
+                return cmd_usage_error(cmd, "invalid --name '%s': unknown "
+                                       "field at '%.12s' ({dir} {stem} {ext}"
+                                       " {format} {w} {h} {size} {hash})",
+                                       t, p);
+            used[f] = 1;
+        }
+        for (size_t k = 0; k < img->nsizes; k++)
+            if ((used[F_W] && !img->sizes[k].w) ||
+                (used[F_H] && !img->sizes[k].h))
+                return cmd_usage_error(cmd, "--name '%s' uses {%s} but size "
+                                       "'%s' gives none", t,
+                                       used[F_W] && !img->sizes[k].w
+                                           ? "w" : "h",
+                                       img->sizes[k].text);
+        if ((used[F_W] || used[F_H] || used[F_SIZE]) && !img->nsizes)
+            return cmd_usage_error(cmd, "--name '%s' uses a size field but "
+                                   "no --size or --width is given", t);
+        if (used[F_HASH] && !hash_ok)
+            return cmd_usage_error(cmd, "--name: {hash} is not supported "
+                                   "here");
+        /* the renditions of one input must not share a name */
+        if ((img->nsizes > 1 && !used[F_W] && !used[F_H] && !used[F_SIZE]) ||
+            (img->nformats > 1 && !used[F_EXT] && !used[F_FORMAT]))
+            return cmd_usage_error(cmd, "--name '%s' gives several "
+                                   "renditions of one input one name: use "
+                                   "%s", t, img->nformats > 1 &&
+                                   !used[F_EXT] && !used[F_FORMAT]
+                                       ? "{ext} or {format}"
+                                       : "{size}, {w} or {h}");
+        if (strstr(t, "..") && (!strncmp(t, "../", 3) || strstr(t, "/../") ||
+                                !strcmp(t, "..")))
+            return cmd_usage_error(cmd, "invalid --name '%s' (a path below "
+                                   "the output folder)", t);
+    }
+    for (size_t k = 0; k < img->nsizes; k++) {
+        struct ib_pipeline *q = ib_pipeline_new();
+        const struct cmd_size *s = &img->sizes[k];
+        char box[32];
+        if (!q)
+            return cmd_usage_error(cmd, "out of memory");
+        img->size_pl[k] = q;
+        if (img->filter && ib_pipeline_set_filter(q, img->filter, msg,
+                                                  sizeof msg))
+            return cmd_usage_error(cmd, "%s", msg);
+        ib_pipeline_set_upscale(q, img->upscale);
+        if (s->w && s->h)
+            snprintf(box, sizeof box, "%ux%u", s->w, s->h);
+        else if (s->w)
+            snprintf(box, sizeof box, "%u", s->w);
+        else
+            snprintf(box, sizeof box, "x%u", s->h);
+        if (ib_pipeline_add(q, "resize", box, msg, sizeof msg))
+            return cmd_usage_error(cmd, "%s", msg);
+    }
+    return 0;
+}
+
+/* FNV-1a 64 of a file's bytes, as 8 hex digits; "00000000" unreadable. */
+static void content_hash(const char *path, char hex[9])
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    unsigned char b[65536];
+    ssize_t n;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+    snprintf(hex, 9, "00000000");
+    if (fd < 0)
+        return;
+    while ((n = read(fd, b, sizeof b)) > 0)
+        for (ssize_t i = 0; i < n; i++)
+            h = (h ^ b[i]) * 0x100000001b3ull;
+    close(fd);
+    snprintf(hex, 9, "%08" PRIx32, (uint32_t)(h ^ h >> 32));
+}
+
+/*
+ * Rendition (size si, format f) of the item whose planned name (in f) is
+ * planned: by the template, with the stem made unique by key when
+ * hashed. malloc'd, NULL out of memory.
+ */
+static char *name_of(const struct cmd_image *img, const char *planned,
+                     const char *key, int hashed, const char *chash,
+                     int si, enum ib_format f)
+{
+    const char *tmpl = img->name_tmpl;
+    if (!tmpl && img->nsizes <= 1)
+        return strdup(planned);
+    if (!tmpl)
+        tmpl = "{dir}/{stem}-{size}.{ext}";
+    const char *slash = strrchr(planned, '/');
+    size_t dl = slash ? (size_t)(slash - planned) : 0;
+    const char *base = slash ? slash + 1 : planned;
+    size_t e = ib_name_ext(base);
+    char *dir = strndup(planned, dl), *stem = NULL;
+    char w[16] = "", h[16] = "", khex[9];
+    const struct cmd_size *sz = si >= 0 ? &img->sizes[si] : NULL;
+    uint64_t kh = cmd_shard_hash(key);
+
+    snprintf(khex, sizeof khex, "%08" PRIx32, (uint32_t)(kh ^ kh >> 32));
+    if (dir)
+        stem = malloc(e + 10);
+    if (!stem) {
+        free(dir);
+        return NULL;
+    }
+    snprintf(stem, e + 10, "%.*s%s%s", (int)e, base, hashed ? "-" : "",
+             hashed ? khex : "");
+    if (sz && sz->w)
+        snprintf(w, sizeof w, "%u", sz->w);
+    if (sz && sz->h)
+        snprintf(h, sizeof h, "%u", sz->h);
+    const char *v[F_COUNT] = {dir, stem, base[e] ? base + e + 1 : "",
+                              ib_format_name(f), w, h, sz ? sz->text : "",
+                              chash};
+    char *out = expand(tmpl, v);
+    free(dir);
+    free(stem);
+    return out;
+}
+
+struct ref {
+    const char *name;
+    size_t item;
+};
+
+static int ref_cmp(const void *a, const void *b)
+{
+    const struct ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->item > y->item) - (x->item < y->item);
+}
+
+/* Names item i's renditions (hashed: stems made unique by key). */
+static int name_item(struct render_plan *rp, struct walk *w, size_t i,
+                     int hashed)
+{
+    const struct cmd_image *img = rp->img;
+    struct walk_item *it = &w->items[i];
+    struct render_out *o = render_outs(rp, i);
+    struct walk_name v = {it->rel, it->rel, 0, 0, 0};
+    char chash[9] = "";
+    size_t la = strlen(w->out_root);
+    int sep = la && w->out_root[la - 1] != '/';
+
+    if (img->name_tmpl && strstr(img->name_tmpl, "{hash}") && !it->error)
+        content_hash(it->path, chash);
+    for (size_t k = 0; k < rp->per; k++) {
+        enum ib_format f = ib_format_output(format_at(img, o[k].format),
+                                            (enum ib_format)it->format);
+        char *planned = walk_name_make(&v, it->name_mode, (int)f);
+        char *name = planned ? name_of(img, planned, it->rel, hashed, chash,
+                                       o[k].size, f) : NULL;
+        free(planned);
+        if (!name)
+            return -1;
+        size_t n = la + sep + strlen(name) + 1;
+        free(o[k].out);
+        o[k].out = malloc(n);
+        if (!o[k].out) {
+            free(name);
+            return -1;
+        }
+        snprintf(o[k].out, n, "%s%s%s", w->out_root, sep ? "/" : "", name);
+        o[k].name = o[k].out + la + sep;
+        free(name);
+    }
+    return 0;
+}
+
+/* Items sharing a name: hashed first, then failed. 0, or -1 no memory. */
+static int settle_clashes(struct render_plan *rp, struct walk *w)
+{
+    size_t m = rp->nitems * rp->per;
+    struct ref *r = malloc((m ? m : 1) * sizeof *r);
+    unsigned char *hashed = calloc(rp->nitems ? rp->nitems : 1, 1);
+    int rc = -1;
+
+    if (!r || !hashed)
+        goto out;
+    for (int round = 0; round < 2; round++) {
+        for (size_t k = 0; k < m; k++)
+            r[k] = (struct ref){rp->v[k].name, k / rp->per};
+        if (m > 1)
+            qsort(r, m, sizeof *r, ref_cmp);
+        int again = 0;
+        for (size_t k = 1; k < m; k++) {
+            if (strcmp(r[k - 1].name, r[k].name))
+                continue;
+            struct walk_item *a = &w->items[r[k - 1].item];
+            struct walk_item *b = &w->items[r[k].item];
+            if (round == 0 && !hashed[r[k].item]) {
+                hashed[r[k - 1].item] = hashed[r[k].item] = 1;
+                again = 1;
+            } else if (round == 1 && !b->error) {
+                char err[600];
+                snprintf(err, sizeof err, "output '%s/%s' is also made from "
+                         "'%s'", w->out_root, r[k].name, a->path);
+                b->error = strdup(err);
+            }
+        }
+        if (!again)
+            break;
+        for (size_t i = 0; i < rp->nitems; i++)
+            if (hashed[i] && name_item(rp, w, i, 1))
+                goto out;
+    }
+    rc = 0;
+out:
+    free(r);
+    free(hashed);
+    return rc;
+}
+
+int render_plan_make(struct render_plan *rp, const struct cmd_image *img,
+                     struct walk *w)
+{
+    uint64_t recipe[IB_FORMAT_COUNT][IB_RENDITIONS_MAX + 1];
+
+    memset(rp, 0, sizeof *rp);
+    rp->img = img;
+    rp->per = nsizes(img) * nformats(img);
+    rp->nitems = w->n;
+    rp->v = calloc((w->n ? w->n : 1) * rp->per, sizeof *rp->v);
+    if (!rp->v)
+        return -1;
+    memset(recipe, 0, sizeof recipe);
+    for (size_t i = 0; i < w->n; i++) {
+        struct render_out *o = render_outs(rp, i);
+        for (size_t k = 0; k < rp->per; k++) {
+            o[k].size = img->nsizes ? (int)(k / nformats(img)) : -1;
+            o[k].format = (int)(k % nformats(img));
+            enum ib_format f = ib_format_output(format_at(img, o[k].format),
+                                                w->items[i].format);
+            uint64_t *c = &recipe[f][o[k].size + 1];
+            if (!*c)
+                *c = cmd_recipe_hash(img, f, o[k].size >= 0
+                                                 ? &img->sizes[o[k].size]
+                                                 : NULL);
+            o[k].recipe = *c;
+        }
+        if (name_item(rp, w, i, 0))
+            return -1;
+    }
+    return render_active(img) ? settle_clashes(rp, w) : 0;
+}
+
+void render_plan_release(struct render_plan *rp)
+{
+    for (size_t k = 0; rp->v && k < rp->nitems * rp->per; k++)
+        free(rp->v[k].out);
+    free(rp->v);
+    rp->v = NULL;
+}
+
+void render_requests(const struct render_plan *rp, size_t item,
+                     struct ib_rendition *r)
+{
+    const struct cmd_image *img = rp->img;
+    const struct render_out *o = render_outs(rp, item);
+    for (size_t k = 0; k < rp->per; k++) {
+        r[k] = (struct ib_rendition){
+            .size = o[k].size >= 0 ? img->size_pl[o[k].size] : NULL,
+            .name = o[k].name,
+            .eopts = img->eopts,
+            .skip = o[k].fresh,
+        };
+        r[k].eopts.format = format_at(img, o[k].format);
+    }
+}
+
+void render_report(const struct render_plan *rp, size_t item,
+                   const struct ib_rendition_result *rr, struct cmd_json *j)
+{
+    const struct render_out *o = render_outs(rp, item);
+    cmd_json_array_begin(j, "renditions");
+    for (size_t k = 0; k < rp->per; k++) {
+        const char *st = o[k].fresh ? "skipped" : "not_run";
+        cmd_json_object_begin(j, NULL);
+        cmd_json_str(j, "output", o[k].out);
+        if (rr && rr[k].status == 0) {
+            st = "ok";
+            cmd_json_str(j, "format", ib_format_name(rr[k].format));
+            cmd_json_int(j, "width", rr[k].width);
+            cmd_json_int(j, "height", rr[k].height);
+            cmd_json_int(j, "bytes", rr[k].bytes);
+        } else if (rr && rr[k].status < 0) {
+            st = "failed";
+        }
+        if (o[k].size >= 0)
+            cmd_json_str(j, "size", rp->img->sizes[o[k].size].text);
+        cmd_json_str(j, "status", st);
+        cmd_json_object_end(j);
+    }
+    cmd_json_array_end(j);
+}
