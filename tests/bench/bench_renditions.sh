@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# Renditions benchmark, run by hand (never by ctest): the real-photo corpus
+# (tests/bench/lib.sh) to widths {480, 960, 1920} x {WebP q80, JPEG q85},
+# six outputs per input:
+#   imgbatch transform --procs P --width 480,960,1920 --format webp,jpeg
+#       --quality jpeg=85,webp=80                    (one decode per input)
+#   sharp: batch.js renditions, one input cloned per output, P images in
+#       flight (sharp's idiom; libvips threads as sharp sets them)
+#   vipsthumbnail: once per size and format (6 passes over the list), P
+#       processes over interleaved shares
+# Interleaved runs, medians; output bytes per format, and the PSNR of the
+# 960 renditions against an ImageMagick Lanczos reference resize, so that
+# speed is compared at equal quality. Markdown to stdout.
+#
+#   tests/bench/bench_renditions.sh [IMGBATCH]
+#
+# Environment: BENCH_DIR (default /tmp/imgbatch-bench), RUNS (default 5),
+# PROCS (default 2), NO_INSTALL=1 to skip apt-get and npm, LIMIT=N to use
+# the first N photos only.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+IMGBATCH=${1:-${IMGBATCH:-$ROOT/build/cmd/imgbatch}}
+BENCH_DIR=${BENCH_DIR:-/tmp/imgbatch-bench}
+RUNS=${RUNS:-5}
+PROCS=${PROCS:-2}
+[ -x "$IMGBATCH" ] || { echo "no imgbatch at $IMGBATCH (build first)" >&2; exit 2; }
+IMGBATCH=$(cd "$(dirname "$IMGBATCH")" && pwd)/$(basename "$IMGBATCH")
+. "$ROOT/tests/bench/lib.sh"
+
+share() { local i; for ((i = $1; i < ${#FILES[@]}; i += PROCS)); do echo "${FILES[$i]}"; done; }
+
+run_tool() {
+    local out=$BENCH_DIR/rout-$1 t0 t1
+    rm -rf "$out"
+    mkdir -p "$out"
+    t0=$(now)
+    case "$1" in
+    imgbatch)
+        "$IMGBATCH" transform -q --procs "$PROCS" -o "$out" \
+            --width 480,960,1920 --format webp,jpeg \
+            --quality jpeg=85,webp=80 "${FILES[@]}" ;;
+    sharp)
+        $SHARP renditions "$out" "$PROCS" "${FILES[@]}" ;;
+    vipsthumbnail)
+        for w in 480 960 1920; do
+            for fmt in "webp[Q=80]" "jpg[Q=85]"; do
+                for ((p = 0; p < PROCS; p++)); do
+                    vipsthumbnail -s "${w}x1000000>" \
+                        -o "$out/%s-${w}w.$fmt" $(share $p) &
+                done
+                wait
+            done
+        done ;;
+    esac
+    t1=$(now)
+    echo "$t1 - $t0" | bc -l
+}
+
+# psnr_960 TOOL EXT: mean PSNR of TOOL's 960 renditions (EXT) against
+# convert -resize 960x of the source, over the first 8 photos
+psnr_960() {
+    local sum=0 n=0 f b p
+    for f in "${FILES[@]:0:8}"; do
+        b=$(basename "$f" .jpg)
+        [ -f "$BENCH_DIR/ref-$b.png" ] ||
+            convert "$f" -auto-orient -filter Lanczos -resize '960x>' \
+                "$BENCH_DIR/ref-$b.png"
+        convert "$BENCH_DIR/rout-$1/$b-960w.$2" "$BENCH_DIR/cmp.png"
+        p=$(compare -metric PSNR "$BENCH_DIR/ref-$b.png" "$BENCH_DIR/cmp.png" \
+            null: 2>&1 || true)
+        sum=$(echo "$sum + $p" | bc -l)
+        n=$((n + 1))
+    done
+    printf '%.2f' "$(echo "$sum / $n" | bc -l)"
+}
+
+install_tools
+install_sharp
+mkdir -p "$BENCH_DIR"
+build_corpus
+mapfile -t FILES < <(ls "$BENCH_DIR"/corpus/*.jpg | head -n "${LIMIT:-100000}")
+N=${#FILES[@]}
+
+echo "### Renditions: $N photos to {480, 960, 1920} x {WebP q80, JPEG q85}, $PROCS processes, median of $RUNS interleaved runs"
+echo
+echo "imgbatch $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'), $(vips --version),"
+echo "sharp $(cd "$ROOT/tests/bench/sharp" && node -p "const s=require('sharp').versions; s.sharp + ' (libvips ' + s.vips + ')'")."
+echo
+TOOLS=(imgbatch sharp vipsthumbnail)
+for t in "${TOOLS[@]}"; do : >"$BENCH_DIR/rt-$t"; done
+run_tool imgbatch >/dev/null   # warm the page cache
+for ((r = 0; r < RUNS; r++)); do
+    for t in "${TOOLS[@]}"; do
+        run_tool "$t" >>"$BENCH_DIR/rt-$t"
+    done
+done
+sharp_s=$(median <"$BENCH_DIR/rt-sharp")
+echo "| tool | median s | inputs/s | vs sharp | WebP MB | JPEG MB | PSNR 960 WebP | PSNR 960 JPEG |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+for t in "${TOOLS[@]}"; do
+    s=$(median <"$BENCH_DIR/rt-$t")
+    wb=$(find "$BENCH_DIR/rout-$t" -name '*.webp' -printf '%s\n' | awk '{s+=$1} END {printf "%.2f", s/1e6}')
+    jb=$(find "$BENCH_DIR/rout-$t" -name '*.jpg' -printf '%s\n' | awk '{s+=$1} END {printf "%.2f", s/1e6}')
+    printf '| %s | %.2f | %.1f | %.2fx | %s | %s | %s | %s |\n' "$t" "$s" \
+        "$(echo "$N / $s" | bc -l)" "$(echo "$sharp_s / $s" | bc -l)" \
+        "$wb" "$jb" "$(psnr_960 "$t" webp)" "$(psnr_960 "$t" jpg)"
+done
+echo
+echo "(vs sharp > 1: faster than sharp. PSNR in dB against ImageMagick's Lanczos resize of the same photo.)"
