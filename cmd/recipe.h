@@ -71,6 +71,13 @@ int cmd_stamps_fresh(const struct cmd_stamps *st, const char *in,
  */
 int cmd_stamps_stamp(struct cmd_stamps *st, const char *in, const char *out,
                      const char *name, uint64_t recipe);
+/* Why out must be made, for --dry-run: "not made yet", "its recipe
+ * changed", "its recipe is unknown", "its input changed"; NULL: fresh. */
+const char *cmd_stamps_why(const struct cmd_stamps *st, const char *in,
+                           const char *out, const char *name,
+                           uint64_t recipe);
+/* Frees without writing anything (a dry run). */
+void cmd_stamps_discard(struct cmd_stamps *st);
 /* Compacts and frees; st NULL does nothing. 0, or -1 with msg. */
 int cmd_stamps_close(struct cmd_stamps *st, char *msg, size_t msglen);
 

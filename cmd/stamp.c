@@ -205,6 +205,28 @@ int cmd_stamps_fresh(const struct cmd_stamps *st, const char *in,
     return recorded(st, out, name) == recipe && cmd_output_fresh(in, out);
 }
 
+const char *cmd_stamps_why(const struct cmd_stamps *st, const char *in,
+                           const char *out, const char *name,
+                           uint64_t recipe)
+{
+    struct stat so;
+    if (lstat(out, &so))
+        return "not made yet";
+    uint64_t r = recorded(st, out, name);
+    if (r != recipe)
+        return r ? "its recipe changed" : "its recipe is unknown";
+    return cmd_output_fresh(in, out) ? NULL : "its input changed";
+}
+
+void cmd_stamps_discard(struct cmd_stamps *st)
+{
+    if (!st)
+        return;
+    free_stamps(st->v, st->n);
+    free(st->path);
+    free(st);
+}
+
 /* Appends "<recipe>\t<name>" to the record: the fallback. 0 or -1. */
 static int append(const struct cmd_stamps *st, const char *name,
                   uint64_t recipe)

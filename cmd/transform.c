@@ -26,7 +26,7 @@
 #define NAME "transform"
 
 enum {   /* below the common and image options' codes */
-    OPT_ENGINE = 256, OPT_PROCS, OPT_THREADS,
+    OPT_ENGINE = 256, OPT_PROCS, OPT_THREADS, OPT_DRY_RUN,
 };
 
 static const struct cmd_option own_options[] = {
@@ -36,6 +36,9 @@ static const struct cmd_option own_options[] = {
      "worker processes (default: online CPUs)"},
     {"threads", required_argument, OPT_THREADS, "N",
      "OpenMP threads for --engine omp (default: online CPUs)"},
+    {"dry-run", no_argument, OPT_DRY_RUN, NULL,
+     "list what would be made and why, what is up to date, what would "
+     "fail; touch nothing"},
 };
 #define NOWN (sizeof own_options / sizeof own_options[0])
 #define MAXOPTS 64
@@ -55,6 +58,7 @@ struct settings {
     enum ib_pool_backend backend;
     unsigned workers;
     int procs_set, threads_set;
+    int dry_run;
     struct cmd_image img;
 };
 
@@ -247,6 +251,9 @@ static int own_option(void *ctx, int c, const char *v)
             }
         return cmd_usage_error(NAME, "invalid --engine '%s' (procs, omp or "
                                "serial)", v);
+    case OPT_DRY_RUN:
+        s->dry_run = 1;
+        return 0;
     case OPT_PROCS:
     case OPT_THREADS:
         if (cmd_parse_uint(v, 1, 1024, &s->workers))
@@ -307,6 +314,9 @@ static int parse_args(int argc, char **argv, struct settings *s)
         return EXIT_USAGE;
     if (render_check(NAME, &s->img, 1))
         return EXIT_USAGE;
+    if (s->dry_run && (o->report || o->oo.log))
+        return cmd_usage_error(NAME, "--dry-run writes nothing: no %s",
+                               o->report ? "--report" : "--log");
     return -1;
 }
 
@@ -367,6 +377,85 @@ static void plan(struct ctx *c, struct walk *w)
     }
 }
 
+/* The shared part of a walk: inputs, names, renditions, recipe record. */
+static int walk_all(struct ctx *c, struct walk *w, int argc, char **argv,
+                    char *msg, size_t msglen)
+{
+    const struct settings *s = c->s;
+    walk_init(w, s->o.out, s->img.eopts.format);
+    w->formats = s->img.formats;
+    w->nformats = s->img.nformats;
+    for (int i = optind; i < argc; i++)
+        walk_add(w, argv[i]);
+    walk_finish(w);
+    c->items = w->items;
+    c->nitems = w->n;
+    /* the recipe record, for file systems without extended attributes */
+    char name[128] = ".imgbatch-transform.tsv";
+    if (s->o.shard.n)
+        snprintf(name, sizeof name, ".imgbatch-transform-%llu-of-%llu.tsv",
+                 (unsigned long long)s->o.shard.k,
+                 (unsigned long long)s->o.shard.n);
+    c->stamps = cmd_stamps_open(s->o.out, name, msg, msglen);
+    if (!c->stamps)
+        return -1;
+    if (render_plan_make(&c->rp, &s->img, w)) {
+        snprintf(msg, msglen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+/*
+ * --dry-run: what a run would do, one line per rendition on stdout, from
+ * the same walk, names and records as a run; nothing is created, locked,
+ * swept or written. Exit 1 when some item would fail before decoding.
+ */
+static int dry_run(struct ctx *c, int argc, char **argv)
+{
+    const struct settings *s = c->s;
+    struct walk w;
+    char msg[256];
+    size_t make = 0, fresh = 0, failed = 0;
+
+    int rc = EXIT_FATAL;
+    if (walk_all(c, &w, argc, argv, msg, sizeof msg)) {
+        fprintf(stderr, "imgbatch transform: %s\n", msg);
+        goto out;
+    }
+    for (size_t i = 0; i < w.n; i++) {
+        const struct walk_item *it = &w.items[i];
+        const struct render_out *o = render_outs(&c->rp, i);
+        if (!cmd_shard_has(&s->o.shard, it->rel))
+            continue;
+        if (it->error) {
+            printf("fail  %s: %s\n", it->path, it->error);
+            failed++;
+            continue;
+        }
+        for (size_t k = 0; k < c->rp.per; k++) {
+            const char *why = s->o.force ? "--force"
+                              : cmd_stamps_why(c->stamps, it->path, o[k].out,
+                                               o[k].name, o[k].recipe);
+            if (why)
+                printf("make  %s -> %s (%s)\n", it->path, o[k].out, why);
+            else
+                printf("keep  %s -> %s (up to date)\n", it->path, o[k].out);
+            make += why != NULL;
+            fresh += why == NULL;
+        }
+    }
+    printf("dry run: %zu to make, %zu up to date, %zu inputs would fail, "
+           "%zu not images%s; nothing written\n", make, fresh, failed,
+           w.not_images, s->o.shard.n ? ", the rest for other shards" : "");
+    rc = failed ? EXIT_SOME_FAILED : 0;
+out:
+    cmd_stamps_discard(c->stamps);
+    render_plan_release(&c->rp);
+    walk_release(&w);
+    return rc;
+}
+
 int cmd_transform(int argc, char **argv)
 {
     struct settings s;
@@ -389,6 +478,11 @@ int cmd_transform(int argc, char **argv)
     struct cmd_lock lock = {-1, -1, 0};
     memset(&c, 0, sizeof c);
     c.s = &s;
+    if (s.dry_run) {
+        rc = dry_run(&c, argc, argv);
+        cmd_image_release(&s.img);
+        return rc;
+    }
     int out_fd = cmd_out_open(NAME, s.o.out);
     rc = EXIT_FATAL;
     if (out_fd < 0 || cmd_lock_take(&lock, NAME, out_fd, s.o.out,
@@ -396,33 +490,16 @@ int cmd_transform(int argc, char **argv)
         goto out;
     if (batch_start(&c.b, NAME, &s.o))
         goto out;
-    walk_init(&w, s.o.out, s.img.eopts.format);
-    w.formats = s.img.formats;
-    w.nformats = s.img.nformats;
-    for (int i = optind; i < argc; i++)
-        walk_add(&w, argv[i]);
-    walk_finish(&w);
-    /* the recipe record, for file systems without extended attributes */
-    char stamps_name[128] = ".imgbatch-transform.tsv";
-    if (s.o.shard.n)
-        snprintf(stamps_name, sizeof stamps_name,
-                 ".imgbatch-transform-%llu-of-%llu.tsv",
-                 (unsigned long long)s.o.shard.k,
-                 (unsigned long long)s.o.shard.n);
-
+    int walked = walk_all(&c, &w, argc, argv, msg, sizeof msg);
     c.out = (struct ib_out){.root = out_fd, .shown = s.o.out,
                             .no_fsync = s.o.oo.no_fsync};
-    c.items = w.items;
-    c.nitems = w.n;
     c.fault = getenv("IMGBATCH_TEST_FAULT");
-    c.stamps = cmd_stamps_open(s.o.out, stamps_name, msg, sizeof msg);
     c.todo = malloc((w.n ? w.n : 1) * sizeof *c.todo);
     struct ib_pool_result *results = calloc(w.n ? w.n : 1,
                                             sizeof *results);
-    if (!c.todo || !c.stamps || !results ||
-        render_plan_make(&c.rp, &s.img, &w)) {
+    if (walked || !c.todo || !results) {
         fprintf(stderr, "imgbatch transform: %s\n",
-                c.stamps ? "out of memory" : msg);
+                walked ? msg : "out of memory");
         cmd_stamps_close(c.stamps, NULL, 0);
         batch_exit(&c.b, 1, -1);
         goto out_walk;
