@@ -42,7 +42,7 @@ void batch_opts_init(struct batch_opts *o);
 /*
  * The option table of a subcommand: its own rows, then the download rows
  * (fetch_opts.c) if fetch, the image rows and operations (image_opts.c) if
- * image, then the common rows, -o's help being out_help. Returns the count;
+ * image (2: with the renditions' rows), then the common rows, -o's help being out_help. Returns the count;
  * opts[count] ends the table. Help prints each part under its heading.
  */
 size_t batch_options(struct cmd_option *opts, size_t max,

@@ -49,7 +49,7 @@ size_t batch_options(struct cmd_option *opts, size_t max,
     if (fetch)
         n = cmd_fetch_options(opts, n, max);
     if (image)
-        n = cmd_image_options(opts, n, max);
+        n = cmd_image_options(opts, n, max, image > 1);
     /* the output folder's options (cmd/lock.c) before -h, the last row */
     for (size_t i = 0; i + 1 < NCOMMON && n + 1 < max; i++) {
         opts[n] = common_options[i];

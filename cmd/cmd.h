@@ -109,9 +109,11 @@ struct cmd_image {
 };
 int cmd_image_init(struct cmd_image *img);   /* 0, or -1 out of memory */
 void cmd_image_release(struct cmd_image *img);
-/* Appends the image rows and one per op to opts[n..], NUL-terminated
- * within max; returns the new count. */
-size_t cmd_image_options(struct cmd_option *opts, size_t n, size_t max);
+/* Appends the image rows (the renditions' --size, --width, --name only
+ * if renditions) and one per op to opts[n..], NUL-terminated within max;
+ * returns the new count. */
+size_t cmd_image_options(struct cmd_option *opts, size_t n, size_t max,
+                         int renditions);
 /* Option c with value v: 0 taken, EXIT_USAGE (message printed) if its
  * value is bad, -1 if c is not an image option. */
 int cmd_image_option(const char *cmd, struct cmd_image *img, int c,

@@ -24,7 +24,8 @@ static const struct cmd_option image_options[] = {
      "renditions: fit boxes WxH, W or xH, comma-separated (480,960x960); "
      "each size in each --format, from one decode"},
     {"width", required_argument, OPT_WIDTH, "LIST",
-     "renditions of these widths: --width 480,960 is --size 480,960"},
+     "renditions of these widths: --width 480,960 is --size 480,960 "
+     "(both add to one list)"},
     {"name", required_argument, OPT_NAME, "TEMPLATE",
      "output names from {dir} {stem} {ext} {format} {w} {h} {size} "
      "{hash} (default {dir}/{stem}.{ext}, or {dir}/{stem}-{size}.{ext} "
@@ -40,7 +41,8 @@ static const struct cmd_option image_options[] = {
      "write progressive JPEGs"},
     {"filter", required_argument, OPT_FILTER, "F",
      "lanczos3 (default), mitchell, bilinear, box"},
-    {"upscale", no_argument, OPT_UPSCALE, NULL, "let --resize enlarge"},
+    {"upscale", no_argument, OPT_UPSCALE, NULL,
+     "let --resize and --size enlarge"},
     {"auto-orient", no_argument, OPT_AUTO_ORIENT, NULL,
      "apply EXIF orientation (the default)"},
     {"no-auto-orient", no_argument, OPT_NO_AUTO_ORIENT, NULL,
@@ -63,18 +65,23 @@ static const struct cmd_option image_options[] = {
 /* "jpeg, png or same (default: same as the input)": the writable formats */
 static const char *format_help(void)
 {
-    static char help[160];
+    static char help[200];
     char names[64];
     ib_format_list_writable(names, sizeof names);
-    snprintf(help, sizeof help, "%s or same (default: same as the input)",
+    snprintf(help, sizeof help, "%s or same (default: same as the "
+             "input); transform: a comma list makes a rendition of each",
              names);
     return help;
 }
 
-size_t cmd_image_options(struct cmd_option *opts, size_t n, size_t max)
+size_t cmd_image_options(struct cmd_option *opts, size_t n, size_t max,
+                         int renditions)
 {
     const char *name, *arg, *help;
     for (size_t i = 0; i < NIMAGE && n < max - 1; i++) {
+        int v = image_options[i].val;
+        if (!renditions && (v == OPT_SIZE || v == OPT_WIDTH || v == OPT_NAME))
+            continue;
         opts[n] = image_options[i];
         if (opts[n].val == OPT_FORMAT)
             opts[n].help = format_help();
@@ -238,7 +245,9 @@ static int parse_formats(const char *v, struct cmd_image *img)
 static int parse_sizes(const char *v, int widths, struct cmd_image *img)
 {
     struct cmd_size sz[IB_RENDITIONS_MAX];
-    size_t n = 0;
+    size_t n = img->nsizes;   /* --size and --width add to one list */
+
+    memcpy(sz, img->sizes, n * sizeof *sz);
 
     for (const char *p = v;;) {
         size_t len = strcspn(p, ",");

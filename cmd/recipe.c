@@ -14,11 +14,11 @@ enum ib_format cmd_recipe_format(const struct cmd_image *img,
 }
 
 char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out,
-                      const struct cmd_size *size)
+                      const char *size)
 {
     const struct ib_decode_opts *d = &img->dopts;
     const struct ib_encode_opts *e = &img->eopts;
-    char enc[96] = "", keep[32] = "", sz[40] = "";
+    char enc[96] = "", keep[32] = "", sz[512] = "";
     char *text = NULL;
     size_t len = 0;
 
@@ -38,7 +38,7 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out,
         snprintf(keep, sizeof keep, " keep=%s%s", d->keep_exif ? "exif," : "",
                  d->keep_xmp ? "xmp," : "");
     if (size)
-        snprintf(sz, sizeof sz, " size=%s", size->text);
+        snprintf(sz, sizeof sz, " size=%s", size);
     /* every field always present, in a fixed order: one text per recipe */
     for (int pass = 0; pass < 2; pass++) {
         size_t cap = text ? len + 1 : 0;
@@ -61,7 +61,7 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out,
 }
 
 uint64_t cmd_recipe_hash(const struct cmd_image *img, enum ib_format out,
-                         const struct cmd_size *size)
+                         const char *size)
 {
     char *text = cmd_recipe_text(img, out, size);
     if (!text)

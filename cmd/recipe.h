@@ -34,13 +34,14 @@
  * string the caller frees, or NULL when memory is short.
  */
 char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out,
-                      const struct cmd_size *size);
+                      const char *size);
 
 /* The 64-bit hash of that text; never 0 (0 means "recipe unknown").
- * size: a rendition's (" size=480w" ends the text), or NULL for none, as
- * every output had before renditions. */
+ * size: a rendition's size and what its bytes depend on besides (" size=
+ * 480w from=960w,1920w" ends the text: see render.c), or NULL for none,
+ * as every output had before renditions. */
 uint64_t cmd_recipe_hash(const struct cmd_image *img, enum ib_format out,
-                         const struct cmd_size *size);
+                         const char *size);
 
 /* The format an input of in_format is written in under img. */
 enum ib_format cmd_recipe_format(const struct cmd_image *img,

@@ -50,6 +50,10 @@ static int field_at(const char *t, size_t *len)
     return -1;
 }
 
+static char *name_of(const struct cmd_image *img, const char *planned,
+                     const char *key, int hashed, const char *chash,
+                     int si, enum ib_format f);
+
 /* Expands t with the values v[F_COUNT]: malloc'd, NULL out of memory.
  * "{dir}/" adds nothing when dir is "". */
 static char *expand(const char *t, const char *const v[F_COUNT])
@@ -80,6 +84,63 @@ static char *expand(const char *t, const char *const v[F_COUNT])
     }
     out[n] = '\0';
     return out;
+}
+
+/*
+ * Why an expanded name cannot be an output's, or NULL: it must be a path
+ * below OUT with no empty, "." or ".." part, and no part starting with
+ * '.', the tool's own (records, the lock, temp files).
+ */
+static const char *bad_name(const char *n)
+{
+    if (*n == '/')
+        return "starts with '/'";
+    for (const char *p = n;;) {
+        size_t len = strcspn(p, "/");
+        if (len == 0)
+            return "has an empty folder name ('//' or a '/' at the end)";
+        if (*p == '.')
+            return "has a part starting with '.' (kept for imgbatch's own "
+                   "files)";
+        if (!p[len])
+            return NULL;
+        p += len + 1;
+    }
+}
+
+/* The names a template gives one made-up input, "d/s.jpg" (dir: top, or
+ * in a folder): each must be valid and the renditions' all different. */
+static int check_template(const char *cmd, const struct cmd_image *img,
+                          int top)
+{
+    char *names[IB_RENDITIONS_MAX];
+    size_t n = 0;
+    int rc = 0;
+
+    for (size_t si = 0; si < nsizes(img) && !rc; si++)
+        for (size_t fi = 0; fi < nformats(img) && !rc; fi++) {
+            enum ib_format f = format_at(img, fi);
+            char planned[32];
+            snprintf(planned, sizeof planned, "%ss.%s", top ? "" : "d/",
+                     f == IB_FORMAT_UNKNOWN ? "jpg" : ib_format_ext(f) + 1);
+            names[n] = name_of(img, planned, "k", 0, "00000000",
+                               img->nsizes ? (int)si : -1, f);
+            if (!names[n])
+                return cmd_usage_error(cmd, "out of memory");
+            const char *why = bad_name(names[n]);
+            for (size_t k = 0; !why && k < n; k++)
+                if (!strcmp(names[k], names[n]))
+                    why = "is the same for two renditions of one input (use "
+                          "{size}, {w} or {h} for sizes, {ext} or {format} "
+                          "for formats)";
+            n++;
+            if (why)
+                rc = cmd_usage_error(cmd, "invalid --name '%s': '%s' %s",
+                                     img->name_tmpl, names[n - 1], why);
+        }
+    for (size_t k = 0; k < n; k++)
+        free(names[k]);
+    return rc;
 }
 
 int render_check(const char *cmd, struct cmd_image *img, int hash_ok)
@@ -129,20 +190,10 @@ int render_check(const char *cmd, struct cmd_image *img, int hash_ok)
         if (used[F_HASH] && !hash_ok)
             return cmd_usage_error(cmd, "--name: {hash} is not supported "
                                    "here");
-        /* the renditions of one input must not share a name */
-        if ((img->nsizes > 1 && !used[F_W] && !used[F_H] && !used[F_SIZE]) ||
-            (img->nformats > 1 && !used[F_EXT] && !used[F_FORMAT]))
-            return cmd_usage_error(cmd, "--name '%s' gives several "
-                                   "renditions of one input one name: use "
-                                   "%s", t, img->nformats > 1 &&
-                                   !used[F_EXT] && !used[F_FORMAT]
-                                       ? "{ext} or {format}"
-                                       : "{size}, {w} or {h}");
-        if (strstr(t, "..") && (!strncmp(t, "../", 3) || strstr(t, "/../") ||
-                                !strcmp(t, "..")))
-            return cmd_usage_error(cmd, "invalid --name '%s' (a path below "
-                                   "the output folder)", t);
     }
+    if (render_active(img) &&
+        (check_template(cmd, img, 0) || check_template(cmd, img, 1)))
+        return EXIT_USAGE;
     for (size_t k = 0; k < img->nsizes; k++) {
         struct ib_pipeline *q = ib_pipeline_new();
         const struct cmd_size *s = &img->sizes[k];
@@ -264,6 +315,12 @@ static int name_item(struct render_plan *rp, struct walk *w, size_t i,
         free(planned);
         if (!name)
             return -1;
+        const char *why = bad_name(name);
+        if (why && !it->error) {
+            char err[600];
+            snprintf(err, sizeof err, "output name '%s' %s", name, why);
+            it->error = strdup(err);
+        }
         size_t n = la + sep + strlen(name) + 1;
         free(o[k].out);
         o[k].out = malloc(n);
@@ -289,12 +346,14 @@ static int settle_clashes(struct render_plan *rp, struct walk *w)
     if (!r || !hashed)
         goto out;
     for (int round = 0; round < 2; round++) {
-        for (size_t k = 0; k < m; k++)
-            r[k] = (struct ref){rp->v[k].name, k / rp->per};
-        if (m > 1)
-            qsort(r, m, sizeof *r, ref_cmp);
+        size_t used = 0;
+        for (size_t k = 0; k < m; k++)   /* a failed item claims no name */
+            if (!w->items[k / rp->per].error)
+                r[used++] = (struct ref){rp->v[k].name, k / rp->per};
+        if (used > 1)
+            qsort(r, used, sizeof *r, ref_cmp);
         int again = 0;
-        for (size_t k = 1; k < m; k++) {
+        for (size_t k = 1; k < used; k++) {
             if (strcmp(r[k - 1].name, r[k].name))
                 continue;
             struct walk_item *a = &w->items[r[k - 1].item];
@@ -304,8 +363,8 @@ static int settle_clashes(struct render_plan *rp, struct walk *w)
                 again = 1;
             } else if (round == 1 && !b->error) {
                 char err[600];
-                snprintf(err, sizeof err, "output '%s/%s' is also made from "
-                         "'%s'", w->out_root, r[k].name, a->path);
+                snprintf(err, sizeof err, "output '%s' is also made from "
+                         "'%s'", render_outs(rp, r[k].item)[0].out, a->path);
                 b->error = strdup(err);
             }
         }
@@ -322,10 +381,41 @@ out:
     return rc;
 }
 
+/*
+ * What size si's bytes depend on besides its own box: the decode is
+ * planned for the largest size and each size is made from a larger one
+ * already made (transform/'s ib_transform_renditions), so its recipe
+ * names the sizes that may feed it. With widths only (or heights only)
+ * those are the larger ones: a new smaller size redoes nothing else, a
+ * new largest redoes all. Mixed boxes name the whole list.
+ */
+static void size_recipe(const struct cmd_image *img, size_t si, char *buf,
+                        size_t len)
+{
+    const struct cmd_size *me = &img->sizes[si];
+    int widths = 1, heights = 1;
+    size_t n = (size_t)snprintf(buf, len, "%s", me->text);
+
+    for (size_t k = 0; k < img->nsizes; k++) {
+        widths &= img->sizes[k].w && !img->sizes[k].h;
+        heights &= img->sizes[k].h && !img->sizes[k].w;
+    }
+    const char *sep = " from=";
+    for (size_t k = 0; k < img->nsizes && n < len; k++) {
+        const struct cmd_size *o = &img->sizes[k];
+        if (k == si || (widths && o->w < me->w) ||
+            (heights && o->h < me->h))
+            continue;
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", sep, o->text);
+        sep = ",";
+    }
+}
+
 int render_plan_make(struct render_plan *rp, const struct cmd_image *img,
                      struct walk *w)
 {
     uint64_t recipe[IB_FORMAT_COUNT][IB_RENDITIONS_MAX + 1];
+    char size[IB_RENDITIONS_MAX * 24 + 64];
 
     memset(rp, 0, sizeof *rp);
     rp->img = img;
@@ -343,14 +433,29 @@ int render_plan_make(struct render_plan *rp, const struct cmd_image *img,
             enum ib_format f = ib_format_output(format_at(img, o[k].format),
                                                 w->items[i].format);
             uint64_t *c = &recipe[f][o[k].size + 1];
-            if (!*c)
-                *c = cmd_recipe_hash(img, f, o[k].size >= 0
-                                                 ? &img->sizes[o[k].size]
-                                                 : NULL);
+            if (!*c && o[k].size >= 0) {
+                size_recipe(img, (size_t)o[k].size, size, sizeof size);
+                *c = cmd_recipe_hash(img, f, size);
+            } else if (!*c) {
+                *c = cmd_recipe_hash(img, f, NULL);
+            }
             o[k].recipe = *c;
         }
         if (name_item(rp, w, i, 0))
             return -1;
+        /* the walk names a duplicate by its plain name: name a rendition */
+        struct walk_item *it = &w->items[i];
+        const char *from = it->error ? strstr(it->error, "' is also made "
+                                                         "from '") : NULL;
+        if (render_active(img) && from && !strncmp(it->error, "output '", 8)) {
+            size_t n = strlen(o[0].out) + strlen(from) + 16;
+            char *e = malloc(n);
+            if (!e)
+                return -1;
+            snprintf(e, n, "output '%s%s", o[0].out, from);
+            free(it->error);
+            it->error = e;
+        }
     }
     return render_active(img) ? settle_clashes(rp, w) : 0;
 }
@@ -380,12 +485,13 @@ void render_requests(const struct render_plan *rp, size_t item,
 }
 
 void render_report(const struct render_plan *rp, size_t item,
-                   const struct ib_rendition_result *rr, struct cmd_json *j)
+                   const struct ib_rendition_result *rr, const char *none,
+                   struct cmd_json *j)
 {
     const struct render_out *o = render_outs(rp, item);
     cmd_json_array_begin(j, "renditions");
     for (size_t k = 0; k < rp->per; k++) {
-        const char *st = o[k].fresh ? "skipped" : "not_run";
+        const char *st = o[k].fresh ? "skipped" : none;
         cmd_json_object_begin(j, NULL);
         cmd_json_str(j, "output", o[k].out);
         if (rr && rr[k].status == 0) {
@@ -396,6 +502,8 @@ void render_report(const struct render_plan *rp, size_t item,
             cmd_json_int(j, "bytes", rr[k].bytes);
         } else if (rr && rr[k].status < 0) {
             st = "failed";
+        } else if (rr && rr[k].status == 2) {
+            st = "not_run";
         }
         if (o[k].size >= 0)
             cmd_json_str(j, "size", rp->img->sizes[o[k].size].text);

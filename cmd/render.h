@@ -81,10 +81,12 @@ static inline struct render_out *render_outs(const struct render_plan *rp,
 void render_requests(const struct render_plan *rp, size_t item,
                      struct ib_rendition *r);
 
-/* Writes the item's "renditions" array from the worker's results (NULL:
- * none made) into the report line j. */
+/* Writes the item's "renditions" array from the worker's results into
+ * the report line j; rr NULL: no result, and each rendition not up to
+ * date gets status none ("not_run", or "failed" when its worker died and
+ * may have written some, unrecorded: they are redone next time). */
 void render_report(const struct render_plan *rp, size_t item,
-                   const struct ib_rendition_result *rr,
+                   const struct ib_rendition_result *rr, const char *none,
                    struct cmd_json *j);
 
 #endif

@@ -45,9 +45,11 @@ static const struct cmd_option own_options[] = {
 
 static const char usage_line[] = "imgbatch transform [OPTIONS] INPUT...";
 static const char about[] =
-    "Transforms JPEG and PNG files (format from content, never the name).\n"
-    "INPUTs are files or folders (recursed). Each output goes to OUT with\n"
-    "the input's path relative to its root, its extension set by --format;\n"
+    "Transforms JPEG, PNG, WebP and AVIF files (format from content, never\n"
+    "the name). INPUTs are files or folders (recursed). Each output goes to\n"
+    "OUT with the input's path relative to its root, its extension set by\n"
+    "--format, or as --name says; --size/--width and a list of --format make\n"
+    "several renditions from one decode (at most 16 per input);\n"
     "it is written to a temp name and renamed when complete, and carries\n"
     "its input's mtime and its recipe (the options that shape its bytes):\n"
     "a rerun skips outputs whose input and recipe are unchanged and redoes\n"
@@ -165,7 +167,9 @@ static void report_item(struct ctx *c, const struct walk_item *it,
     else
         cmd_json_null(j, "transform_ms");
     if (render_active(&c->s->img))
-        render_report(&c->rp, i, pl ? pl->rr : NULL, j);
+        render_report(&c->rp, i, pl ? pl->rr : NULL,
+                      st == BATCH_FAILED && ms >= 0 ? "failed" : "not_run",
+                      j);
     batch_item_end(&c->b, st);
     if (st == BATCH_FAILED) {
         batch_clear_progress(&c->b);
@@ -272,7 +276,7 @@ static int parse_args(int argc, char **argv, struct settings *s)
     struct cmd_option opts[MAXOPTS];
     const struct batch_opts *o = &s->o;
 
-    batch_options(opts, MAXOPTS, own_options, NOWN, NAME, 0, 1,
+    batch_options(opts, MAXOPTS, own_options, NOWN, NAME, 0, 2,
                   "output folder (required)");
     int rc = batch_parse(argc, argv, opts, &s->o, usage_line, about,
                          own_option, s);

@@ -633,7 +633,7 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
         ib_image_free(m.img[0]);
         ib_meta_release(&meta);
         for (size_t i = 0; i < n; i++)
-            rr[i].status = (int8_t)(r[i].skip ? 1 : rc);
+            rr[i].status = (int8_t)(r[i].skip ? 1 : 2);
         return rc;
     }
     /* largest first, so that each smaller size has a small source */
@@ -644,12 +644,20 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
             order[k] = order[k - 1];
         order[k] = i;
     }
+    /* a size up to date is still made when a smaller one to be made may
+     * come from it: each output is what a fresh run makes */
+    size_t last = 0;
+    for (size_t j = 0; j < n; j++)
+        if (!r[order[j]].skip)
+            last = j + 1;
     for (size_t j = 0; j < n; j++) {
         size_t i = order[j];
         struct ib_image *img;
         char why[256];
         if (r[i].skip) {
             rr[i].status = 1;
+            if (j < last)
+                (void)size_image(&m, r[i].size, &img, why, sizeof why);
             continue;
         }
         rc = size_image(&m, r[i].size, &img, why, sizeof why);

@@ -270,7 +270,8 @@ struct ib_rendition {
 struct ib_rendition_result {
     uint32_t width, height;   /* as written; 0 when skipped or failed */
     uint32_t bytes;           /* as written */
-    int8_t status;            /* 0 written, 1 skipped, else IB_TRANSFORM_E* */
+    int8_t status;            /* 0 written, 1 skipped, 2 not tried (the
+                                 input failed first), else IB_TRANSFORM_E* */
     uint8_t format;           /* enum ib_format, when written */
 };
 /*

@@ -124,29 +124,41 @@ json_check "$T/r2.jsonl" "summary['skipped'] == 4 and summary['ok'] == 0"
 for f in "${!before[@]}"; do
     [ "$(sig "$f")" = "${before[$f]}" ] || fail "$f rewritten by a rerun"
 done
-# one size changed (200 -> 160): only its three renditions per input
-expect_exit 0 "$IMGBATCH" transform -q --width 60,100,160 \
+# the smallest size changed (60 -> 40): only its three renditions per
+# input (a larger size may feed smaller ones: changing it redoes them)
+expect_exit 0 "$IMGBATCH" transform -q --width 40,100,200 \
     --format jpeg,webp,avif -o "$out" --report "$T/r3.jsonl" "$in"
-json_check "$T/r3.jsonl" "summary['ok'] == 4 and all(sorted(r['status'] for r in i['renditions']) == ['ok'] * 3 + ['skipped'] * 6 and all((r['status'] == 'ok') == (r['size'] == '160w') for r in i['renditions']) for i in items)"
+json_check "$T/r3.jsonl" "summary['ok'] == 4 and all(sorted(r['status'] for r in i['renditions']) == ['ok'] * 3 + ['skipped'] * 6 and all((r['status'] == 'ok') == (r['size'] == '40w') for r in i['renditions']) for i in items)"
 for f in "${!before[@]}"; do
     [ "$(sig "$f")" = "${before[$f]}" ] || fail "$f rewritten, its recipe unchanged"
 done
-[ "$(dims "$out/photo-160w.jpg")" = "160 120" ] || fail "160w size"
+[ "$(dims "$out/photo-40w.jpg")" = "40 30" ] || fail "40w size"
 # one format's quality changed: only that format's renditions
-expect_exit 0 "$IMGBATCH" transform -q --width 60,100,160 \
+expect_exit 0 "$IMGBATCH" transform -q --width 40,100,200 \
     --format jpeg,webp,avif --quality webp=60 -o "$out" \
     --report "$T/r4.jsonl" "$in"
 json_check "$T/r4.jsonl" "all((r['status'] == 'ok') == r['output'].endswith('.webp') for i in items for r in i['renditions'])"
-[ "$(sig "$out/photo-60w.jpg")" = "${before[$out/photo-60w.jpg]}" ] ||
+[ "$(sig "$out/photo-100w.jpg")" = "${before[$out/photo-100w.jpg]}" ] ||
     fail "a JPEG rendition redone by a WebP quality change"
 # a deleted rendition is made again, alone
 rm "$out/a-100w.avif"
-expect_exit 0 "$IMGBATCH" transform -q --width 60,100,160 \
+expect_exit 0 "$IMGBATCH" transform -q --width 40,100,200 \
     --format jpeg,webp,avif --quality webp=60 -o "$out" \
     --report "$T/r5.jsonl" "$in"
 json_check "$T/r5.jsonl" "summary['ok'] == 1 and summary['skipped'] == 3 and [r['output'].split('/')[-1] for i in items for r in i['renditions'] if r['status'] == 'ok'] == ['a-100w.avif']"
 [ -f "$out/a-100w.avif" ] || fail "deleted rendition not made again"
-ok "reruns redo exactly the renditions whose own recipe changed"
+# a new size between others: the sizes it may feed are redone, and every
+# output is then byte for byte what a fresh run makes
+expect_exit 0 "$IMGBATCH" transform -q --width 40,100,150,200 \
+    --format jpeg,webp,avif --quality webp=60 -o "$out" \
+    --report "$T/r5b.jsonl" "$in"
+json_check "$T/r5b.jsonl" "all((r['status'] == 'ok') == (r['size'] in ('40w', '100w', '150w')) for i in items for r in i['renditions'])"
+expect_exit 0 "$IMGBATCH" transform -q --width 40,100,150,200 \
+    --format jpeg,webp,avif --quality webp=60 -o "$T/fresh" "$in"
+for f in $(cd "$T/fresh" && find . -type f ! -name '.*'); do
+    cmp -s "$T/fresh/$f" "$out/$f" || fail "$f differs from a fresh run's"
+done
+ok "reruns redo exactly the renditions whose recipe changed, and match a fresh run"
 
 # 3. one op chain, run once before the sizes: rotated renditions
 expect_exit 0 "$IMGBATCH" transform -q --rotate 90 --size 150,x100 \
@@ -187,6 +199,12 @@ expect_exit 0 "$IMGBATCH" transform -q --name '{stem}-{hash}.{ext}' \
 h2=$(ls "$T/hs2")
 echo "$h1" | grep -qx 'photo-[0-9a-f]\{8\}\.jpg' || fail "{hash}: $h1"
 [ "$h1" != "$h2" ] || fail "{hash} did not change with the content"
+# one input named twice: its names stay; the second fails, naming them
+expect_exit 1 "$IMGBATCH" transform -q --width 50,100 -o "$T/tw" \
+    "$in/photo.jpg" "$in/photo.jpg"
+[ "$(cd "$T/tw" && ls)" = "$(printf 'photo-100w.jpg\nphoto-50w.jpg')" ] ||
+    fail "an input named twice renamed its renditions: $(ls "$T/tw")"
+assert_grep "output '$T/tw/photo-50w.jpg' is also made from '$in/photo.jpg'" "$T/stderr"
 ok "templates: {format} {dir} {stem} {w} {ext} {hash}; clashes made unique"
 
 # 5. a broken input fails alone, naming itself; the others are made
@@ -200,13 +218,16 @@ expect_exit 1 "$IMGBATCH" transform -q --width 100,200 --format jpeg,webp \
 [ "$(grep -c . "$T/stderr")" = 2 ] || { cat "$T/stderr"; fail "more than error + summary"; }
 [ -f "$T/bo/good-200w.webp" ] || fail "the good input was not made"
 [ -z "$(find "$T/bo" -name 'cut*')" ] || fail "output left for a broken input"
-json_check "$T/r8.jsonl" "summary['failed'] == 1 and summary['ok'] == 1 and all(r['status'] == 'failed' for i in items if i['status'] == 'failed' for r in i['renditions'])"
-ok "a truncated WebP among renditions fails alone, with one line"
+json_check "$T/r8.jsonl" "summary['failed'] == 1 and summary['ok'] == 1 and all(r['status'] == 'not_run' for i in items if i['status'] == 'failed' for r in i['renditions'])"
+ok "a truncated WebP among renditions fails alone, with one line; its renditions not_run"
 
 # 6. usage errors, before anything is touched
 for args in "--width 100,200 --name {stem}.{ext}" "--format jpeg,webp --name {stem}-{w}.jpg" \
     "--size x50 --name {stem}-{w}.{ext}" "--name ../x.{ext}" "--name {nope}.{ext}" \
-    "--format same,webp" "--format webp,webp" "--width 0" "--width 1,2,3,4,5,6 --format jpeg,webp,png"; do
+    "--format same,webp" "--format webp,webp" "--width 0" "--width 1,2,3,4,5,6 --format jpeg,webp,png" \
+    "--name ./{stem}.{ext}" "--format webp,jpeg --name {format}//{stem}.{ext}" "--name {stem}.{ext}/" \
+    "--name .imgbatch.lock" "--name {stem}/.x.{ext}" "--size 100x50,100x80 --name {stem}-{w}.{ext}" \
+    "--width 1,2,3,4,5,6 --size 7,8,9 --format jpeg,webp"; do
     # shellcheck disable=SC2086
     expect_exit 2 "$IMGBATCH" transform $args -o "$T/never" "$in"
 done
