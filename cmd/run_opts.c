@@ -137,11 +137,12 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     if (cmd_log_check(NAME, s->o.oo.log, s->o.report, argv + optind, 1,
                       s->o.out, s->dl_dir))
         return EXIT_USAGE;
-    /* renditions are transform's for now: run makes one output per URL */
+    /* renditions are transform's for now: run makes one output per URL
+     * (its table has no --size, --width or --name) */
     if (render_active(&s->img))
-        return cmd_usage_error(NAME, "--size, --width, --name and several "
-                               "--format values are not supported by run "
-                               "yet: run fetch, then transform");
+        return cmd_usage_error(NAME, "several --format values (renditions) "
+                               "are not supported by run yet: run fetch, "
+                               "then transform");
     return -1;
 }
 

@@ -30,12 +30,19 @@ IMGBATCH=$(cd "$(dirname "$IMGBATCH")" && pwd)/$(basename "$IMGBATCH")
 
 share() { local i; for ((i = $1; i < ${#FILES[@]}; i += PROCS)); do echo "${FILES[$i]}"; done; }
 
+# run_tool NAME: one run into a fresh folder; prints "wall_s cpu_s" (cpu:
+# user + system of every process of the run, which the shared machine's
+# other load disturbs less than wall time)
 run_tool() {
-    local out=$BENCH_DIR/rout-$1 t0 t1
+    local out=$BENCH_DIR/rout-$1
     rm -rf "$out"
     mkdir -p "$out"
-    t0=$(now)
-    case "$1" in
+    export IMGBATCH PROCS SHARP out
+    export -f share
+    export FILES_LIST="${FILES[*]}"
+    /usr/bin/time -f '%e %U %S' -o "$BENCH_DIR/time" bash -c '
+    FILES=($FILES_LIST)
+    case "'"$1"'" in
     imgbatch)
         "$IMGBATCH" transform -q --procs "$PROCS" -o "$out" \
             --width 480,960,1920 --format webp,jpeg \
@@ -52,9 +59,8 @@ run_tool() {
                 wait
             done
         done ;;
-    esac
-    t1=$(now)
-    echo "$t1 - $t0" | bc -l
+    esac'
+    awk '{printf "%s %.2f\n", $1, $2 + $3}' "$BENCH_DIR/time"
 }
 
 # psnr_960 TOOL EXT: mean PSNR of TOOL's 960 renditions (EXT) against
@@ -95,15 +101,20 @@ for ((r = 0; r < RUNS; r++)); do
         run_tool "$t" >>"$BENCH_DIR/rt-$t"
     done
 done
-sharp_s=$(median <"$BENCH_DIR/rt-sharp")
-echo "| tool | median s | inputs/s | vs sharp | WebP MB | JPEG MB | PSNR 960 WebP | PSNR 960 JPEG |"
-echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+wall() { awk '{print $1}' "$BENCH_DIR/rt-$1" | median; }
+cpu() { awk '{print $2}' "$BENCH_DIR/rt-$1" | median; }
+sharp_s=$(wall sharp)
+sharp_c=$(cpu sharp)
+echo "| tool | median wall s | inputs/s | vs sharp (wall) | CPU s | vs sharp (CPU) | WebP MB | JPEG MB | PSNR 960 WebP | PSNR 960 JPEG |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for t in "${TOOLS[@]}"; do
-    s=$(median <"$BENCH_DIR/rt-$t")
+    s=$(wall "$t")
+    c=$(cpu "$t")
     wb=$(find "$BENCH_DIR/rout-$t" -name '*.webp' -printf '%s\n' | awk '{s+=$1} END {printf "%.2f", s/1e6}')
     jb=$(find "$BENCH_DIR/rout-$t" -name '*.jpg' -printf '%s\n' | awk '{s+=$1} END {printf "%.2f", s/1e6}')
-    printf '| %s | %.2f | %.1f | %.2fx | %s | %s | %s | %s |\n' "$t" "$s" \
+    printf '| %s | %.2f | %.1f | %.2fx | %.2f | %.2fx | %s | %s | %s | %s |\n' "$t" "$s" \
         "$(echo "$N / $s" | bc -l)" "$(echo "$sharp_s / $s" | bc -l)" \
+        "$c" "$(echo "$sharp_c / $c" | bc -l)" \
         "$wb" "$jb" "$(psnr_960 "$t" webp)" "$(psnr_960 "$t" jpg)"
 done
 echo
