@@ -566,8 +566,10 @@ static int open_parent(const char *dir, const char *file, const char **base,
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     const char *p = file, *slash;
     char comp[IB_FETCH_NAMEMAX + 12];
+    int upto = 0;   /* file[0..upto): the folder being made */
 
     while (fd >= 0 && (slash = strchr(p, '/'))) {
+        upto = (int)(slash - file);
         snprintf(comp, sizeof comp, "%.*s", (int)(slash - p), p);
         if (mkdirat(fd, comp, 0777) && errno != EEXIST)
             break;
@@ -587,7 +589,7 @@ static int open_parent(const char *dir, const char *file, const char **base,
     if (fd >= 0)
         close(fd);
     snprintf(msg, msglen, "cannot make the folder '%.*s' in '%s': %s",
-             (int)(p - file) + (int)strcspn(p, "/"), file, dir,
+             upto, file, dir,
              err == ELOOP || err == ENOTDIR ? "a symlink or a file is there"
                                            : strerror(err));
     return -1;
