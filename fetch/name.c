@@ -47,34 +47,32 @@ static int has_prefix_ci(const char *s, const char *p)
 
 int fetch_url_check(const char *url, char *msg, size_t msglen)
 {
-    const char *why = NULL;
+    /* blanks and control bytes: curl refuses most of them anyway */
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+        if (*p <= 0x20 || *p == 0x7f) {
+            snprintf(msg, msglen, "not an http(s) URL");
+            return -1;
+        }
+    }
     char *scheme = NULL, *host = NULL;
+    const char *why = NULL;
     CURLU *u = curl_url();
     CURLUcode rc = u ? parse(u, url) : CURLUE_OUT_OF_MEMORY;
+    int http = has_prefix_ci(url, "http://") || has_prefix_ci(url, "https://");
 
-    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-        if (*p <= 0x20 || *p == 0x7f)
-            rc = CURLUE_MALFORMED_INPUT;   /* curl would refuse most too */
-    if (!rc && (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
-                (strcmp(scheme, "http") && strcmp(scheme, "https"))))
-        why = "not an http(s) URL";
-    else if (rc == CURLUE_NO_HOST ||
-             (!rc && (curl_url_get(u, CURLUPART_HOST, &host, 0) || !*host)))
+    if (rc == CURLUE_NO_HOST && http) {
         why = "no host in the URL";
-    /*
-     * curl reads "http:///x" and "http:/x" as host x, as a browser would;
-     * a list line like that has lost its host, so it is refused
-     */
-    else if (!rc && !has_prefix_ci(url + strlen(scheme), "://"))
-        why = "no host in the URL";
-    else if (!rc && strchr("/?#", url[strlen(scheme) + 3]))
-        why = "no host in the URL";
-    else if (rc && (has_prefix_ci(url, "http://") ||
-                    has_prefix_ci(url, "https://")) &&
-             rc != CURLUE_MALFORMED_INPUT)
+    } else if (rc && http) {
         snprintf(msg, msglen, "bad URL: %s", curl_url_strerror(rc));
-    else if (rc)
+    } else if (rc || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+               (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
         why = "not an http(s) URL";
+    } else if (!http || strchr("/?#", url[strlen(scheme) + 3]) ||
+               curl_url_get(u, CURLUPART_HOST, &host, 0) || !*host) {
+        /* curl reads "http:///x" and "http:/x" as host x, as a browser
+         * would; a list line like that has lost its host */
+        why = "no host in the URL";
+    }
     if (why)
         snprintf(msg, msglen, "%s", why);
     curl_free(scheme);
