@@ -2,7 +2,8 @@
  * fetch/fetch.h: a list of http(s) URLs -> files in one folder.
  *
  * ib_fetch_run pulls URLs one at a time through opts->next (so a 100,000
- * line list is never held whole), gives each a safe unique file name, and
+ * line list is never held whole), gives each a safe unique file name (its
+ * own, or the one the list gives it, which may hold folders), and
  * downloads it with at most opts->concurrency transfers in flight. A body
  * goes to "OUT/.<name>.part.XXXXXX" and is renamed to "OUT/<name>" only
  * when complete; on any failure the temp file is removed. As each item ends
@@ -255,7 +256,7 @@ void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1]);
  * 0 if name, given by the list for a URL, may name its output: a relative
  * path of at most IB_FETCH_NAMEMAX bytes of valid UTF-8, components
  * separated by single '/', none empty, none starting with '.' (so no "."
- * or "..", which would leave the folder), no control bytes, no '\\'.
+ * or "..", which would leave the folder), no control bytes, no '\'.
  * Folders in it are made below out_dir; a symlink there is never followed.
  * Else -1 with "bad name '...': why" in msg, on one line. Pure.
  */
