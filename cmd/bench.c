@@ -342,7 +342,7 @@ struct url_list {
     unsigned ok;
 };
 
-static int next_url(void *ctx, const char **url)
+static int next_url(void *ctx, const char **url, const char **name)
 {
     struct url_list *l = ctx;
     if (l->i == l->n)
@@ -350,6 +350,7 @@ static int next_url(void *ctx, const char **url)
     snprintf(l->url, sizeof l->url, "http://127.0.0.1:%u/img/%05u.jpg",
              l->port, l->i++);
     *url = l->url;
+    *name = NULL;
     return 1;
 }
 

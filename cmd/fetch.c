@@ -28,8 +28,10 @@ static const char usage_line[] = "imgbatch fetch [OPTIONS] URLS.txt|-";
 static const char about[] =
     "Downloads each http(s) URL of the list (one per line; blank lines and\n"
     "# comments skipped) into the download folder, named from the URL path,\n"
-    "through temp files renamed when complete. A rerun asks the server\n"
-    "whether each file changed (ETag, Last-Modified) and keeps it if not.\n"
+    "or as the line says: URL<TAB>NAME, NAME a relative path (folders are\n"
+    "made; no '..', no leading '/' or '.'), through temp files renamed when\n"
+    "complete. A rerun asks the server whether each file changed (ETag,\n"
+    "Last-Modified) and keeps it if not.\n"
     "exit: 0 all ok, 1 some failed, 2 usage error, 3 cannot run, 128 + N\n"
     "stopped by signal N.";
 
@@ -44,11 +46,11 @@ struct state {
 };
 
 /* The list's next URL of this shard; the others are only counted. */
-static int next_in_shard(void *ctx, const char **url)
+static int next_in_shard(void *ctx, const char **url, const char **name)
 {
     struct state *s = ctx;
     int r;
-    while ((r = ib_fetch_list_next(s->list, url)) > 0 &&
+    while ((r = ib_fetch_list_next(s->list, url, name)) > 0 &&
            !cmd_shard_has(&s->o.shard, *url))
         s->other_shards++;
     return r;
@@ -129,7 +131,7 @@ static uint64_t count_urls(const char *path, const struct cmd_shard *shard)
     struct ib_fetch_list *l = ib_fetch_list_new(f);
     uint64_t n = 0;
     const char *url;
-    while (l && ib_fetch_list_next(l, &url) > 0)
+    while (l && ib_fetch_list_next(l, &url, NULL) > 0)
         n += (uint64_t)cmd_shard_has(shard, url);
     ib_fetch_list_free(l);
     fclose(f);

@@ -231,11 +231,12 @@ static int note_stale(void *ctx, const char *name)
 }
 
 /* The fetch loop's URL source: this shard's list, in order. */
-static int next_url(void *ctx, const char **url)
+static int next_url(void *ctx, const char **url, const char **name)
 {
     struct run *r = ctx;
     if (r->next >= r->list.n)
         return 0;
+    *name = r->list.names[r->next];
     *url = r->list.urls[r->next++];
     return 1;
 }

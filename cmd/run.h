@@ -47,13 +47,17 @@ int run_make_dl_dir(const struct run_settings *s, int out_fd, char *msg,
 /* This shard's URLs, in list order (the fetch loop names them in order). */
 struct run_list {
     char **urls;                    /* owned, n of them */
+    char **names;                   /* owned, n: the list's output names
+                                       (URL<TAB>NAME), NULL where none */
     size_t n, cap;
     uint64_t other_shards;
     char **others;                  /* owned: their URLs, until planned */
+    char **othernames;              /* owned: and their names */
     size_t nothers, capothers;
     /* output names, decided from the whole list by run_list_plan */
     struct walk_name *plan;         /* owned: n, by list position */
-    char **base;                    /* owned: n, ib_fetch_name of each */
+    char **base;                    /* owned: n, the list's name of each
+                                       if valid, else ib_fetch_name */
     size_t *slot;                   /* owned: URL hash -> position + 1 */
     size_t nslot;
 };

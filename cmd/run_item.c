@@ -36,25 +36,34 @@ char *run_join(const char *dir, const char *name)
     return p;
 }
 
-static void push_url(char ***v, size_t *n, size_t *cap, const char *url)
+/* Appends url and its list name (NULL: none) to the arrays v and nv. */
+static void push_url(char ***v, char ***nv, size_t *n, size_t *cap,
+                     const char *url, const char *name)
 {
     if (*n == *cap) {
         size_t c = *cap ? 2 * *cap : 256;
         char **u = realloc(*v, c * sizeof *u);
-        if (!u)
+        if (u)
+            *v = u;
+        char **m = realloc(*nv, c * sizeof *m);
+        if (!u || !m)
             abort();
-        *v = u;
+        *nv = m;
         *cap = c;
     }
+    (*nv)[*n] = name ? run_strdup(name) : NULL;
     (*v)[(*n)++] = run_strdup(url);
 }
 
 static void free_others(struct run_list *l)
 {
-    for (size_t i = 0; i < l->nothers; i++)
+    for (size_t i = 0; i < l->nothers; i++) {
         free(l->others[i]);
+        free(l->othernames[i]);
+    }
     free(l->others);
-    l->others = NULL;
+    free(l->othernames);
+    l->others = l->othernames = NULL;
     l->nothers = l->capothers = 0;
 }
 
@@ -62,7 +71,7 @@ int run_list_read(struct run_list *l, const char *path,
                   const struct cmd_shard *shard)
 {
     FILE *f = strcmp(path, "-") ? fopen(path, "r") : stdin;
-    const char *url;
+    const char *url, *name;
     int r;
 
     memset(l, 0, sizeof *l);
@@ -72,13 +81,14 @@ int run_list_read(struct run_list *l, const char *path,
         return -1;
     }
     struct ib_fetch_list *fl = ib_fetch_list_new(f);
-    while (fl && (r = ib_fetch_list_next(fl, &url)) > 0) {
+    while (fl && (r = ib_fetch_list_next(fl, &url, &name)) > 0) {
         if (!cmd_shard_has(shard, url)) {
             l->other_shards++;
-            push_url(&l->others, &l->nothers, &l->capothers, url);
+            push_url(&l->others, &l->othernames, &l->nothers, &l->capothers,
+                     url, name);
             continue;
         }
-        push_url(&l->urls, &l->n, &l->cap, url);
+        push_url(&l->urls, &l->names, &l->n, &l->cap, url, name);
     }
     int bad = !fl || ferror(f);
     ib_fetch_list_free(fl);
@@ -96,10 +106,12 @@ void run_list_release(struct run_list *l)
 {
     for (size_t i = 0; i < l->n; i++) {
         free(l->urls[i]);
+        free(l->names[i]);
         if (l->base)
             free(l->base[i]);
     }
     free(l->urls);
+    free(l->names);
     free_others(l);
     free(l->plan);
     free(l->base);
@@ -126,8 +138,14 @@ void run_list_plan(struct run_list *l, const struct run_settings *s)
         abort();
     for (size_t i = 0; i < all; i++) {
         const char *url = i < l->n ? l->urls[i] : l->others[i - l->n];
+        const char *given = i < l->n ? l->names[i] : l->othernames[i - l->n];
         char name[IB_FETCH_NAMEMAX + 1];
-        ib_fetch_name(url, name);
+        /* a name the list gives is the download's, and the output's base;
+         * a bad one fails its item in fetch, before it needs an output */
+        if (given && !ib_fetch_name_check(given, NULL, 0))
+            snprintf(name, sizeof name, "%s", given);
+        else
+            ib_fetch_name(url, name);
         l->base[i] = run_strdup(name);
         /* same: the content decides, unless the name already says */
         enum ib_format f = ib_format_output(fixed, ib_name_format(name));

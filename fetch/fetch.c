@@ -148,15 +148,20 @@ static struct fetch_xfer *xfer_new(const char *url)
     return x;
 }
 
-/* Called with r->lock held: names x or fails it. 0 ok, 1 reported. */
-static int name_xfer(struct ib_fetch *r, struct fetch_xfer *x)
+/*
+ * Called with r->lock held: names x (want: the list's name for it, or
+ * NULL) or fails it. 0 ok, 1 reported.
+ */
+static int name_xfer(struct ib_fetch *r, struct fetch_xfer *x,
+                     const char *want)
 {
-    char name[IB_FETCH_NAMEMAX + 12];
-    if (!fetch_url_ok(x->url)) {
-        fetch_fail(x, IB_FETCH_DONE_FAILED, "not an http(s) URL");
+    char name[IB_FETCH_NAMEMAX + 12], m[IB_FETCH_MSGLEN];
+    if (fetch_url_check(x->url, m, sizeof m) ||
+        (want && ib_fetch_name_check(want, m, sizeof m))) {
+        fetch_fail(x, IB_FETCH_DONE_FAILED, m);
         return 1;
     }
-    int dup = fetch_names_assign(r->names, x->url, name);
+    int dup = fetch_names_assign(r->names, x->url, want, name);
     if (dup < 0 || !(x->file = strdup(name)) ||
         !(x->path = path_join(r->o->out_dir, "", name, ""))) {
         r->oom = 1;
@@ -202,8 +207,8 @@ int fetch_pull(struct ib_fetch *r, struct fetch_xfer **out)
 {
     for (;;) {
         pthread_mutex_lock(&r->lock);
-        const char *url = NULL;
-        int rc = r->eof ? 0 : r->o->next(r->o->next_ctx, &url);
+        const char *url = NULL, *name = NULL;
+        int rc = r->eof ? 0 : r->o->next(r->o->next_ctx, &url, &name);
         struct fetch_xfer *x = rc > 0 ? xfer_new(url) : NULL;
         if (rc > 0 && !x)
             r->oom = 1;
@@ -216,7 +221,7 @@ int fetch_pull(struct ib_fetch *r, struct fetch_xfer **out)
                 fetch_xfer_free(x);
             return 0;
         }
-        int reported = name_xfer(r, x);
+        int reported = name_xfer(r, x, name);
         pthread_mutex_unlock(&r->lock);
         if (!reported) {
             *out = x;
@@ -377,12 +382,18 @@ int fetch_begin(struct ib_fetch *r, struct fetch_xfer *x, CURL *easy)
     x->got = x->discarded = 0;
     x->code = 0;
     x->toobig = x->werr = 0;
-    x->errbuf[0] = x->retry_after[0] = '\0';
+    x->errbuf[0] = '\0';
     x->max_size = r->o->max_size;
     x->rate = r->o->limit_rate ? &r->rate : NULL;
     x->paused = 0;
 
+    /* at the top of out_dir even for a name with folders, where the
+     * start-up sweep finds it: "a/b.jpg" -> ".a_b.jpg.part.XXXXXX" */
     x->tmp = path_join(r->o->out_dir, ".", x->file, ".part.XXXXXX");
+    for (char *p = x->tmp ? x->tmp + strlen(r->o->out_dir) + 2 : NULL;
+         p && *p; p++)
+        if (*p == '/')
+            *p = '_';
     if (!x->tmp || (x->fd = mkstemp(x->tmp)) < 0) {
         char m[IB_FETCH_MSGLEN];
         snprintf(m, sizeof m, "cannot create a temp file in '%s': %s",
@@ -543,6 +554,67 @@ static int note_host(struct ib_fetch *r, struct fetch_xfer *x, int cfail,
     return open;
 }
 
+/*
+ * Opens the folder that will hold file (a name that may have folders) in
+ * dir, making the missing ones: never through a symlink, so no name the
+ * list gives can lead out of dir. An fd, or -1 with msg; *base is then
+ * file's last component.
+ */
+static int open_parent(const char *dir, const char *file, const char **base,
+                       char *msg, size_t msglen)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    const char *p = file, *slash;
+    char comp[IB_FETCH_NAMEMAX + 12];
+    int upto = 0;   /* file[0..upto): the folder being made */
+
+    while (fd >= 0 && (slash = strchr(p, '/'))) {
+        upto = (int)(slash - file);
+        snprintf(comp, sizeof comp, "%.*s", (int)(slash - p), p);
+        if (mkdirat(fd, comp, 0777) && errno != EEXIST)
+            break;
+        int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+                                        O_CLOEXEC);
+        int err = errno;
+        close(fd);
+        errno = err;
+        fd = next;
+        p = slash + 1;
+    }
+    if (fd >= 0 && !strchr(p, '/')) {
+        *base = p;
+        return fd;
+    }
+    int err = errno;
+    if (fd >= 0)
+        close(fd);
+    snprintf(msg, msglen, "cannot make the folder '%.*s' in '%s': %s",
+             upto, file, dir,
+             err == ELOOP || err == ENOTDIR ? "a symlink or a file is there"
+                                           : strerror(err));
+    return -1;
+}
+
+/* Renames x's finished temp file to its name; 0, or -1 with msg. */
+static int land(const char *dir, struct fetch_xfer *x, char *msg,
+                size_t msglen)
+{
+    const char *base = x->file;
+    int pfd = AT_FDCWD, rc;
+
+    if (strchr(x->file, '/') &&
+        (pfd = open_parent(dir, x->file, &base, msg, msglen)) < 0)
+        return -1;
+    rc = pfd == AT_FDCWD ? rename(x->tmp, x->path)
+                         : renameat(AT_FDCWD, x->tmp, pfd, base);
+    if (rc)
+        snprintf(msg, msglen, "cannot rename to '%s': %s", x->path,
+                 strerror(errno));
+    if (pfd != AT_FDCWD)
+        close(pfd);
+    return rc ? -1 : 0;
+}
+
 enum fetch_verdict fetch_end(struct ib_fetch *r, struct fetch_xfer *x,
                              CURLcode rc)
 {
@@ -560,9 +632,7 @@ enum fetch_verdict fetch_end(struct ib_fetch *r, struct fetch_xfer *x,
     x->fd = -1;
 
     if (ok && !x->werr) {
-        if (rename(x->tmp, x->path)) {
-            snprintf(m, sizeof m, "cannot rename to '%s': %s", x->path,
-                     strerror(errno));
+        if (land(r->o->out_dir, x, m, sizeof m)) {
             fetch_fail(x, IB_FETCH_DONE_FAILED, m);
             return FETCH_FINAL;
         }
@@ -612,15 +682,13 @@ enum fetch_verdict fetch_end(struct ib_fetch *r, struct fetch_xfer *x,
         fetch_interrupt(x, 1);
         return FETCH_FINAL;
     }
-    char *ra = NULL;
-    take_header(x->easy, "Retry-After", &ra);
     pthread_mutex_lock(&r->lock);
     double jitter = 0.5 + 0.5 * (rand_r(&r->seed) / (double)RAND_MAX);
     pthread_mutex_unlock(&r->lock);
     x->due_ms = fetch_now_ms() +
-                fetch_backoff_ms(x->item.attempts, ra, time(NULL), jitter,
+                fetch_backoff_ms(x->item.attempts,
+                                 fetch_retry_after_ms(x->easy), jitter,
                                  r->base_ms, r->max_ms);
-    free(ra);
     return FETCH_RETRY;
 }
 

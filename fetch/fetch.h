@@ -2,7 +2,8 @@
  * fetch/fetch.h: a list of http(s) URLs -> files in one folder.
  *
  * ib_fetch_run pulls URLs one at a time through opts->next (so a 100,000
- * line list is never held whole), gives each a safe unique file name, and
+ * line list is never held whole), gives each a safe unique file name (its
+ * own, or the one the list gives it, which may hold folders), and
  * downloads it with at most opts->concurrency transfers in flight. A body
  * goes to "OUT/.<name>.part.XXXXXX" and is renamed to "OUT/<name>" only
  * when complete; on any failure the temp file is removed. As each item ends
@@ -66,8 +67,9 @@ const char *ib_fetch_status_name(enum ib_fetch_status s);  /* "ok"... */
 /* One URL's outcome; handed to done() and valid only during that call. */
 struct ib_fetch_item {
     const char *url;        /* borrowed */
-    const char *file;       /* borrowed: name inside out_dir; NULL if the
-                               URL was rejected before naming */
+    const char *file;       /* borrowed: name inside out_dir (with
+                               folders if the list named it so); NULL if
+                               the URL was rejected before naming */
     const char *path;       /* borrowed: out_dir/file, or NULL */
     enum ib_fetch_status status;
     long http;              /* last HTTP status; 0 if none arrived */
@@ -79,9 +81,12 @@ struct ib_fetch_item {
 
 /*
  * The URL source: 1 with *url set (borrowed until the next call), 0 at the
- * end, -1 on a read error. ib_fetch_list_next over an ib_fetch_list is one.
+ * end, -1 on a read error. *name is the output's name the list gave
+ * (borrowed likewise; ib_fetch_name_check's rules, else the item fails),
+ * or NULL to derive it from the URL. ib_fetch_list_next over an
+ * ib_fetch_list is one.
  */
-typedef int ib_fetch_next_fn(void *ctx, const char **url);
+typedef int ib_fetch_next_fn(void *ctx, const char **url, const char **name);
 /* MULTI and SERIAL: the calling thread; THREADS: a worker, under a lock. */
 typedef void ib_fetch_done_fn(void *ctx, const struct ib_fetch_item *item);
 
@@ -221,15 +226,21 @@ int ib_fetch_step(struct ib_fetch *f, const struct pollfd *fds,
 void ib_fetch_free(struct ib_fetch *f);
 
 /*
- * A URL list over a stream: one URL per line; surrounding blanks and CR
- * stripped; blank lines and lines starting with '#' skipped; a UTF-8
- * byte-order mark at the start of the stream skipped. Anything else
- * is returned as is: ib_fetch_run fails lines that are not http(s) URLs.
+ * A URL list over a stream: one URL per line, optionally followed by a
+ * TAB and the output's name ("URL<TAB>NAME", as a CMS export writes it);
+ * blanks and CR around the URL and around the name stripped; blank lines
+ * and lines starting with '#' skipped; a UTF-8 byte-order mark at the
+ * start of the stream skipped. Anything else is returned as is (a name
+ * that is empty after the TAB as "", one with another TAB in it whole):
+ * ib_fetch_run fails lines that are not http(s) URLs or whose name breaks
+ * ib_fetch_name_check's rules. name may be NULL when the caller has no use
+ * for names.
  */
 struct ib_fetch_list;
 struct ib_fetch_list *ib_fetch_list_new(void *stream);  /* a FILE *, borrowed */
 void ib_fetch_list_free(struct ib_fetch_list *l);
-int ib_fetch_list_next(void *list, const char **url);   /* ib_fetch_next_fn */
+int ib_fetch_list_next(void *list, const char **url,
+                       const char **name);              /* ib_fetch_next_fn */
 
 /*
  * The file name for url, made safe: from the last path segment,
@@ -240,5 +251,15 @@ int ib_fetch_list_next(void *list, const char **url);   /* ib_fetch_next_fn */
  */
 #define IB_FETCH_NAMEMAX 160
 void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1]);
+
+/*
+ * 0 if name, given by the list for a URL, may name its output: a relative
+ * path of at most IB_FETCH_NAMEMAX bytes of valid UTF-8, components
+ * separated by single '/', none empty, none starting with '.' (so no "."
+ * or "..", which would leave the folder), no control bytes, no '\'.
+ * Folders in it are made below out_dir; a symlink there is never followed.
+ * Else -1 with "bad name '...': why" in msg, on one line. Pure.
+ */
+int ib_fetch_name_check(const char *name, char *msg, size_t msglen);
 
 #endif

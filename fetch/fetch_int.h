@@ -22,12 +22,18 @@
 #include <pthread.h>
 #include <time.h>
 
-/* 1 if url is "http://" or "https://" (any case) + a host, with no blanks
- * or control characters; 0 otherwise. */
-int fetch_url_ok(const char *url);
+/*
+ * 0 if libcurl parses url as "http://" or "https://" (any case) + a host,
+ * with no blanks or control characters; else -1 with why in msg ("not an
+ * http(s) URL", "no host in the URL", "bad URL: <curl's reason>").
+ */
+int fetch_url_check(const char *url, char *msg, size_t msglen);
+int fetch_url_ok(const char *url);   /* 1 if fetch_url_check passes */
 
 /* 1 if name is one ib_fetch_name could return (or its hashed variant). */
 int fetch_name_safe(const char *name);
+/* 1 if name passes ib_fetch_name_check (or is its hashed variant). */
+int fetch_relname_safe(const char *name);
 
 /*
  * Unique names for one run. Each URL gets ib_fetch_name(url) unless that is
@@ -45,9 +51,12 @@ int fetch_names_claimed(struct fetch_names *n, const char *url,
 /*
  * The name for url in this run: 0 with out set, 1 if url already had a
  * name in this run (a duplicate line; out set to it), or IB_FETCH_ENOMEM.
+ * want (NULL: none) is the name the list gave, already checked: it is
+ * used instead of ib_fetch_name(url) and of the index's name, and hashed
+ * as a derived name is when taken.
  */
 int fetch_names_assign(struct fetch_names *n, const char *url,
-                       char out[IB_FETCH_NAMEMAX + 12]);
+                       const char *want, char out[IB_FETCH_NAMEMAX + 12]);
 
 /* A string -> string hash map (open addressing); keys and values owned. */
 struct fetch_map {
@@ -85,14 +94,17 @@ void fetch_index_release(struct fetch_index *ix);
 
 /*
  * Wait before attempt number attempt + 1 (attempt >= 1 failed): base *
- * 2^(attempt-1), scaled by jitter in [0.5, 1.0], or the Retry-After value
- * when it is later; never above max_ms. retry_after may be NULL, seconds
- * ("120") or an HTTP date; now is the wall clock for the date form.
+ * 2^(attempt-1), scaled by jitter in [0.5, 1.0], or retry_after_ms when
+ * it is later; never above max_ms. retry_after_ms < 0: none.
  */
-double fetch_backoff_ms(unsigned attempt, const char *retry_after, time_t now,
+double fetch_backoff_ms(unsigned attempt, double retry_after_ms,
                         double jitter, unsigned base_ms, unsigned max_ms);
-/* Retry-After in ms, or -1 if absent or unparsable; dates in the past: 0 */
-double fetch_retry_after_ms(const char *value, time_t now);
+/*
+ * The Retry-After of the last response on h, in ms, as libcurl parsed it
+ * (CURLINFO_RETRY_AFTER: seconds, or an HTTP date made seconds from now;
+ * a date in the past is 0); -1 if it has none curl could read.
+ */
+double fetch_retry_after_ms(CURL *h);
 /* 1 if an attempt that ended so is worth repeating */
 int fetch_transient(CURLcode rc, long http);
 
@@ -170,7 +182,6 @@ struct fetch_xfer {
     int toobig, werr;             /* write_cb refused: too big, errno */
     char *etag, *lastmod;         /* owned: validators to record */
     double t0, due_ms;            /* first start; when to retry (MULTI) */
-    char retry_after[64];         /* from the failed attempt's response */
     char errbuf[CURL_ERROR_SIZE];
     struct fetch_rate *rate;         /* borrowed: ib_fetch.rate; NULL: no limit */
     uint64_t paused;              /* paused for the rate: its turn to go

@@ -5,7 +5,8 @@
  *
  * etag and last-modified may be empty. A missing or damaged file only
  * costs unconditional requests: lines that do not parse are dropped, and a
- * file name is used only if it is one the namer could have produced.
+ * file name is used only if it is one the namer could have produced, or
+ * a name a list may give (with folders).
  */
 #include "fetch/fetch_int.h"
 
@@ -109,7 +110,8 @@ int fetch_index_load(struct fetch_index *ix, const char *dir)
             *t = '\0';
             s = t + 1;
         }
-        if (k != 3 || !fetch_url_ok(fld[0]) || !fetch_name_safe(fld[1]))
+        if (k != 3 || !fetch_url_ok(fld[0]) ||
+            !(fetch_name_safe(fld[1]) || fetch_relname_safe(fld[1])))
             continue;
         rc = fetch_index_put(ix, fld[0], fld[1], fld[2], fld[3]);
     }

@@ -34,7 +34,20 @@ static int blank(char c)
            c == '\v';
 }
 
-int ib_fetch_list_next(void *list, const char **url)
+/* s[0..*len) with the blanks at both ends dropped; returns the start */
+static char *trim(char *s, size_t *len)
+{
+    while (*len > 0 && blank(s[*len - 1]))
+        (*len)--;
+    s[*len] = '\0';
+    while (blank(*s)) {
+        s++;
+        (*len)--;
+    }
+    return s;
+}
+
+int ib_fetch_list_next(void *list, const char **url, const char **name)
 {
     struct ib_fetch_list *l = list;
     ssize_t n;
@@ -52,14 +65,27 @@ int ib_fetch_list_next(void *list, const char **url)
         for (size_t i = 0; i < len; i++)
             if (s[i] == '\0')
                 s[i] = '\x01';
-        while (len > 0 && blank(s[len - 1]))
-            len--;
-        s[len] = '\0';
-        while (blank(*s))
+        while (len > 0 && blank(*s)) {
             s++;
+            len--;
+        }
+        /*
+         * URL<TAB>NAME: the first TAB after the URL ends it; the rest, even
+         * with more TABs in it or nothing at all, is the name, for the run
+         * to judge
+         */
+        char *tab = memchr(s, '\t', len), *nm = NULL;
+        size_t ulen = tab ? (size_t)(tab - s) : len;
+        if (tab) {
+            size_t nlen = len - ulen - 1;
+            nm = trim(tab + 1, &nlen);
+        }
+        s = trim(s, &ulen);
         if (*s == '\0' || *s == '#')
             continue;
         *url = s;
+        if (name)
+            *name = nm;
         return 1;
     }
     return ferror(l->f) ? -1 : 0;

@@ -23,6 +23,16 @@ static int hexval(int c)
     return -1;
 }
 
+/*
+ * url parsed by libcurl as the transfer will see it: 0 with u set, or a
+ * CURLUcode. No default scheme: "example.com/a.jpg" is not a URL here.
+ */
+static CURLUcode parse(CURLU *u, const char *url)
+{
+    return curl_url_set(u, CURLUPART_URL, url, 0);
+}
+
+/* 1 if s starts with p, ignoring the case of ASCII letters in s */
 static int has_prefix_ci(const char *s, const char *p)
 {
     for (; *p; s++, p++) {
@@ -35,25 +45,46 @@ static int has_prefix_ci(const char *s, const char *p)
     return 1;
 }
 
-/* Where the host starts, or NULL if url is not http(s). */
-static const char *after_scheme(const char *url)
+int fetch_url_check(const char *url, char *msg, size_t msglen)
 {
-    if (has_prefix_ci(url, "http://"))
-        return url + 7;
-    if (has_prefix_ci(url, "https://"))
-        return url + 8;
-    return NULL;
+    /* blanks and control bytes: curl refuses most of them anyway */
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+        if (*p <= 0x20 || *p == 0x7f) {
+            snprintf(msg, msglen, "not an http(s) URL");
+            return -1;
+        }
+    }
+    char *scheme = NULL, *host = NULL;
+    const char *why = NULL;
+    CURLU *u = curl_url();
+    CURLUcode rc = u ? parse(u, url) : CURLUE_OUT_OF_MEMORY;
+    int http = has_prefix_ci(url, "http://") || has_prefix_ci(url, "https://");
+
+    if (rc == CURLUE_NO_HOST && http) {
+        why = "no host in the URL";
+    } else if (rc && http) {
+        snprintf(msg, msglen, "bad URL: %s", curl_url_strerror(rc));
+    } else if (rc || curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) ||
+               (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+        why = "not an http(s) URL";
+    } else if (!http || strchr("/?#", url[strlen(scheme) + 3]) ||
+               curl_url_get(u, CURLUPART_HOST, &host, 0) || !*host) {
+        /* curl reads "http:///x" and "http:/x" as host x, as a browser
+         * would; a list line like that has lost its host */
+        why = "no host in the URL";
+    }
+    if (why)
+        snprintf(msg, msglen, "%s", why);
+    curl_free(scheme);
+    curl_free(host);
+    curl_url_cleanup(u);
+    return why || rc ? -1 : 0;
 }
 
 int fetch_url_ok(const char *url)
 {
-    const char *h = after_scheme(url);
-    if (!h || !*h || *h == '/' || *h == '?' || *h == '#')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)url; *p; p++)
-        if (*p <= 0x20 || *p == 0x7f)
-            return 0;
-    return 1;
+    char msg[IB_FETCH_MSGLEN];
+    return fetch_url_check(url, msg, sizeof msg) == 0;
 }
 
 /* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
@@ -103,8 +134,14 @@ static size_t ext_start(const char *s, size_t len)
 
 void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1])
 {
-    const char *p = after_scheme(url);
-    p = p ? p + strcspn(p, "/?#") : url;
+    /* the path curl will ask for, dot segments resolved; what curl cannot
+     * parse is named from its whole text */
+    CURLU *u = curl_url();
+    char *path = NULL;
+    if (u && !parse(u, url))
+        curl_url_get(u, CURLUPART_PATH, &path, 0);
+    curl_url_cleanup(u);
+    const char *p = path ? path : url;
     size_t plen = strcspn(p, "?#");
     const char *seg = p;
     for (size_t i = 0; i < plen; i++)
@@ -148,6 +185,7 @@ void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1])
     }
     if (n == 0) {
         free(d);
+        curl_free(path);
         strcpy(out, "index");
         return;
     }
@@ -164,6 +202,7 @@ void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1])
     memcpy(out, name, n);
     out[n] = '\0';
     free(d);
+    curl_free(path);
 }
 
 int fetch_name_safe(const char *name)
@@ -181,6 +220,68 @@ int fetch_name_safe(const char *name)
         i += cl;
     }
     return 1;
+}
+
+/*
+ * A name the list gave: a relative path of folders and a file, each
+ * component something ib_fetch_name could have made (no leading dot, so
+ * no "." or "..", nor fetch's own dot-files), '/' between them and
+ * nowhere else. 0, or -1 with why in msg (may be NULL).
+ */
+static int check_relname(const char *name, size_t max, char *msg,
+                         size_t msglen)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t n = strlen(name);
+    const char *why = NULL;
+
+    if (n == 0)
+        why = "empty";
+    else if (name[0] == '/')
+        why = "absolute: it must be relative to the output folder";
+    else if (n > max)
+        why = "too long";
+    for (size_t i = 0, cl; !why && i < n; i += cl) {
+        cl = utf8_len(s + i, n - i);
+        int start = i == 0 || s[i - 1] == '/';
+        if (!cl)
+            why = "not valid UTF-8";
+        else if (s[i] < 0x20 || s[i] == 0x7f)
+            why = "a control character in it";
+        else if (s[i] == '\\')
+            why = "a '\\' in it: folders are separated by '/'";
+        else if (start && s[i] == '.' &&
+                 (s[i + 1] == '/' || !s[i + 1] ||
+                  (s[i + 1] == '.' && (s[i + 2] == '/' || !s[i + 2]))))
+            why = "a '.' or '..' component: it would leave the output folder";
+        else if (start && (s[i] == '.' || s[i] == '/'))
+            why = s[i] == '.' ? "a component starts with '.'"
+                              : "an empty component";
+    }
+    if (!why && name[n - 1] == '/')
+        why = "ends with '/': not a file";
+    if (why && msg) {
+        /* the message is one line of valid text, whatever the name holds */
+        char shown[65];
+        size_t k = 0;
+        for (; k < n && k < sizeof shown - 1; k++)
+            shown[k] = s[k] < 0x20 || s[k] == 0x7f || s[k] >= 0x80
+                           ? '?' : (char)s[k];
+        shown[k] = '\0';
+        snprintf(msg, msglen, "bad name '%s%s': %s", shown,
+                 k < n ? "..." : "", why);
+    }
+    return why ? -1 : 0;
+}
+
+int ib_fetch_name_check(const char *name, char *msg, size_t msglen)
+{
+    return check_relname(name, IB_FETCH_NAMEMAX, msg, msglen);
+}
+
+int fetch_relname_safe(const char *name)
+{
+    return check_relname(name, IB_FETCH_NAMEMAX + 11, NULL, 0) == 0;
 }
 
 struct fetch_names {
@@ -222,7 +323,10 @@ static void hashed(const char *base, const char *url, unsigned k,
     uint64_t h = fetch_hash(url, strlen(url));
     for (unsigned i = 1; i < k; i++)
         h = fetch_hash((const char *)&h, sizeof h) ^ i;
-    size_t n = strlen(base), e = ext_start(base, n);
+    /* the extension of the file, not of a folder a listed name has */
+    const char *slash = strrchr(base, '/');
+    size_t dir = slash ? (size_t)(slash + 1 - base) : 0;
+    size_t n = strlen(base), e = dir + ext_start(base + dir, n - dir);
     snprintf(out, IB_FETCH_NAMEMAX + 12, "%.*s-%08" PRIx32 "%s", (int)e, base,
              (uint32_t)(h ^ h >> 32), base + e);
 }
@@ -239,7 +343,7 @@ static int free_for(const struct fetch_names *n, const char *name,
 }
 
 int fetch_names_assign(struct fetch_names *n, const char *url,
-                       char out[IB_FETCH_NAMEMAX + 12])
+                       const char *want, char out[IB_FETCH_NAMEMAX + 12])
 {
     int found;
     const char *had = fetch_map_get(&n->byurl, url, &found);
@@ -248,11 +352,16 @@ int fetch_names_assign(struct fetch_names *n, const char *url,
         return 1;
     }
     const char *old = fetch_map_get(&n->oldname, url, &found);
-    if (found && old && fetch_name_safe(old) && free_for(n, old, url)) {
+    if (!want && found && old && fetch_name_safe(old) &&
+        free_for(n, old, url)) {
         snprintf(out, IB_FETCH_NAMEMAX + 12, "%s", old);
     } else {
+        /* a listed name meets taken names as a derived one does */
         char base[IB_FETCH_NAMEMAX + 1];
-        ib_fetch_name(url, base);
+        if (want)
+            snprintf(base, sizeof base, "%s", want);
+        else
+            ib_fetch_name(url, base);
         snprintf(out, IB_FETCH_NAMEMAX + 12, "%s", base);
         for (unsigned k = 1; !free_for(n, out, url); k++)
             hashed(base, url, k, out);

@@ -1,10 +1,7 @@
 /* fetch/retry.c: which failures are worth another attempt, and when. */
 #include "fetch/fetch_int.h"
 
-#include <errno.h>
 #include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 /*
  * Connect errors, timeouts and a connection lost mid-response (reset, short
@@ -32,31 +29,18 @@ int fetch_transient(CURLcode rc, long http)
     }
 }
 
-double fetch_retry_after_ms(const char *value, time_t now)
+double fetch_retry_after_ms(CURL *h)
 {
-    if (!value)
-        return -1;
-    while (*value == ' ' || *value == '\t')
-        value++;
-    if (*value >= '0' && *value <= '9') {
-        char *end;
-        errno = 0;
-        unsigned long long s = strtoull(value, &end, 10);
-        while (*end == ' ' || *end == '\t')
-            end++;
-        if (*end)
-            return -1;
-        if (errno == ERANGE || s > 86400ULL * 365)
-            s = 86400ULL * 365;   /* absurd, but a wait: the cap applies */
-        return (double)s * 1000.0;
-    }
-    time_t t = curl_getdate(value, NULL);
-    if (t == (time_t)-1)
-        return -1;
-    return t > now ? difftime(t, now) * 1000.0 : 0.0;
+    curl_off_t s = 0;
+    /* 0 when absent, unreadable or "now": the same wait either way */
+    if (curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &s) != CURLE_OK || s <= 0)
+        return s < 0 ? 0.0 : -1.0;   /* libcurl 7.88: a past date is < 0 */
+    if (s > 86400 * 365)
+        s = 86400 * 365;   /* absurd, but a wait: the cap applies */
+    return (double)s * 1000.0;
 }
 
-double fetch_backoff_ms(unsigned attempt, const char *retry_after, time_t now,
+double fetch_backoff_ms(unsigned attempt, double retry_after_ms,
                         double jitter, unsigned base_ms, unsigned max_ms)
 {
     if (attempt < 1)
@@ -68,8 +52,7 @@ double fetch_backoff_ms(unsigned attempt, const char *retry_after, time_t now,
     /* 2^30 * base is past any cap; stop doubling before it overflows */
     double d = base_ms * ldexp(1.0, attempt - 1 > 30 ? 30 : (int)attempt - 1);
     d *= jitter;
-    double ra = fetch_retry_after_ms(retry_after, now);
-    if (ra > d)
-        d = ra;
+    if (retry_after_ms > d)
+        d = retry_after_ms;
     return d > max_ms ? max_ms : d;
 }

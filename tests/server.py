@@ -14,7 +14,8 @@ Paths (query parameters optional):
   /status/CODE            that status, a short body
   /flaky/KEY?fails=N      500 for the first N (1) requests per KEY, then /ok
   /429/KEY?after=S        429 with Retry-After: S (1) once per KEY; a retry
-                          that comes sooner gets 400, so early retries fail
+                          that comes sooner gets 400, so early retries fail;
+                          &date=1: the header is the HTTP date S s from now
   /reset?after=N          Content-Length N + 1000, N (1000) bytes, then RST
   /stall                  headers, then nothing until the client leaves
   /big?size=N&chunked=1   N bytes without Content-Length (close-delimited,
@@ -69,11 +70,13 @@ HTTP options (a tiny PNG when the check passes):
     path, counted as "proxied" and "proxy-auth:USER:PASS"
 """
 import base64
+import email.utils
 import gzip
 import hashlib
 import http.cookies
 import http.server
 import json
+import math
 import os
 import socket
 import struct
@@ -199,7 +202,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if first is None:
                 FIRST_429[rest] = now
         if first is None:
-            self.send(429, b"slow down\n", [("Retry-After", str(after))])
+            value = str(after)
+            if q.get("date", ["0"])[0] == "1":
+                # whole seconds: rounded up, so the date is never early
+                value = email.utils.formatdate(math.ceil(time.time()) + after,
+                                               usegmt=True)
+            self.send(429, b"slow down\n", [("Retry-After", value)])
         elif now - first < after:
             self.send(400, b"retried before Retry-After\n")
         else:

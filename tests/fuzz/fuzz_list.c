@@ -4,8 +4,11 @@
  *
  * Input: the list file's bytes. The reader's output is compared with a
  * second, independent reading here (split on '\n', NUL bytes to 0x01,
- * blanks trimmed, blank and '#' lines skipped): same URLs, same order.
- * Each URL then gets a run-unique name, checked as in fuzz_name.c.
+ * leading blanks dropped, split at the first TAB into URL and name, each
+ * trimmed, blank and '#' lines skipped): same URLs and names, same order.
+ * Each URL then gets a run-unique name, checked as in fuzz_name.c; a name
+ * the list gave is used if ib_fetch_name_check passes it, and the result
+ * then never climbs out of the folder.
  */
 #include "tests/fuzz/fuzz.h"
 #include "fetch/fetch_int.h"   /* the names API is internal */
@@ -20,9 +23,25 @@ static int blank(unsigned char c)
            c == '\v';
 }
 
-/* The next expected URL from data[*pos..size) into out; 0 at the end. */
-static int expected_next(const uint8_t *data, size_t size, size_t *pos,
+/* out = data[start..end) trimmed, NUL bytes as 0x01 */
+static void copy_trimmed(const uint8_t *data, size_t start, size_t end,
                          char *out)
+{
+    while (start < end && blank(data[start]))
+        start++;
+    while (end > start && blank(data[end - 1]))
+        end--;
+    for (size_t i = start; i < end; i++)
+        out[i - start] = data[i] ? (char)data[i] : '\x01';
+    out[end - start] = '\0';
+}
+
+/*
+ * The next expected URL from data[*pos..size) into out, and its name into
+ * name (*has_name 0 if the line has no TAB); 0 at the end.
+ */
+static int expected_next(const uint8_t *data, size_t size, size_t *pos,
+                         char *out, char *name, int *has_name)
 {
     while (*pos < size) {
         size_t start = *pos, end = start;
@@ -31,13 +50,14 @@ static int expected_next(const uint8_t *data, size_t size, size_t *pos,
         *pos = end < size ? end + 1 : end;
         while (start < end && blank(data[start]))
             start++;
-        while (end > start && blank(data[end - 1]))
-            end--;
-        if (start == end || data[start] == '#')
+        size_t tab = start;
+        while (tab < end && data[tab] != '\t')
+            tab++;
+        copy_trimmed(data, start, tab, out);
+        if (out[0] == '\0' || out[0] == '#')
             continue;
-        for (size_t i = start; i < end; i++)
-            out[i - start] = data[i] ? (char)data[i] : '\x01';
-        out[end - start] = '\0';
+        *has_name = tab < end;
+        copy_trimmed(data, tab < end ? tab + 1 : end, end, name);
         return 1;
     }
     return 0;
@@ -47,10 +67,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     /* fmemopen wants a non-empty writable buffer; "r" leaves it alone */
     char *copy = malloc(size + 1);
-    char *want = malloc(size + 1);
-    if (!copy || !want) {
+    char *want = malloc(size + 1), *want_name = malloc(size + 1);
+    if (!copy || !want || !want_name) {
         free(copy);
         free(want);
+        free(want_name);
         return 0;
     }
     memcpy(copy, data, size);
@@ -62,21 +83,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!l || !nm || !names || !urls)
         goto out;
 
-    const char *url;
+    const char *url, *given;
     /* the reader skips a UTF-8 byte-order mark at the very start */
     size_t pos = size >= 3 && !memcmp(data, "\xef\xbb\xbf", 3) ? 3 : 0;
     size_t count = 0;
-    int r;
-    while ((r = ib_fetch_list_next(l, &url)) == 1) {
-        FUZZ_CHECK(expected_next(data, size, &pos, want));
+    int r, has_name = 0;
+    while ((r = ib_fetch_list_next(l, &url, &given)) == 1) {
+        FUZZ_CHECK(expected_next(data, size, &pos, want, want_name,
+                                 &has_name));
         FUZZ_CHECK(!strcmp(url, want));
+        FUZZ_CHECK(has_name == (given != NULL));
+        FUZZ_CHECK(!given || !strcmp(given, want_name));
         FUZZ_CHECK(fetch_url_ok(url) == 0 || fetch_url_ok(url) == 1);
+        if (given && ib_fetch_name_check(given, NULL, 0))
+            given = NULL;   /* fetch fails such an item before naming */
         if (count < MAX_NAMED) {
             char *name = names[count];
-            int dup = fetch_names_assign(nm, url, name);
+            int dup = fetch_names_assign(nm, url, given, name);
             FUZZ_CHECK(dup == 0 || dup == 1);
-            FUZZ_CHECK(fetch_name_safe(name));
-            FUZZ_CHECK(name[0] != '.' && !strchr(name, '/'));
+            if (!dup && !given) {
+                FUZZ_CHECK(fetch_name_safe(name));
+                FUZZ_CHECK(name[0] != '.' && !strchr(name, '/'));
+            }
+            /* whatever the list said: relative, no dot component */
+            FUZZ_CHECK(fetch_relname_safe(name));
+            FUZZ_CHECK(name[0] != '.' && name[0] != '/' &&
+                       !strstr(name, "/.") && !strstr(name, "//"));
             urls[count] = strdup(url);
             FUZZ_CHECK(urls[count]);
             int seen = 0;
@@ -90,7 +122,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         count++;
     }
     FUZZ_CHECK(r == 0);
-    FUZZ_CHECK(!expected_next(data, size, &pos, want));
+    FUZZ_CHECK(!expected_next(data, size, &pos, want, want_name, &has_name));
 out:
     for (size_t k = 0; urls && k < MAX_NAMED; k++)
         free(urls[k]);
@@ -102,5 +134,6 @@ out:
         fclose(f);
     free(copy);
     free(want);
+    free(want_name);
     return 0;
 }

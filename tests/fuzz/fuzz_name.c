@@ -93,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         ib_fetch_name(urls[1], name);
         int ok = fetch_names_claimed(nm, "http://other/x", name) == 0;
         for (size_t i = 0; ok && i < 3; i++) {
-            int rc = fetch_names_assign(nm, urls[i], got[i]);
+            int rc = fetch_names_assign(nm, urls[i], NULL, got[i]);
             FUZZ_CHECK(rc == 0 || rc == 1);
             check_name(got[i], IB_FETCH_NAMEMAX + 11);
             FUZZ_CHECK(strcmp(got[i], name) || i != 1);
@@ -104,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         /* the same URL again is a duplicate with the same name */
         char again[IB_FETCH_NAMEMAX + 12];
         if (ok) {
-            FUZZ_CHECK(fetch_names_assign(nm, urls[0], again) == 1);
+            FUZZ_CHECK(fetch_names_assign(nm, urls[0], NULL, again) == 1);
             FUZZ_CHECK(!strcmp(again, got[0]));
         }
         fetch_names_free(nm);

@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Every name the namer returns must be one path component, safe to create
@@ -138,7 +140,7 @@ static void test_names_collisions(void **state)
     char first[4][IB_FETCH_NAMEMAX + 12], again[4][IB_FETCH_NAMEMAX + 12];
     struct fetch_names *n = fetch_names_new();
     for (int i = 0; i < 4; i++)
-        assert_int_equal(fetch_names_assign(n, urls[i], first[i]), 0);
+        assert_int_equal(fetch_names_assign(n, urls[i], NULL, first[i]), 0);
     fetch_names_free(n);
 
     assert_string_equal(first[0], "cat.jpg");
@@ -154,13 +156,13 @@ static void test_names_collisions(void **state)
 
     n = fetch_names_new();
     for (int i = 0; i < 4; i++)
-        fetch_names_assign(n, urls[i], again[i]);
+        fetch_names_assign(n, urls[i], NULL, again[i]);
     for (int i = 0; i < 4; i++)
         assert_string_equal(first[i], again[i]);
 
     /* the same URL twice is a duplicate, with the same name */
     char dup[IB_FETCH_NAMEMAX + 12];
-    assert_int_equal(fetch_names_assign(n, urls[1], dup), 1);
+    assert_int_equal(fetch_names_assign(n, urls[1], NULL, dup), 1);
     assert_string_equal(dup, first[1]);
     fetch_names_free(n);
 }
@@ -173,14 +175,14 @@ static void test_names_index_claims(void **state)
     /* cat.jpg on disk came from another URL: a newcomer must not take it */
     fetch_names_claimed(n, "http://old/cat.jpg", "cat.jpg");
     fetch_names_claimed(n, "http://b/keep.jpg", "keep-0badc0de.jpg");
-    assert_int_equal(fetch_names_assign(n, "http://new/cat.jpg", got), 0);
+    assert_int_equal(fetch_names_assign(n, "http://new/cat.jpg", NULL, got), 0);
     assert_string_not_equal(got, "cat.jpg");
     assert_memory_equal(got, "cat-", 4);
     /* the owner keeps it */
-    assert_int_equal(fetch_names_assign(n, "http://old/cat.jpg", got), 0);
+    assert_int_equal(fetch_names_assign(n, "http://old/cat.jpg", NULL, got), 0);
     assert_string_equal(got, "cat.jpg");
     /* a URL the index knows keeps its recorded name */
-    assert_int_equal(fetch_names_assign(n, "http://b/keep.jpg", got), 0);
+    assert_int_equal(fetch_names_assign(n, "http://b/keep.jpg", NULL, got), 0);
     assert_string_equal(got, "keep-0badc0de.jpg");
     fetch_names_free(n);
 }
@@ -192,10 +194,10 @@ static void test_names_hash_chain(void **state)
     char a[IB_FETCH_NAMEMAX + 12], b[IB_FETCH_NAMEMAX + 12];
     char c[IB_FETCH_NAMEMAX + 12], url[256];
     struct fetch_names *n = fetch_names_new();
-    fetch_names_assign(n, "http://1/p.jpg", a);
-    fetch_names_assign(n, "http://2/p.jpg", b);
+    fetch_names_assign(n, "http://1/p.jpg", NULL, a);
+    fetch_names_assign(n, "http://2/p.jpg", NULL, b);
     snprintf(url, sizeof url, "http://3/%s", b);
-    fetch_names_assign(n, url, c);
+    fetch_names_assign(n, url, NULL, c);
     fetch_names_free(n);
     assert_string_not_equal(c, a);
     assert_string_not_equal(c, b);
@@ -216,6 +218,24 @@ static void test_url_ok(void **state)
     assert_false(fetch_url_ok("http://h/a\tb"));
     assert_false(fetch_url_ok("not a url"));
     assert_false(fetch_url_ok(""));
+    assert_false(fetch_url_ok("http:/h/x"));   /* curl would take h */
+    assert_true(fetch_url_ok("http://[::1]:8080/a.jpg"));
+
+    /* why, in words an operator can act on */
+    const char *why[][2] = {
+        {"http:///x", "no host in the URL"},
+        {"http://?q", "no host in the URL"},
+        {"https://user:pw@/x", "no host in the URL"},
+        {"ftp://h/x", "not an http(s) URL"},
+        {"garbage", "not an http(s) URL"},
+        {"http://h:99999/", "bad URL: "},
+        {"http://[::1/", "bad URL: "},
+    };
+    char m[IB_FETCH_MSGLEN];
+    for (size_t i = 0; i < sizeof why / sizeof *why; i++) {
+        assert_int_equal(fetch_url_check(why[i][0], m, sizeof m), -1);
+        assert_memory_equal(m, why[i][1], strlen(why[i][1]));
+    }
 }
 
 static void test_list_parsing(void **state)
@@ -238,7 +258,7 @@ static void test_list_parsing(void **state)
                           NULL, "http://h/last.jpg"};
     const char *url;
     for (int i = 0; i < 5; i++) {
-        assert_int_equal(ib_fetch_list_next(l, &url), 1);
+        assert_int_equal(ib_fetch_list_next(l, &url, NULL), 1);
         if (want[i]) {
             assert_string_equal(url, want[i]);
         } else {
@@ -247,8 +267,8 @@ static void test_list_parsing(void **state)
             assert_int_equal(strlen(url), strlen("http://h/c?d"));
         }
     }
-    assert_int_equal(ib_fetch_list_next(l, &url), 0);
-    assert_int_equal(ib_fetch_list_next(l, &url), 0);
+    assert_int_equal(ib_fetch_list_next(l, &url, NULL), 0);
+    assert_int_equal(ib_fetch_list_next(l, &url, NULL), 0);
     ib_fetch_list_free(l);
     fclose(f);
 }
@@ -264,12 +284,12 @@ static void test_list_bom(void **state)
     assert_non_null(f);
     struct ib_fetch_list *l = ib_fetch_list_new(f);
     const char *url;
-    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_int_equal(ib_fetch_list_next(l, &url, NULL), 1);
     assert_string_equal(url, "http://h/first.jpg");
     assert_true(fetch_url_ok(url));
-    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_int_equal(ib_fetch_list_next(l, &url, NULL), 1);
     assert_string_equal(url, "\xef\xbb\xbfhttp://h/second.jpg");
-    assert_int_equal(ib_fetch_list_next(l, &url), 0);
+    assert_int_equal(ib_fetch_list_next(l, &url, NULL), 0);
     ib_fetch_list_free(l);
     fclose(f);
 
@@ -278,10 +298,99 @@ static void test_list_bom(void **state)
     f = fmemopen((void *)text2, sizeof text2 - 1, "r");
     assert_non_null(f);
     l = ib_fetch_list_new(f);
-    assert_int_equal(ib_fetch_list_next(l, &url), 1);
+    assert_int_equal(ib_fetch_list_next(l, &url, NULL), 1);
     assert_string_equal(url, "http://h/a.jpg");
     ib_fetch_list_free(l);
     fclose(f);
+}
+
+/* URL<TAB>NAME: the name beside its URL; blanks around both dropped, an
+ * empty or TAB-holding name returned as is for fetch to judge. */
+static void test_list_names(void **state)
+{
+    (void)state;
+    static const char text[] = "http://h/a.jpg\tx/a.jpg\r\n"
+                               "  http://h/b.jpg \t  b.jpg  \n"
+                               "http://h/c.jpg\t\n"
+                               "http://h/d.jpg\tna\tme\n"
+                               "http://h/e.jpg\n"
+                               "\t# an indented comment\tx\n";
+    FILE *f = fmemopen((void *)text, sizeof text - 1, "r");
+    assert_non_null(f);
+    struct ib_fetch_list *l = ib_fetch_list_new(f);
+    const char *want[][2] = {{"http://h/a.jpg", "x/a.jpg"},
+                             {"http://h/b.jpg", "b.jpg"},
+                             {"http://h/c.jpg", ""},
+                             {"http://h/d.jpg", "na\tme"},
+                             {"http://h/e.jpg", NULL}};
+    const char *url, *name;
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(ib_fetch_list_next(l, &url, &name), 1);
+        assert_string_equal(url, want[i][0]);
+        if (want[i][1])
+            assert_string_equal(name, want[i][1]);
+        else
+            assert_null(name);
+    }
+    assert_int_equal(ib_fetch_list_next(l, &url, &name), 0);
+    ib_fetch_list_free(l);
+    fclose(f);
+}
+
+/* A name the list gives stays inside the folder, or is refused. */
+static void test_name_check(void **state)
+{
+    (void)state;
+    char m[IB_FETCH_MSGLEN], big[IB_FETCH_NAMEMAX + 2];
+    const char *good[] = {"a.jpg", "shop/2024/a.jpg", "caf\xc3\xa9.png",
+                          "a..b.jpg", "x/y.z/w"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        assert_int_equal(ib_fetch_name_check(good[i], m, sizeof m), 0);
+    const char *bad[][2] = {
+        {"", "empty"}, {"/etc/x", "absolute"}, {"../x", "'..'"},
+        {"a/../../x", "'..'"}, {"..", "'..'"}, {"a/./b", "'.'"},
+        {".hidden", "starts with '.'"}, {"a/.b", "starts with '.'"},
+        {"a//b", "empty component"}, {"a/", "ends with '/'"},
+        {"na\tme", "control"}, {"a\nb", "control"}, {"a\x7f", "control"},
+        {"a\\b", "'\\'"}, {"\xff.jpg", "UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        m[0] = '\0';
+        assert_int_equal(ib_fetch_name_check(bad[i][0], m, sizeof m), -1);
+        assert_non_null(strstr(m, bad[i][1]));
+        assert_memory_equal(m, "bad name '", 10);
+        for (const char *p = m; *p; p++)   /* one line, printable */
+            assert_true((unsigned char)*p >= 0x20 && *p != 0x7f);
+    }
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    assert_int_equal(ib_fetch_name_check(big, m, sizeof m), -1);
+    big[sizeof big - 2] = '\0';
+    assert_int_equal(ib_fetch_name_check(big, m, sizeof m), 0);
+}
+
+/* A listed name wins over the URL's and the index's, and when taken is
+ * hashed before the extension of its file, as a derived name is. */
+static void test_names_listed(void **state)
+{
+    (void)state;
+    char a[IB_FETCH_NAMEMAX + 12], b[IB_FETCH_NAMEMAX + 12];
+    char c[IB_FETCH_NAMEMAX + 12];
+    struct fetch_names *n = fetch_names_new();
+    fetch_names_claimed(n, "http://h/1.jpg", "old.jpg");
+    assert_int_equal(fetch_names_assign(n, "http://h/1.jpg", "v.2/x.jpg", a),
+                     0);
+    assert_string_equal(a, "v.2/x.jpg");
+    assert_int_equal(fetch_names_assign(n, "http://h/2.jpg", "v.2/x.jpg", b),
+                     0);
+    assert_int_equal(strlen(b), strlen("v.2/x-12345678.jpg"));
+    assert_memory_equal(b, "v.2/x-", 6);
+    assert_true(fetch_relname_safe(b));
+    /* a derived name meets a listed one as it would another derived */
+    assert_int_equal(fetch_names_assign(n, "http://h/v.2/x.jpg?q", NULL, c),
+                     0);
+    assert_string_equal(c, "x.jpg");
+    fetch_names_free(n);
 }
 
 /* The breaker's key: one per host and port, whatever the URL's spelling. */
@@ -333,49 +442,103 @@ static void test_transient(void **state)
     assert_false(fetch_transient(CURLE_PEER_FAILED_VERIFICATION, 0));
 }
 
+/*
+ * What fetch_retry_after_ms makes of a real 429 whose Retry-After is v
+ * (NULL: none): a child answers one request on a loopback socket, and
+ * libcurl reads the response as a transfer would.
+ */
+static double retry_after_of(const char *v)
+{
+    struct sockaddr_in a = {.sin_family = AF_INET};
+    socklen_t alen = sizeof a;
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    assert_int_equal(listen(ls, 1), 0);
+    assert_int_equal(getsockname(ls, (struct sockaddr *)&a, &alen), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char buf[4096];
+        int c = accept(ls, NULL, NULL);
+        if (c < 0 || read(c, buf, sizeof buf) <= 0)
+            _exit(1);
+        dprintf(c, "HTTP/1.1 429 Too Many Requests\r\nContent-Length: 0\r\n"
+                   "Connection: close\r\n%s%s%s\r\n",
+                v ? "Retry-After: " : "", v ? v : "", v ? "\r\n" : "");
+        close(c);
+        _exit(0);
+    }
+    close(ls);
+    char url[64];
+    snprintf(url, sizeof url, "http://127.0.0.1:%u/r",
+             (unsigned)ntohs(a.sin_port));
+    CURL *h = curl_easy_init();
+    assert_non_null(h);
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT, 20L);
+    assert_int_equal(curl_easy_perform(h), CURLE_OK);
+    double ms = fetch_retry_after_ms(h);
+    curl_easy_cleanup(h);
+    int st;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    return ms;
+}
+
+/* An HTTP date s seconds from now. */
+static const char *http_date(long s, char *buf, size_t len)
+{
+    time_t t = time(NULL) + s;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
 static void test_retry_after(void **state)
 {
     (void)state;
-    time_t now = 784111777;   /* Sun, 06 Nov 1994 08:49:37 GMT */
-    assert_true(fetch_retry_after_ms(NULL, now) < 0);
-    assert_true(fetch_retry_after_ms("soon", now) < 0);
-    assert_true(fetch_retry_after_ms("12abc", now) < 0);
-    assert_true(fetch_retry_after_ms("-5", now) < 0);
-    assert_float_equal(fetch_retry_after_ms("0", now), 0, 1e-9);
-    assert_float_equal(fetch_retry_after_ms(" 120 ", now), 120000, 1e-9);
-    assert_float_equal(
-        fetch_retry_after_ms("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000,
-        1e-9);
-    assert_float_equal(
-        fetch_retry_after_ms("Sun, 06 Nov 1994 08:00:00 GMT", now), 0, 1e-9);
-    /* absurdly large: still a number the caller can cap */
-    assert_true(fetch_retry_after_ms("99999999999999999999999", now) > 1e9);
+    char d[64];
+    assert_true(retry_after_of(NULL) < 0);
+    assert_true(retry_after_of("soon") < 0);
+    assert_true(retry_after_of("-5") < 0);
+    assert_true(retry_after_of("0") < 0);   /* "now": no later than backoff */
+    assert_float_equal(retry_after_of("120"), 120000, 1e-9);
+    assert_float_equal(retry_after_of(" 7 "), 7000, 1e-9);
+    /* a date: seconds from now, give or take the clock turning over */
+    double ms = retry_after_of(http_date(100, d, sizeof d));
+    assert_true(ms >= 98000 && ms <= 101000);
+    assert_float_equal(retry_after_of(http_date(-100, d, sizeof d)), 0,
+                       1e-9);
+    /* absurdly large: still a wait, capped to a year for the caller's cap */
+    assert_float_equal(retry_after_of("99999999999"), 86400e3 * 365, 1e-9);
 }
 
 /* fetch_backoff_ms with the default base and cap */
-static double backoff(unsigned attempt, const char *ra, double jitter)
+static double backoff(unsigned attempt, double ra_ms, double jitter)
 {
-    return fetch_backoff_ms(attempt, ra, 784111777, jitter, 500, 60000);
+    return fetch_backoff_ms(attempt, ra_ms, jitter, 500, 60000);
 }
 
 static void test_backoff(void **state)
 {
     (void)state;
     /* doubling, full jitter at 1.0, half at 0.5 */
-    assert_float_equal(backoff(1, NULL, 1.0), 500, 1e-9);
-    assert_float_equal(backoff(2, NULL, 1.0), 1000, 1e-9);
-    assert_float_equal(backoff(3, NULL, 0.5), 1000, 1e-9);
+    assert_float_equal(backoff(1, -1, 1.0), 500, 1e-9);
+    assert_float_equal(backoff(2, -1, 1.0), 1000, 1e-9);
+    assert_float_equal(backoff(3, -1, 0.5), 1000, 1e-9);
     /* jitter is clamped into [0.5, 1] */
-    assert_float_equal(backoff(1, NULL, 0.0), 250, 1e-9);
-    assert_float_equal(backoff(1, NULL, 7.0), 500, 1e-9);
+    assert_float_equal(backoff(1, -1, 0.0), 250, 1e-9);
+    assert_float_equal(backoff(1, -1, 7.0), 500, 1e-9);
     /* capped, and no overflow for huge attempt counts */
-    assert_float_equal(backoff(10, NULL, 1.0), 60000, 1e-9);
-    assert_float_equal(backoff(4000000000u, NULL, 1.0), 60000, 1e-9);
+    assert_float_equal(backoff(10, -1, 1.0), 60000, 1e-9);
+    assert_float_equal(backoff(4000000000u, -1, 1.0), 60000, 1e-9);
     /* Retry-After wins when later, never beyond the cap */
-    assert_float_equal(backoff(1, "3", 1.0), 3000, 1e-9);
-    assert_float_equal(backoff(3, "1", 1.0), 2000, 1e-9);
-    assert_float_equal(backoff(1, "86400", 1.0), 60000, 1e-9);
-    assert_float_equal(backoff(1, "junk", 1.0), 500, 1e-9);
+    assert_float_equal(backoff(1, 3000, 1.0), 3000, 1e-9);
+    assert_float_equal(backoff(3, 1000, 1.0), 2000, 1e-9);
+    assert_float_equal(backoff(1, 86400e3, 1.0), 60000, 1e-9);
+    assert_float_equal(backoff(1, 0, 1.0), 500, 1e-9);
 }
 
 static void test_index_roundtrip_and_damage(void **state)
@@ -476,11 +639,12 @@ struct urls {
     volatile int stop;
 };
 
-static int next_url(void *ctx, const char **url)
+static int next_url(void *ctx, const char **url, const char **name)
 {
     struct urls *u = ctx;
     if (u->next == u->n)
         return 0;
+    *name = NULL;
     *url = u->urls[u->next++];
     return 1;
 }
@@ -642,6 +806,9 @@ int main(void)
         cmocka_unit_test(test_url_ok),
         cmocka_unit_test(test_list_parsing),
         cmocka_unit_test(test_list_bom),
+        cmocka_unit_test(test_list_names),
+        cmocka_unit_test(test_name_check),
+        cmocka_unit_test(test_names_listed),
         cmocka_unit_test(test_host_key),
         cmocka_unit_test(test_transient),
         cmocka_unit_test(test_retry_after),
