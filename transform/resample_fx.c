@@ -14,8 +14,10 @@
  * The inner loops come in SSE2 and AVX2, picked at run time
  * (__builtin_cpu_supports), and in plain C elsewhere; all three add the
  * same integers, so the output is the same byte for byte on every
- * machine. 2x-3x faster than the float loops beside it (op_resize.c),
- * within 50 dB PSNR of them.
+ * machine. With AVX2, 1500x1125 -> 1024x768 RGB takes 3.8 ms where the
+ * float loops beside it (op_resize.c) take 11.1 ms, and the output is
+ * 73 dB PSNR from theirs on a photograph (45 dB or more on the test's
+ * noise and hard edges).
  */
 #include "transform/resample_fx.h"
 
