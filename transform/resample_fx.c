@@ -43,64 +43,103 @@ enum {
  * n[o] - 1, n[o] rounded up to a multiple of the loops' step with zero
  * weights; stride weights per output. */
 struct fx_axis {
-    uint32_t *start, *n;
-    int16_t *w;
+    const uint32_t *start;   /* the float axis's */
+    uint32_t *n;             /* owned */
+    int16_t *w;              /* owned, or in the float axis's weights */
+    int16_t *own;            /* w when owned */
     uint32_t stride;
 };
 
 static void fx_release(struct fx_axis *f)
 {
-    free(f->start);
     free(f->n);
-    free(f->w);
-    f->start = f->n = NULL;
-    f->w = NULL;
+    free(f->own);
+    f->n = NULL;
+    f->w = f->own = NULL;
 }
 
 /*
- * Rounds a's weights to 16 bits, the error of the rounding put on the
- * largest tap so they sum to 1 << 14. Returns 1 if some output's weights
- * do not fit: a tap of 2.0 or more, or absolute values summing past 2.0
- * (the intermediate row would overflow 16 bits), which the float
- * resampler then takes; -1 if memory is short.
+ * Output o's weights rounded to 16 bits into q, the error of the
+ * rounding put on the largest tap so they sum to 1 << 14. Returns 1 if
+ * they do not fit: a tap of 2.0 or more, or absolute values summing past
+ * 2.0 (the intermediate row would overflow 16 bits).
  */
-static int fx_init(struct fx_axis *f, const struct tf_fx_axis *a,
-                   uint32_t out, uint32_t step)
+static int quantize(const struct tf_fx_axis *a, uint32_t o, int16_t *q)
 {
-    uint32_t stride = (a->maxn + 7) / 8 * 8;
+    const float *w = a->w + (size_t)o * a->maxn;
+    uint32_t n = a->n[o], big = 0;
+    long sum = 0, abs_sum = 0;
 
-    f->stride = stride;
-    f->start = malloc(out * sizeof *f->start);
-    f->n = malloc(out * sizeof *f->n);
-    f->w = calloc((size_t)out * stride, sizeof *f->w);
-    if (!f->start || !f->n || !f->w)
-        return -1;
-    for (uint32_t o = 0; o < out; o++) {
-        const float *w = a->w + (size_t)o * a->maxn;
-        int16_t *q = f->w + (size_t)o * stride;
-        uint32_t n = a->n[o], big = 0;
-        long sum = 0, abs_sum = 0;
-
-        for (uint32_t k = 0; k < n; k++) {
-            long v = lrintf(w[k] * (float)(1 << WBITS));
-            if (v > 32767 || v < -32767)
-                return 1;
-            q[k] = (int16_t)v;
-            sum += v;
-            if (fabsf(w[k]) > fabsf(w[big]))
-                big = k;
-        }
-        long v = q[big] + ((1L << WBITS) - sum);
+    for (uint32_t k = 0; k < n; k++) {
+        long v = lrintf(w[k] * (float)(1 << WBITS));
         if (v > 32767 || v < -32767)
             return 1;
-        q[big] = (int16_t)v;
-        for (uint32_t k = 0; k < n; k++)
-            abs_sum += q[k] < 0 ? -q[k] : q[k];
-        if (abs_sum > 2L << WBITS)
-            return 1;
-        f->start[o] = a->start[o];
+        q[k] = (int16_t)v;
+        sum += v;
+        if (fabsf(w[k]) > fabsf(w[big]))
+            big = k;
+    }
+    long v = q[big] + ((1L << WBITS) - sum);
+    if (v > 32767 || v < -32767)
+        return 1;
+    q[big] = (int16_t)v;
+    for (uint32_t k = 0; k < n; k++)
+        abs_sum += q[k] < 0 ? -q[k] : q[k];
+    return abs_sum > 2L << WBITS;
+}
+
+/* 0 if every output of a fits in 16 bits, 1 if not, -1 if memory is
+ * short. */
+static int fx_check(const struct tf_fx_axis *a, uint32_t out)
+{
+    int16_t *q = malloc(a->maxn * sizeof *q);
+    int rc = 0;
+
+    if (!q)
+        return -1;
+    for (uint32_t o = 0; o < out && !rc; o++)
+        rc = quantize(a, o, q);
+    free(q);
+    return rc;
+}
+
+/*
+ * a in 16 bits, once fx_check has passed it. The 16-bit table goes into
+ * a's float weights where it fits there (output o's weights are written
+ * no further than where o's floats began, after reading them), so the
+ * fixed point needs little memory beyond the float resampler's; a's
+ * weights are then spent. -1 if memory is short.
+ */
+static int fx_init(struct fx_axis *f, struct tf_fx_axis *a, uint32_t out,
+                   uint32_t step)
+{
+    uint32_t stride = (a->maxn + 7) / 8 * 8;
+    int16_t *q = malloc(stride * sizeof *q);
+
+    f->stride = stride;
+    f->start = a->start;
+    f->n = malloc(out * sizeof *f->n);
+    if (!q || !f->n) {
+        free(q);
+        return -1;
+    }
+    if ((size_t)stride * sizeof *f->w <= (size_t)a->maxn * sizeof *a->w) {
+        f->w = (int16_t *)(void *)a->w;
+    } else {
+        f->own = f->w = malloc((size_t)out * stride * sizeof *f->w);
+        if (!f->w) {
+            free(q);
+            return -1;
+        }
+    }
+    for (uint32_t o = 0; o < out; o++) {
+        uint32_t n = a->n[o];
+        memset(q, 0, stride * sizeof *q);
+        quantize(a, o, q);
+        memcpy(f->w + (size_t)o * stride, q, stride * sizeof *q);
         f->n[o] = (n + step - 1) / step * step;
     }
+    free(q);
     return 0;
 }
 
@@ -416,8 +455,8 @@ static void horiz(enum simd s, uint32_t ch, unsigned char *dst,
 }
 
 int tf_resample_fx(uint32_t width, uint32_t height, uint32_t channels,
-                   tf_fx_row_fn row, void *ctx, const struct tf_fx_axis *ax,
-                   const struct tf_fx_axis *ay, unsigned char *out,
+                   tf_fx_row_fn row, void *ctx, struct tf_fx_axis *ax,
+                   struct tf_fx_axis *ay, unsigned char *out,
                    uint32_t ow, uint32_t oh, size_t ostride)
 {
     struct fx_axis fx = {0}, fy = {0};
@@ -429,7 +468,11 @@ int tf_resample_fx(uint32_t width, uint32_t height, uint32_t channels,
 
     if (channels != 1 && channels != 3)
         return 1;
-    rc = fx_init(&fx, ax, ow, channels == 1 ? 8 : 4);
+    rc = fx_check(ax, ow);
+    if (!rc)
+        rc = fx_check(ay, oh);
+    if (!rc)
+        rc = fx_init(&fx, ax, ow, channels == 1 ? 8 : 4);
     if (!rc)
         rc = fx_init(&fy, ay, oh, 2);
     if (rc)

@@ -15,7 +15,7 @@
  * to 1. */
 struct tf_fx_axis {
     const uint32_t *start, *n;
-    const float *w;
+    float *w;       /* written over when tf_resample_fx returns 0 or -1 */
     uint32_t maxn;
 };
 
@@ -29,12 +29,12 @@ typedef const unsigned char *(*tf_fx_row_fn)(void *ctx, uint32_t r);
  * through row() into out (ow x oh, ostride bytes a row) with ax and ay
  * in 16-bit fixed point. Returns 0 when done, 1 when it does not apply
  * (other channel counts, a weight table that 16 bits cannot hold: the
- * caller then uses floats), before any row is asked for; -1 when memory
- * is short.
+ * caller then uses floats), before any row is asked for and with the
+ * axes untouched; -1 when memory is short.
  */
 int tf_resample_fx(uint32_t width, uint32_t height, uint32_t channels,
-                   tf_fx_row_fn row, void *ctx, const struct tf_fx_axis *ax,
-                   const struct tf_fx_axis *ay, unsigned char *out,
+                   tf_fx_row_fn row, void *ctx, struct tf_fx_axis *ax,
+                   struct tf_fx_axis *ay, unsigned char *out,
                    uint32_t ow, uint32_t oh, size_t ostride);
 
 /* tf_resample (full 0) or tf_resample_full (full 1), transform_int.h,
