@@ -22,12 +22,13 @@
  * options start making different bytes: every recorded hash then differs,
  * so every output is redone once.
  */
-#define CMD_RECIPE_FORMAT 1
+#define CMD_RECIPE_FORMAT 2   /* 2: the fixed-point resampler (outputs
+                                 resized without alpha differ by rounding) */
 
 /*
  * The canonical text of img's recipe for an output in format out (an
  * input's format when --format is same), e.g.
- *   "imgbatch-recipe/1 ops=resize=5:10x10;flip; filter=lanczos3 ..."
+ *   "imgbatch-recipe/2 ops=resize=5:10x10;flip; filter=lanczos3 ..."
  * Only the options of format out are in it (--quality is not in a PNG's
  * recipe). Op arguments are kept as typed: "--blur 1" and "--blur 1.0"
  * differ, which costs one redo, never a stale output. Returns a malloc'd
