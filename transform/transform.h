@@ -160,7 +160,10 @@ struct ib_encode_opts {
     int webp_quality;          /* WebP 1..100 (lossy; default 80) */
     int avif_quality;          /* AVIF 1..100 (default 50) */
     int lossless;              /* WebP: lossless instead of quality */
-    int progressive;           /* JPEG */
+    int progressive;           /* JPEG; implies optimize_coding */
+    int optimize_coding;       /* JPEG: Huffman tables fitted to the image
+                                  (default on): smaller, same pixels */
+    int subsample;             /* JPEG chroma: 420 (default), 422 or 444 */
     int png_level;             /* 0 stored, 1..9 as zlib's (png_write.c) */
     const unsigned char *icc;  /* borrowed, may be NULL */
     size_t icc_len;
@@ -169,7 +172,8 @@ struct ib_encode_opts {
     const unsigned char *xmp;  /* borrowed, may be NULL */
     size_t xmp_len;
 };
-/* JPEG q85, PNG 6, WebP q80, AVIF q50 (sharp's defaults for the last two) */
+/* JPEG q85 4:2:0 with optimised Huffman tables, PNG 6, WebP q80, AVIF q50
+ * (sharp's defaults, all of them) */
 void ib_encode_opts_init(struct ib_encode_opts *o);
 
 /* Encodes img to a malloc'd *buf of *len bytes; set only on success. */
