@@ -30,7 +30,7 @@ static const struct cmd_option image_options[] = {
     {"progressive", no_argument, OPT_PROGRESSIVE, NULL,
      "write progressive JPEGs"},
     {"jpeg-subsample", required_argument, OPT_JPEG_SUBSAMPLE, "MODE",
-     "JPEG chroma subsampling: 420 (default), 422 or 444"},
+     "chroma subsampling: 420 (default), 422 or 444"},
     {"jpeg-optimize", no_argument, OPT_JPEG_OPTIMIZE, NULL,
      "JPEG Huffman tables fitted to each image (the default)"},
     {"no-jpeg-optimize", no_argument, OPT_NO_JPEG_OPTIMIZE, NULL,
