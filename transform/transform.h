@@ -172,8 +172,9 @@ struct ib_encode_opts {
     const unsigned char *xmp;  /* borrowed, may be NULL */
     size_t xmp_len;
 };
-/* JPEG q85 4:2:0 with optimised Huffman tables, PNG 6, WebP q80, AVIF q50
- * (sharp's defaults, all of them) */
+/* JPEG q85, 4:2:0, optimised Huffman tables (sharp's tables and
+ * subsampling), PNG 6, WebP q80, AVIF q50 (sharp's defaults for the last
+ * two) */
 void ib_encode_opts_init(struct ib_encode_opts *o);
 
 /* Encodes img to a malloc'd *buf of *len bytes; set only on success. */
