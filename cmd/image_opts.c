@@ -32,9 +32,10 @@ static const struct cmd_option image_options[] = {
     {"jpeg-subsample", required_argument, OPT_JPEG_SUBSAMPLE, "MODE",
      "chroma subsampling: 420 (default), 422 or 444"},
     {"jpeg-optimize", no_argument, OPT_JPEG_OPTIMIZE, NULL,
-     "JPEG Huffman tables fitted to each image (the default)"},
+     "JPEG Huffman tables fitted to every image, ~3% smaller, same pixels "
+     "(default: to those up to 8 MP, sparing big ones the memory)"},
     {"no-jpeg-optimize", no_argument, OPT_NO_JPEG_OPTIMIZE, NULL,
-     "JPEG standard Huffman tables: faster, bigger, same pixels"},
+     "JPEG standard Huffman tables at every size: faster, bigger"},
     {"filter", required_argument, OPT_FILTER, "F",
      "lanczos3 (default), mitchell, bilinear, box"},
     {"upscale", no_argument, OPT_UPSCALE, NULL, "let --resize enlarge"},
@@ -253,8 +254,12 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
             return cmd_usage_error(cmd, "invalid --jpeg-subsample '%s' (420, "
                                    "422 or 444)", v);
         return 0;
-    case OPT_JPEG_OPTIMIZE: img->eopts.optimize_coding = 1; return 0;
-    case OPT_NO_JPEG_OPTIMIZE: img->eopts.optimize_coding = 0; return 0;
+    case OPT_JPEG_OPTIMIZE:
+        img->eopts.optimize_coding = IB_JPEG_OPTIMIZE_ON;
+        return 0;
+    case OPT_NO_JPEG_OPTIMIZE:
+        img->eopts.optimize_coding = IB_JPEG_OPTIMIZE_OFF;
+        return 0;
     case OPT_FILTER:
         if (ib_pipeline_set_filter(img->pipeline, v, msg, sizeof msg))
             return cmd_usage_error(cmd, "%s", msg);

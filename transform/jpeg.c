@@ -497,9 +497,14 @@ int tf_jpeg_encode(const struct ib_image *img,
             cinfo.comp_info[c].v_samp_factor = 1;
         }
     }
-    /* a second pass over the coefficients for Huffman tables fitted to
-     * this image; progressive mode does it whatever this says */
-    cinfo.optimize_coding = opts->optimize_coding ? TRUE : FALSE;
+    /* a second pass over the coefficients, all held, for Huffman tables
+     * fitted to this image (transform.h); progressive mode always does it */
+    if (opts->optimize_coding == IB_JPEG_OPTIMIZE_ON ||
+        (opts->optimize_coding == IB_JPEG_OPTIMIZE_AUTO &&
+         (uint64_t)img->width * img->height <= IB_JPEG_OPTIMIZE_MAX_PIXELS))
+        cinfo.optimize_coding = TRUE;
+    else
+        cinfo.optimize_coding = FALSE;
     if (opts->progressive)
         jpeg_simple_progression(&cinfo);
 
