@@ -18,13 +18,26 @@ char *cmd_recipe_text(const struct cmd_image *img, enum ib_format out,
 {
     const struct ib_decode_opts *d = &img->dopts;
     const struct ib_encode_opts *e = &img->eopts;
-    char enc[96] = "", keep[32] = "", sz[512] = "";
+    char enc[96] = "", keep[32] = "", sub[24] = "", sz[512] = "";
+    const char *opt = "";
     char *text = NULL;
     size_t len = 0;
 
+    /*
+     * JPEG: absent means what outputs had before these settings existed,
+     * standard Huffman tables and 4:2:0, so recipes change only where bytes
+     * may: baseline outputs by the default's fitted tables; progressive
+     * ones, whose tables libjpeg always fitted, not at all.
+     */
+    if (!e->progressive && e->optimize_coding == IB_JPEG_OPTIMIZE_ON)
+        opt = " optimize=1";
+    else if (!e->progressive && e->optimize_coding == IB_JPEG_OPTIMIZE_AUTO)
+        opt = " optimize=auto";
+    if (e->subsample != 420)
+        snprintf(sub, sizeof sub, " subsample=%d", e->subsample);
     if (out == IB_FORMAT_JPEG)
-        snprintf(enc, sizeof enc, " quality=%d progressive=%d", e->quality,
-                 e->progressive != 0);
+        snprintf(enc, sizeof enc, " quality=%d progressive=%d%s%s",
+                 e->quality, e->progressive != 0, opt, sub);
     else if (out == IB_FORMAT_PNG)
         snprintf(enc, sizeof enc, " png-level=%d", e->png_level);
     else if (out == IB_FORMAT_WEBP)

@@ -12,3 +12,6 @@ ib_cli_test(cli_ops_blur_memory blur_memory.sh)
 
 # The PNG encoder: lossless round trips, levels, ICC, size against libpng.
 ib_cli_test(cli_png_encode png_encode.sh)
+
+# The JPEG encoder: subsampling, progressive, optimised Huffman tables.
+ib_cli_test(cli_jpeg_encode jpeg_encode.sh)

@@ -302,6 +302,8 @@ void ib_encode_opts_init(struct ib_encode_opts *o)
     memset(o, 0, sizeof *o);
     o->format = IB_FORMAT_JPEG;
     o->quality = 85;
+    o->optimize_coding = IB_JPEG_OPTIMIZE_AUTO;
+    o->subsample = 420;
     o->webp_quality = 80;
     o->avif_quality = 50;
     o->png_level = 6;

@@ -444,6 +444,11 @@ int tf_jpeg_encode(const struct ib_image *img,
     if (opts->quality < 1 || opts->quality > 100)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "JPEG quality %d is not in 1..100", opts->quality);
+    if (opts->subsample != 420 && opts->subsample != 422 &&
+        opts->subsample != 444)
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "JPEG chroma subsampling %d is not 420, 422 or 444",
+                       opts->subsample);
     if (img->width > JPEG_MAX_DIMENSION || img->height > JPEG_MAX_DIMENSION)
         return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "%ux%u is over JPEG's limit of %u", img->width,
@@ -483,14 +488,23 @@ int tf_jpeg_encode(const struct ib_image *img,
     jpeg_set_defaults(&cinfo);
     jpeg_set_quality(&cinfo, opts->quality, TRUE);
     if (cinfo.in_color_space == JCS_RGB) {
-        /* 4:2:0, as every web encoder does by default */
-        cinfo.comp_info[0].h_samp_factor = 2;
-        cinfo.comp_info[0].v_samp_factor = 2;
+        /* chroma at full resolution, or halved across (4:2:2) or both
+         * ways (4:2:0): what the luma factor says relative to chroma's 1 */
+        cinfo.comp_info[0].h_samp_factor = opts->subsample == 444 ? 1 : 2;
+        cinfo.comp_info[0].v_samp_factor = opts->subsample == 420 ? 2 : 1;
         for (int c = 1; c < 3; c++) {
             cinfo.comp_info[c].h_samp_factor = 1;
             cinfo.comp_info[c].v_samp_factor = 1;
         }
     }
+    /* a second pass over the coefficients, all held, for Huffman tables
+     * fitted to this image (transform.h); progressive mode always does it */
+    if (opts->optimize_coding == IB_JPEG_OPTIMIZE_ON ||
+        (opts->optimize_coding == IB_JPEG_OPTIMIZE_AUTO &&
+         (uint64_t)img->width * img->height <= IB_JPEG_OPTIMIZE_MAX_PIXELS))
+        cinfo.optimize_coding = TRUE;
+    else
+        cinfo.optimize_coding = FALSE;
     if (opts->progressive)
         jpeg_simple_progression(&cinfo);
 

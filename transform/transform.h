@@ -160,7 +160,9 @@ struct ib_encode_opts {
     int webp_quality;          /* WebP 1..100 (lossy; default 80) */
     int avif_quality;          /* AVIF 1..100 (default 50) */
     int lossless;              /* WebP: lossless instead of quality */
-    int progressive;           /* JPEG */
+    int progressive;           /* JPEG; implies optimize_coding */
+    int optimize_coding;       /* JPEG: IB_JPEG_OPTIMIZE_* below */
+    int subsample;             /* JPEG chroma: 420 (default), 422 or 444 */
     int png_level;             /* 0 stored, 1..9 as zlib's (png_write.c) */
     const unsigned char *icc;  /* borrowed, may be NULL */
     size_t icc_len;
@@ -169,7 +171,24 @@ struct ib_encode_opts {
     const unsigned char *xmp;  /* borrowed, may be NULL */
     size_t xmp_len;
 };
-/* JPEG q85, PNG 6, WebP q80, AVIF q50 (sharp's defaults for the last two) */
+/*
+ * Huffman tables fitted to the image (libjpeg's optimize_coding): about 3%
+ * smaller, the same pixels, but libjpeg then holds every DCT coefficient
+ * until the end, 3 bytes a pixel at 4:2:0 (6 at 4:4:4), as much again as
+ * the image. AUTO, the default, fits them for outputs up to
+ * IB_JPEG_OPTIMIZE_MAX_PIXELS (thumbnails and renditions; 3840x2160 is
+ * under it) and keeps the standard tables above, where a whole-image op
+ * (blur, rotate) would otherwise need twice its memory.
+ */
+enum {
+    IB_JPEG_OPTIMIZE_OFF = 0,
+    IB_JPEG_OPTIMIZE_ON = 1,
+    IB_JPEG_OPTIMIZE_AUTO = 2,
+};
+#define IB_JPEG_OPTIMIZE_MAX_PIXELS ((uint64_t)1 << 23)
+/* JPEG q85, 4:2:0, IB_JPEG_OPTIMIZE_AUTO (sharp's subsampling; sharp
+ * always optimises), PNG 6, WebP q80, AVIF q50 (sharp's defaults for the
+ * last two) */
 void ib_encode_opts_init(struct ib_encode_opts *o);
 
 /* Encodes img to a malloc'd *buf of *len bytes; set only on success. */

@@ -124,6 +124,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     e.png_level = 1;
     e.quality = 70;
     e.progressive = (sel & 16) != 0;
+    /* sel's bits are all taken: JPEG's other settings from another hash */
+    unsigned jsel = (unsigned)(((size * 40503u) >> 4) % 6);
+    e.subsample = jsel % 3 == 0 ? 420 : jsel % 3 == 1 ? 422 : 444;
+    e.optimize_coding = jsel < 3;
     e.icc = meta.icc;
     e.icc_len = meta.icc_len;
     unsigned char *out = NULL;
