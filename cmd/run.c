@@ -557,7 +557,7 @@ int cmd_run(int argc, char **argv)
         return EXIT_FATAL;
     }
     run_list_plan(&r.list, &s);
-    rc = run_all(&r);
+    rc = s.dry_run ? run_dry(&s, &r.list) : run_all(&r);
 
     batch_exit(&r.b, 1, -1);   /* closes the report, if run_all did not */
     run_journal_close(&r.journal, NULL, 0);

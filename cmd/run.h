@@ -27,6 +27,7 @@ struct run_settings {
     unsigned workers;
     struct cmd_image img;           /* shared with transform */
     double fail_pct;                /* < 0: any failure fails the run */
+    int dry_run;                    /* --dry-run: run_dry, not run_all */
 };
 
 /*
@@ -131,6 +132,9 @@ struct run_journal {
 };
 int run_journal_open(struct run_journal *j, const char *out,
                      const char *name, char *msg, size_t msglen);
+/* Reads it only (a dry run): never fails, a missing journal is empty. */
+void run_journal_read(struct run_journal *j, const char *out,
+                      const char *name);
 void run_journal_get(const struct run_journal *j, const char *name,
                      struct run_slot *slot);
 void run_journal_add(struct run_journal *j, const char *name,
@@ -149,6 +153,13 @@ int run_names_init(struct run_names *n, size_t count);
 const char *run_names_claim(struct run_names *n, char *name,
                             const char *url);
 void run_names_release(struct run_names *n);
+
+/*
+ * --dry-run (cmd/run_dry.c): one line per URL of l on stdout, what a run
+ * would download and make and why, from the same plan, fetch index and
+ * journal; nothing is fetched, created or written. An exit code.
+ */
+int run_dry(const struct run_settings *s, const struct run_list *l);
 
 /* Removes a killed run's temp files from dir; how many. */
 int run_sweep_temps(const char *dir);

@@ -387,8 +387,8 @@ static int parse_entry(char *line, struct run_entry *e)
     return 0;
 }
 
-int run_journal_open(struct run_journal *j, const char *out,
-                     const char *name, char *msg, size_t msglen)
+void run_journal_read(struct run_journal *j, const char *out,
+                      const char *name)
 {
     memset(j, 0, sizeof *j);
     j->fd = -1;
@@ -426,6 +426,12 @@ int run_journal_open(struct run_journal *j, const char *out,
         }
     }
     j->nold = kept;
+}
+
+int run_journal_open(struct run_journal *j, const char *out,
+                     const char *name, char *msg, size_t msglen)
+{
+    run_journal_read(j, out, name);
     /* O_NOFOLLOW: a symlink planted in OUT must not take the appends */
     j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
                               O_NOFOLLOW, 0666);

@@ -20,7 +20,7 @@
 #define NAME "run"
 
 enum {   /* below the common, download and image options' codes */
-    OPT_DL_DIR = 256, OPT_PROCS, OPT_FAIL_ON,
+    OPT_DL_DIR = 256, OPT_PROCS, OPT_FAIL_ON, OPT_DRY_RUN,
 };
 
 static const struct cmd_option own_options[] = {
@@ -30,6 +30,9 @@ static const struct cmd_option own_options[] = {
      "worker processes (default: online CPUs)"},
     {"fail-on", required_argument, OPT_FAIL_ON, "WHEN",
      "exit 1 on any failure (default) or over P% failed"},
+    {"dry-run", no_argument, OPT_DRY_RUN, NULL,
+     "list what would be downloaded (anew, or asked if changed) and made "
+     "(and why), what would fail; fetch and write nothing"},
 };
 #define NOWN (sizeof own_options / sizeof own_options[0])
 #define MAXOPTS 64
@@ -56,6 +59,9 @@ static int own_option(void *ctx, int c, const char *v)
     struct run_settings *s = ctx;
 
     switch (c) {
+    case OPT_DRY_RUN:
+        s->dry_run = 1;
+        return 0;
     case OPT_DL_DIR:
         free(s->dl_dir);
         s->dl_dir = run_strdup(v);
@@ -137,6 +143,9 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     if (cmd_log_check(NAME, s->o.oo.log, s->o.report, argv + optind, 1,
                       s->o.out, s->dl_dir))
         return EXIT_USAGE;
+    if (s->dry_run && (s->o.report || s->o.oo.log))
+        return cmd_usage_error(NAME, "--dry-run writes nothing: no %s",
+                               s->o.report ? "--report" : "--log");
     /* renditions are transform's for now: run makes one output per URL
      * (its table has no --size, --width or --name) */
     if (render_active(&s->img))

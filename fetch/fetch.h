@@ -262,4 +262,17 @@ void ib_fetch_name(const char *url, char out[IB_FETCH_NAMEMAX + 1]);
  */
 int ib_fetch_name_check(const char *name, char *msg, size_t msglen);
 
+/*
+ * A read-only look at what a run would do, for --dry-run: dir's validator
+ * index is loaded (missing: empty) and nothing is written or sent.
+ * ib_fetch_peek_url: 0 if url would be fetched, *conditional set to 1
+ * when the index holds validators for it (the request asks whether it
+ * changed), else -1 with why a run would fail it before any transfer.
+ */
+struct ib_fetch_peek;
+struct ib_fetch_peek *ib_fetch_peek_open(const char *dir);  /* NULL: ENOMEM */
+int ib_fetch_peek_url(const struct ib_fetch_peek *p, const char *url,
+                      int *conditional, char *msg, size_t msglen);
+void ib_fetch_peek_free(struct ib_fetch_peek *p);
+
 #endif

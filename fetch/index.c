@@ -170,3 +170,41 @@ void fetch_index_release(struct fetch_index *ix)
 {
     fetch_map_release(&ix->map);
 }
+
+struct ib_fetch_peek {
+    struct fetch_index ix;
+};
+
+struct ib_fetch_peek *ib_fetch_peek_open(const char *dir)
+{
+    struct ib_fetch_peek *p = calloc(1, sizeof *p);
+    if (p && fetch_index_load(&p->ix, dir)) {
+        fetch_index_release(&p->ix);
+        free(p);
+        return NULL;
+    }
+    return p;
+}
+
+int ib_fetch_peek_url(const struct ib_fetch_peek *p, const char *url,
+                      int *conditional, char *msg, size_t msglen)
+{
+    struct fetch_entry e;
+
+    *conditional = 0;
+    if (fetch_url_check(url, msg, msglen))
+        return -1;
+    if (fetch_index_get(&p->ix, url, &e) == 1) {
+        *conditional = (e.etag && *e.etag) || (e.lastmod && *e.lastmod);
+        fetch_entry_release(&e);
+    }
+    return 0;
+}
+
+void ib_fetch_peek_free(struct ib_fetch_peek *p)
+{
+    if (!p)
+        return;
+    fetch_index_release(&p->ix);
+    free(p);
+}
