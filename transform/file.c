@@ -519,7 +519,8 @@ struct made {
 
 /* The image of size q (NULL: p's result), made if need be. */
 static int size_image(struct made *m, const struct ib_pipeline *q,
-                      struct ib_image **img, char *msg, size_t msglen)
+                      uint64_t max_pixels, struct ib_image **img, char *msg,
+                      size_t msglen)
 {
     const struct ib_image *base = m->img[0], *from = base;
     uint32_t tw, th;
@@ -535,6 +536,11 @@ static int size_image(struct made *m, const struct ib_pipeline *q,
         }
     int known = !ib_pipeline_out_size(q, base->width, base->height, &tw,
                                       &th);
+    /* --upscale to a huge box: refused as a huge input is */
+    if (known && (uint64_t)tw * th > max_pixels)
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+                       "%" PRIu32 "x%" PRIu32 " is over the pixel limit (%"
+                       PRIu64 ")", tw, th, max_pixels);
     /* the smallest image made that is still at least as large */
     for (size_t k = 1; known && k < m->n; k++) {
         const struct ib_image *c = m->img[k];
@@ -657,10 +663,12 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
         if (r[i].skip) {
             rr[i].status = 1;
             if (j < last)
-                (void)size_image(&m, r[i].size, &img, why, sizeof why);
+                (void)size_image(&m, r[i].size, dopts->max_pixels, &img, why,
+                                 sizeof why);
             continue;
         }
-        rc = size_image(&m, r[i].size, &img, why, sizeof why);
+        rc = size_image(&m, r[i].size, dopts->max_pixels, &img, why,
+                        sizeof why);
         if (!rc)
             rc = encode_write(dst, img, &r[i], &meta, res->in_format, &rr[i],
                               why, sizeof why);

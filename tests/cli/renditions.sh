@@ -220,6 +220,13 @@ expect_exit 1 "$IMGBATCH" transform -q --width 100,200 --format jpeg,webp \
 [ -z "$(find "$T/bo" -name 'cut*')" ] || fail "output left for a broken input"
 json_check "$T/r8.jsonl" "summary['failed'] == 1 and summary['ok'] == 1 and all(r['status'] == 'not_run' for i in items if i['status'] == 'failed' for r in i['renditions'])"
 ok "a truncated WebP among renditions fails alone, with one line; its renditions not_run"
+# an --upscale'd size over --max-pixels fails that rendition, not memory
+expect_exit 1 "$IMGBATCH" transform -q --size 50,100000 --upscale \
+    -o "$T/big" "$in/photo.jpg"
+assert_grep "photo-100000w.jpg: 100000x75000 is over the pixel limit" "$T/stderr"
+[ "$(dims "$T/big/photo-50w.jpg")" = "50 38" ] || fail "the small rendition"
+[ ! -e "$T/big/photo-100000w.jpg" ] || fail "an output over the limit"
+ok "a rendition over the pixel limit fails alone, before any allocation"
 
 # 6. usage errors, before anything is touched
 for args in "--width 100,200 --name {stem}.{ext}" "--format jpeg,webp --name {stem}-{w}.jpg" \
