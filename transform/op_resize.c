@@ -365,25 +365,42 @@ static void sum_blocks(uint64_t *sum, const unsigned char *src, uint32_t width,
     }
 }
 
-/* Reduced row r, made on first use. */
-static const float *reduced_row(struct reduced *rd, uint32_t r)
+/*
+ * The input rows under reduced row r summed per block into rd->sum; *rows
+ * is how many there are (the last block row may be short). Both forms of
+ * a reduced row below are made from it.
+ */
+static void sum_reduced(struct reduced *rd, uint32_t r, uint32_t *rows)
 {
     const struct ib_image *in = rd->in;
-    uint32_t ch = in->channels, slot = r % rd->slots;
-    float *dst = rd->ring + (size_t)slot * rd->rowlen;
     uint32_t y0 = r * rd->by;
     uint32_t y1 = in->height - y0 < rd->by ? in->height : y0 + rd->by;
 
-    if (rd->held[slot] == (int64_t)r)
-        return dst;
     memset(rd->sum, 0, rd->rowlen * sizeof *rd->sum);
     for (uint32_t y = y0; y < y1; y++)
         sum_blocks(rd->sum, in->px + (size_t)y * in->stride, in->width,
-                   rd->bx, ch);
+                   rd->bx, in->channels);
+    *rows = y1 - y0;
+}
+
+/* Input pixels in block column j (the last may be narrow). */
+static uint32_t block_cols(const struct reduced *rd, uint32_t j)
+{
+    uint32_t x0 = j * rd->bx;
+    return rd->in->width - x0 < rd->bx ? rd->in->width - x0 : rd->bx;
+}
+
+/* Reduced row r, made on first use. */
+static const float *reduced_row(struct reduced *rd, uint32_t r)
+{
+    uint32_t ch = rd->in->channels, slot = r % rd->slots, rows;
+    float *dst = rd->ring + (size_t)slot * rd->rowlen;
+
+    if (rd->held[slot] == (int64_t)r)
+        return dst;
+    sum_reduced(rd, r, &rows);
     for (uint32_t j = 0; j < rd->width; j++) {
-        uint32_t x0 = j * rd->bx;
-        uint32_t n = in->width - x0 < rd->bx ? in->width - x0 : rd->bx;
-        double k = 1.0 / ((double)n * (y1 - y0));
+        double k = 1.0 / ((double)block_cols(rd, j) * rows);
         for (uint32_t c = 0; c < ch; c++)
             dst[(size_t)j * ch + c] =
                 (float)((double)rd->sum[(size_t)j * ch + c] * k);
@@ -397,22 +414,14 @@ static const float *reduced_row(struct reduced *rd, uint32_t r)
 static const unsigned char *reduced_row8(void *ctx, uint32_t r)
 {
     struct reduced *rd = ctx;
-    const struct ib_image *in = rd->in;
-    uint32_t ch = in->channels, slot = r % rd->slots;
+    uint32_t ch = rd->in->channels, slot = r % rd->slots, rows;
     unsigned char *dst = rd->ring8 + (size_t)slot * rd->rowlen;
-    uint32_t y0 = r * rd->by;
-    uint32_t y1 = in->height - y0 < rd->by ? in->height : y0 + rd->by;
 
     if (rd->held[slot] == (int64_t)r)
         return dst;
-    memset(rd->sum, 0, rd->rowlen * sizeof *rd->sum);
-    for (uint32_t y = y0; y < y1; y++)
-        sum_blocks(rd->sum, in->px + (size_t)y * in->stride, in->width,
-                   rd->bx, ch);
+    sum_reduced(rd, r, &rows);
     for (uint32_t j = 0; j < rd->width; j++) {
-        uint32_t x0 = j * rd->bx;
-        uint32_t n = in->width - x0 < rd->bx ? in->width - x0 : rd->bx;
-        uint64_t cnt = (uint64_t)n * (y1 - y0);
+        uint64_t cnt = (uint64_t)block_cols(rd, j) * rows;
         for (uint32_t c = 0; c < ch; c++)
             dst[(size_t)j * ch + c] = (unsigned char)
                 ((rd->sum[(size_t)j * ch + c] + cnt / 2) / cnt);
