@@ -120,10 +120,11 @@ struct tf_cmyk {
 
 /*
  * The same intent as the RGB path: perceptual. A press profile's
- * perceptual table maps the paper's white to white and its ink black to
- * black, where relative colorimetric keeps paper grey and ink black
- * milky; it is what sharp asks libvips for on CMYK input and what
- * lcms2's jpgicc does by default.
+ * perceptual table maps paper white to white and the darkest ink to
+ * black; relative colorimetric also whitens the paper but leaves the
+ * ink's black as the dark grey it measures, so shadows look washed out
+ * on a screen (unless black point compensation is added). Perceptual is
+ * what sharp asks libvips for on CMYK input and lcms2's jpgicc's default.
  */
 struct tf_cmyk *tf_cmyk_new(const unsigned char *icc, size_t len,
                             int inverted)
