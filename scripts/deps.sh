@@ -9,6 +9,7 @@ packages=(
     libdeflate-dev zlib1g-dev               # PNG encoder's compressors
     libwebp-dev libavif-dev                 # WebP and AVIF in and out
     liblcms2-dev                            # ICC profiles converted to sRGB
+    libgs-common                            # a CMYK press profile, color_cmyk.sh
     libcmocka-dev                           # unit tests
     python3                                 # loopback HTTP test server
     python3-jsonschema                      # tests/cli/check_report.py

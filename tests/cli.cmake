@@ -12,6 +12,7 @@ ib_cli_test(cli_formats_known formats_known.sh)
 ib_cli_test(cli_formats_codecs formats_codecs.sh)
 ib_cli_test(cli_color_srgb color_srgb.sh)
 ib_cli_test(cli_metadata_keep metadata_keep.sh)
+ib_cli_test(cli_color_cmyk color_cmyk.sh)
 # The .deb test installs the package it builds: once, from the release
 # build; a sanitizer build's binary would need the sanitizer runtime.
 if(NOT IMGBATCH_SANITIZE)

@@ -391,6 +391,14 @@ int ib_image_decode(const unsigned char *buf, size_t len,
         ib_meta_release(&m);   /* what a decoder kept before failing */
         return rc;
     }
+    if (m.icc && !tf_icc_fits(m.icc, m.icc_len, img->channels)) {
+        /* a CMYK profile on RGB pixels (an AVIF some tool tagged so), or
+         * a grey one on colour: it describes other pixels, so no output
+         * may carry it, and there is nothing to convert with */
+        free(m.icc);
+        m.icc = NULL;
+        m.icc_len = 0;
+    }
     if (opts->to_srgb && m.icc) {
         rc = tf_color_to_srgb(img, m.icc, m.icc_len, msg, msglen);
         free(m.icc);

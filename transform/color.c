@@ -10,9 +10,14 @@
  * profile on a grey image), leave the pixels alone: there is nothing
  * better to do with them, and the output is what it was before.
  * Intent: perceptual, as libvips and sharp use. Alpha is copied.
+ *
+ * CMYK JPEGs are converted here too, while they are decoded, a row at a
+ * time (tf_cmyk_*): our images are RGB, so the CMYK profile can never
+ * travel with them, and its conversion is part of reading the file.
  */
 #include "transform/transform_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include <lcms2.h>
@@ -94,4 +99,81 @@ done:
         cmsCloseProfile(src);
     cmsDeleteContext(ctx);
     return rc;
+}
+
+/* The colour space in an ICC header (bytes 16..19), e.g. "RGB ", "CMYK". */
+static int icc_space_is(const unsigned char *icc, size_t len,
+                        const char *space)
+{
+    return len >= 132 && memcmp(icc + 16, space, 4) == 0;
+}
+
+int tf_icc_fits(const unsigned char *icc, size_t len, uint32_t channels)
+{
+    return icc_space_is(icc, len, channels < 3 ? "GRAY" : "RGB ");
+}
+
+struct tf_cmyk {
+    cmsContext ctx;
+    cmsHTRANSFORM xf;
+};
+
+/*
+ * The same intent as the RGB path: perceptual. A press profile's
+ * perceptual table maps paper white to white and the darkest ink to
+ * black; relative colorimetric also whitens the paper but leaves the
+ * ink's black as the dark grey it measures, so shadows look washed out
+ * on a screen (unless black point compensation is added). Perceptual is
+ * what sharp asks libvips for on CMYK input and lcms2's jpgicc's default.
+ */
+struct tf_cmyk *tf_cmyk_new(const unsigned char *icc, size_t len,
+                            int inverted)
+{
+    struct tf_cmyk *c;
+    cmsHPROFILE src = NULL, dst = NULL;
+
+    if (!icc || !icc_space_is(icc, len, "CMYK") || len > UINT32_MAX)
+        return NULL;
+    c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->ctx = cmsCreateContext(NULL, NULL);
+    if (c->ctx)
+        src = cmsOpenProfileFromMemTHR(c->ctx, icc, (cmsUInt32Number)len);
+    if (src && cmsGetColorSpace(src) == cmsSigCmykData &&
+        cmsGetDeviceClass(src) != cmsSigLinkClass)
+        dst = cmsCreate_sRGBProfileTHR(c->ctx);
+    /* Adobe's inverted samples (0 = full ink) are lcms2's "reversed"
+     * flavour of CMYK: it undoes the inversion itself */
+    if (dst)
+        c->xf = cmsCreateTransformTHR(c->ctx, src,
+                                      inverted ? TYPE_CMYK_8_REV
+                                               : TYPE_CMYK_8,
+                                      dst, TYPE_RGB_8, INTENT_PERCEPTUAL, 0);
+    if (dst)
+        cmsCloseProfile(dst);
+    if (src)
+        cmsCloseProfile(src);
+    if (!c->xf) {
+        tf_cmyk_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void tf_cmyk_to_rgb(struct tf_cmyk *c, const unsigned char *cmyk,
+                    unsigned char *rgb, uint32_t w)
+{
+    cmsDoTransform(c->xf, cmyk, rgb, w);
+}
+
+void tf_cmyk_free(struct tf_cmyk *c)
+{
+    if (!c)
+        return;
+    if (c->xf)
+        cmsDeleteTransform(c->xf);
+    if (c->ctx)
+        cmsDeleteContext(c->ctx);
+    free(c);
 }

@@ -238,7 +238,10 @@ done:
  * CMYK row to RGB. Photoshop writes CMYK and YCCK JPEGs inverted
  * (0 = full ink) and marks them with an Adobe APP14 segment; libjpeg passes
  * the stored values through, so the inversion is undone here. This is the
- * naive conversion without a colour profile, as most decoders do.
+ * naive conversion for a file without a usable CMYK profile, as most
+ * decoders do; with one, lcms2 converts (tf_cmyk_*), since ink does not
+ * mix like light: the formula's blues and greens are far off and its
+ * shadows too dark.
  */
 static void cmyk_to_rgb(const unsigned char *in, unsigned char *out,
                         uint32_t w, int inverted)
@@ -260,6 +263,7 @@ int tf_jpeg_decode(const unsigned char *buf, size_t len,
     struct jpeg_ctx ctx;
     struct ib_image *volatile img = NULL;
     unsigned char *volatile cmyk_row = NULL;
+    struct tf_cmyk *volatile cmyk_icc = NULL;
     JOCTET *volatile icc = NULL;
     unsigned int icc_len = 0;
     unsigned channels;
@@ -315,10 +319,24 @@ int tf_jpeg_decode(const unsigned char *buf, size_t len,
                      "no memory for the EXIF or XMP block");
         goto done;
     }
-    if (opts->keep_icc) {
+    if (opts->keep_icc || cinfo.out_color_space == JCS_CMYK) {
         JOCTET *p = NULL;
         if (jpeg_read_icc_profile(&cinfo, &p, &icc_len))
             icc = p;
+    }
+    if (cinfo.out_color_space == JCS_CMYK) {
+        /*
+         * The pixels become sRGB here, through the profile if it is a CMYK
+         * one lcms2 can use. Either way the profile stays behind: it
+         * describes CMYK, never the RGB image an output gets. A broken or
+         * non-CMYK profile falls back to the formula, as one lcms2 cannot
+         * read does on the RGB path and as browsers show such a file: the
+         * image is still worth having, and it is what imgbatch gave before.
+         */
+        cmyk_icc = tf_cmyk_new(icc, icc ? icc_len : 0,
+                               cinfo.saw_Adobe_marker);
+        free(icc);
+        icc = NULL;
     }
 
     jpeg_start_decompress(&cinfo);
@@ -342,7 +360,9 @@ int tf_jpeg_decode(const unsigned char *buf, size_t len,
         JSAMPROW row = cmyk_row ? cmyk_row : dst;
 
         jpeg_read_scanlines(&cinfo, &row, 1);
-        if (cmyk_row)
+        if (cmyk_icc)
+            tf_cmyk_to_rgb(cmyk_icc, cmyk_row, dst, img->width);
+        else if (cmyk_row)
             cmyk_to_rgb(cmyk_row, dst, img->width, cinfo.saw_Adobe_marker);
     }
     jpeg_finish_decompress(&cinfo);
@@ -364,6 +384,7 @@ done:
     jpeg_destroy_decompress(&cinfo);
     ib_image_free(img);
     free(cmyk_row);
+    tf_cmyk_free(cmyk_icc);
     free(icc);
     return rc;
 }

@@ -72,6 +72,23 @@ int tf_avif_encode(const struct ib_image *img,
  */
 int tf_color_to_srgb(struct ib_image *img, const unsigned char *icc,
                      size_t icc_len, char *msg, size_t msglen);
+/* Whether an ICC profile can describe an image of these channels: a grey
+ * profile for 1 or 2, an RGB one for 3 or 4 (by its header). */
+int tf_icc_fits(const unsigned char *icc, size_t len, uint32_t channels);
+
+/*
+ * CMYK rows to sRGB through the file's CMYK profile (color.c), for the
+ * JPEG decoder. tf_cmyk_new gives NULL when icc is not a CMYK profile
+ * lcms2 can turn into a transform (or memory ran out): the caller then
+ * keeps its own formula. inverted: Adobe's samples, 0 = full ink.
+ */
+struct tf_cmyk;
+struct tf_cmyk *tf_cmyk_new(const unsigned char *icc, size_t len,
+                            int inverted);
+/* w pixels: 4 bytes each in, 3 out (sRGB) */
+void tf_cmyk_to_rgb(struct tf_cmyk *c, const unsigned char *cmyk,
+                    unsigned char *rgb, uint32_t w);
+void tf_cmyk_free(struct tf_cmyk *c);  /* NULL does nothing */
 
 /*
  * Lossless remap: output = source maybe transposed (swap), then mirrored in

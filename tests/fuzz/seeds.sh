@@ -3,7 +3,8 @@
 # targets, one folder per target, into OUTDIR (decode/ ops/ list/ name/).
 #   decode  every image ib-gen makes (good and broken), plus a few made
 #           here: a PNG zlib bomb header, a 1x1 PNG, a tiny JPEG, WebP
-#           (lossy, lossless with alpha), AVIF, a P3-tagged PNG
+#           (lossy, lossless with alpha), AVIF, a P3-tagged PNG, CMYK
+#           JPEGs with a CMYK profile
 #   ops     small op pipelines in fuzz_ops.c's format
 #   list    small URL lists: comments, blanks, CRLF, NUL, duplicates
 #   name    URLs and paths meant to escape the folder
@@ -34,6 +35,20 @@ if command -v convert >/dev/null; then
         "$(dirname "$gen")/ib-icc" p3 "$tmp/p3.icc"
         convert -size 9x7 gradient:red-lime -profile "$tmp/p3.icc" \
             "$out/decode/p3.png"
+    fi
+    gs_icc=/usr/share/color/icc/ghostscript   # libgs-common; ps_cmyk 5 kB
+    if [ -f "$gs_icc/ps_cmyk.icc" ]; then   # CMYK JPEGs with a CMYK profile
+        convert -size 9x7 gradient:red-blue -profile "$gs_icc/srgb.icc" \
+            -profile "$gs_icc/ps_cmyk.icc" -quality 60 \
+            "$out/decode/cmyk-icc.jpg"               # Adobe YCCK, inverted
+        convert "$out/decode/cmyk-icc.jpg" -depth 8 "cmyk:$tmp/c.cmyk"
+        # RGB pixels tagged with the CMYK profile: a profile that must go
+        convert -size 9x7 gradient:red-blue -profile "$gs_icc/ps_cmyk.icc" \
+            "$out/decode/rgb-cmyk-icc.jpg"
+        if [ -x "$(dirname "$gen")/ib-cmyk" ]; then   # not inverted
+            "$(dirname "$gen")/ib-cmyk" 9 7 "$tmp/c.cmyk" \
+                "$out/decode/cmyk-plain-icc.jpg" plain "$gs_icc/ps_cmyk.icc"
+        fi
     fi
 fi
 

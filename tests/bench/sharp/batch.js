@@ -2,7 +2,9 @@
 //   node batch.js OP OUTDIR INFLIGHT FILE...
 // OP: thumb (fit 1024x1024, JPEG q85 4:2:0), thumbpng (fit 1024x1024, PNG
 // level 6, adaptive filtering), blurN (Gaussian blur sigma N, JPEG q85),
-// or "resize WxH" style: fit:WxH (JPEG q85), or renditions (below). INFLIGHT images are processed
+// or "resize WxH" style: fit:WxH (JPEG q85), or renditions (below), or
+// avif:Q:EFFORT:SUB:TUNE (fit 1024x1024, AVIF quality Q, effort 0..9,
+// chroma 420 or 444, tune auto|psnr|ssim|iq). INFLIGHT images are processed
 // at once (libvips threads as sharp sets them by default).
 'use strict';
 const sharp = require('sharp');
@@ -34,7 +36,7 @@ function pipeline(file) {
   if (op === 'renditions')
     return renditions(file, base);
   let img = sharp(file, { limitInputPixels: false }).rotate();
-  if (op === 'thumb' || op === 'thumbpng') {
+  if (op === 'thumb' || op === 'thumbpng' || op.startsWith('avif:')) {
     img = img.resize(1024, 1024, { fit: 'inside', withoutEnlargement: true });
   } else if (op.startsWith('blur')) {
     img = img.blur(parseFloat(op.slice(4)));
@@ -43,6 +45,14 @@ function pipeline(file) {
     img = img.resize(w, h, { fit: 'inside', withoutEnlargement: true });
   } else {
     throw new Error(`unknown op ${op}`);
+  }
+  if (op.startsWith('avif:')) {
+    // libvips hands libheif's aom "speed" 9 - effort: effort 0 is aom
+    // cpu-used 9, imgbatch's speed
+    const [q, effort, sub, tune] = op.slice(5).split(':');
+    return img.avif({ quality: +q, effort: +effort, tune,
+      chromaSubsampling: sub === '444' ? '4:4:4' : '4:2:0' })
+      .toFile(path.join(outDir, base + '.avif'));
   }
   if (op === 'thumbpng')
     return img.png({ compressionLevel: 6, adaptiveFiltering: true })
