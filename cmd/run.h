@@ -1,7 +1,8 @@
 /*
  * cmd/run.h: the parts of imgbatch run (cmd/run.c) that are not its flow:
- * options (cmd/run_opts.c); the URL list, the per-item slots the workers
- * read, the task, the output-name claims and the journal (cmd/run_item.c).
+ * options and the download folder (cmd/run_opts.c); the URL list, the
+ * per-item slots the workers read and the task (cmd/run_item.c); the
+ * journal and the output-name claims (cmd/run_journal.c).
  */
 #ifndef IB_CMD_RUN_H
 #define IB_CMD_RUN_H
@@ -161,7 +162,7 @@ void run_names_release(struct run_names *n);
  */
 int run_dry(const struct run_settings *s, const struct run_list *l);
 
-/* Removes a killed run's temp files from dir; how many. */
+/* Removes a killed run's temp files from dir; how many (run_opts.c). */
 int run_sweep_temps(const char *dir);
 
 char *run_strdup(const char *s);                    /* aborts on ENOMEM */

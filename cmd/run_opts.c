@@ -2,7 +2,8 @@
  * cmd/run_opts.c: the options of imgbatch run: its own, then the download
  * options fetch has too, the image options transform has too and the
  * common ones (cmd/batch.h), with the same names, defaults and checks;
- * tests/cli/run_help.sh holds all three to the man page.
+ * tests/cli/run_help.sh holds all three to the man page. And the download
+ * folder: made, opened, and swept of what a killed run left there.
  */
 #include "cmd/cmd.h"
 #include "cmd/render.h"
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #define NAME "run"
 
@@ -183,4 +185,32 @@ int run_make_dl_dir(const struct run_settings *s, int out_fd, char *msg,
         snprintf(msg, msglen, "cannot create '%s': %s", s->dl_dir,
                  strerror(errno));
     return fd;
+}
+
+/*
+ * Removes what a killed run left in dir: dot-files named like the temp
+ * files of an output (".NAME.tmp-XXXXXX") or a download
+ * (".NAME.part.XXXXXX"). Only when no other process writes there.
+ */
+int run_sweep_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d))) {
+        const char *name = e->d_name;
+        size_t len = strlen(name);
+        if (name[0] != '.' || len < 14)
+            continue;
+        const char *tail = name + len - 12;   /* ".tmp-XXXXXX" + 1 */
+        if (strncmp(tail + 1, ".tmp-", 5) && strncmp(tail, ".part.", 6))
+            continue;
+        char *p = run_join(dir, name);
+        n += unlink(p) == 0;
+        free(p);
+    }
+    if (d)
+        closedir(d);
+    return n;
 }
