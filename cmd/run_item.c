@@ -114,7 +114,31 @@ void run_list_release(struct run_list *l)
     free(l->plan);
     free(l->base);
     free(l->slot);
+    free(l->rflags);
     memset(l, 0, sizeof *l);
+}
+
+/*
+ * transform's clash rule over the renditions' names (render_settle), for
+ * every URL of every shard (they share OUT); this shard's get rflags.
+ */
+static void plan_renditions(struct run_list *l, const struct cmd_image *img,
+                            size_t all)
+{
+    struct render_key *keys = calloc(all ? all : 1, sizeof *keys);
+    l->rflags = calloc(l->n ? l->n : 1, 1);
+    if (!keys || !l->rflags)
+        abort();
+    for (size_t i = 0; i < all; i++)
+        keys[i] = (struct render_key){.v = l->plan[i],
+                                      .same = l->plan[i].formats,
+                                      .skip = l->plan[i].clash};
+    if (render_settle(img, keys, all))
+        abort();
+    for (size_t i = 0; i < l->n; i++)
+        l->rflags[i] = (unsigned char)((keys[i].hashed ? RUN_HASHED : 0) |
+                                       (keys[i].clash ? RUN_CLASH : 0));
+    free(keys);
 }
 
 void run_list_plan(struct run_list *l, const struct run_settings *s)
@@ -148,9 +172,13 @@ void run_list_plan(struct run_list *l, const struct run_settings *s)
         /* same: the content decides, unless the name already says */
         enum ib_format f = ib_format_output(fixed, ib_name_format(name));
         unsigned formats = f != IB_FORMAT_UNKNOWN ? 1u << f : writable;
+        for (size_t k = 1; k < s->img.nformats; k++)
+            formats |= 1u << s->img.formats[k];
         l->plan[i] = (struct walk_name){l->base[i], url, formats, 0, 0};
     }
     walk_names_plan(l->plan, all);
+    if (render_active(&s->img))
+        plan_renditions(l, &s->img, all);
     /* the other shards' URLs were needed for the plan only */
     for (size_t i = l->n; i < all; i++)
         free(l->base[i]);
@@ -179,56 +207,76 @@ static const struct walk_name *plan_of(const struct run_list *l,
     return NULL;
 }
 
-/* The format the output gets; UNKNOWN keeps the name. */
-static enum ib_format out_format(const struct run_settings *s,
-                                 const char *path)
+/* The input's format by content, when some output's format is "same". */
+static enum ib_format in_format(const struct run_settings *s,
+                                const char *path)
 {
-    enum ib_format f = s->img.eopts.format;
-    if (f == IB_FORMAT_UNKNOWN) {
-        unsigned char b[IB_FORMAT_SNIFF_LEN];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, b, sizeof b) : -1;
-        if (fd >= 0)
-            close(fd);
-        f = ib_format_output(f, n > 0 ? ib_format_sniff(b, (size_t)n)
-                                      : IB_FORMAT_UNKNOWN);
-    }
-    return f;
+    unsigned char b[IB_FORMAT_SNIFF_LEN];
+    if (s->img.eopts.format != IB_FORMAT_UNKNOWN)
+        return IB_FORMAT_UNKNOWN;   /* not needed: every one is named */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, b, sizeof b) : -1;
+    if (fd >= 0)
+        close(fd);
+    return n > 0 ? ib_format_sniff(b, (size_t)n) : IB_FORMAT_UNKNOWN;
 }
 
-int run_slot_fill(const struct run_settings *s, const struct run_list *l,
-                  struct run_slot *slot, const char *url, const char *file,
+int run_item_fill(const struct run_settings *s, struct run_list *l,
+                  struct run_item *item, const char *url, const char *file,
                   const char *path, char *msg, size_t msglen)
 {
-    enum ib_format fmt = out_format(s, path);
+    const struct cmd_image *img = &s->img;
+    size_t per = render_per(img);
+    enum ib_format in = in_format(s, path), f[IB_RENDITIONS_MAX];
     const struct walk_name *v = plan_of(l, url);
-    struct walk_name alone = {file, url, 1u << fmt, WALK_NAME_PLAIN, 0};
+    struct walk_name w;
+    unsigned flags = 0;
 
-    if (!v)
-        v = &alone;   /* not in the plan: cannot happen */
-    if (v->clash) {
+    for (size_t k = 0; k < per; k++)
+        f[k] = ib_format_output(render_format_at(img, k), in);
+    if (v && l->rflags)
+        flags = l->rflags[v - l->plan];
+    if (v)
+        w = *v;
+    else   /* not in the plan: cannot happen */
+        w = (struct walk_name){file, url, 1u << f[0], WALK_NAME_PLAIN, 0};
+    if (w.clash || flags & RUN_CLASH) {
         snprintf(msg, msglen, "no free output name for '%s'", file);
         return -1;
     }
     /*
-     * The plan covered the formats the output could take; content that
+     * The plan covered the formats the outputs could take; content that
      * says otherwise (a ".png" holding a JPEG) gets the hashed name, made
      * from this URL alone.
      */
-    int mode = v->formats & 1u << fmt ? v->mode : WALK_NAME_HASHED;
-    char *out = walk_name_make(v, mode, fmt);
-    if (!out)
-        abort();
-    memset(slot, 0, sizeof *slot);
-    int n1 = snprintf(slot->in, sizeof slot->in, "%s", file);
-    int n2 = snprintf(slot->out, sizeof slot->out, "%s", out);
-    free(out);
-    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof slot->in ||
-        (size_t)n2 >= sizeof slot->out) {
+    for (size_t k = 0; k < per; k++)
+        if (!(w.formats & 1u << f[k]))
+            w.mode = WALK_NAME_HASHED;
+    memset(item, 0, run_item_size(per));
+    int n1 = snprintf(item->in, sizeof item->in, "%s", file);
+    if (n1 < 0 || (size_t)n1 >= sizeof item->in) {
         snprintf(msg, msglen, "name '%s' is too long", file);
         return -1;
     }
-    slot->recipe = cmd_recipe_hash(&s->img, fmt, NULL);
+    for (size_t k = 0; k < per; k++) {
+        struct run_slot *slot = &item->out[k];
+        const char *why = NULL;
+        char *out = render_name(img, &w, flags & RUN_HASHED, "", k, f[k],
+                                &why);
+        if (!out)
+            abort();
+        int n2 = snprintf(slot->out, sizeof slot->out, "%s", out);
+        if (n2 < 0 || (size_t)n2 >= sizeof slot->out)
+            why = "is too long";
+        if (why && (render_active(img) || n2 < 0 ||
+                    (size_t)n2 >= sizeof slot->out)) {
+            snprintf(msg, msglen, "output name '%s' %s", out, why);
+            free(out);
+            return -1;
+        }
+        free(out);
+        slot->recipe = render_recipe(&l->recipes, img, k, f[k]);
+    }
     return 0;
 }
 
@@ -271,30 +319,40 @@ static int hash_file(const char *path, uint64_t *out)
     return 0;
 }
 
-static void put_done(struct run_done *d, int decoded, uint64_t hash,
-                     uint64_t recipe, const struct stat *st,
-                     const struct ib_transform_result *t)
+static void put_done(struct run_done *d, uint64_t hash, uint64_t recipe,
+                     const struct stat *st)
 {
-    memset(d, 0, sizeof *d);   /* padding too: it crosses a pipe */
-    d->decoded = decoded;
-    d->hash = hash;
-    d->size = (uint64_t)st->st_size;
-    d->sec = st->st_mtim.tv_sec;
-    d->nsec = st->st_mtim.tv_nsec;
-    d->recipe = recipe;
-    if (t) {
-        d->dims[0] = t->in_w;
-        d->dims[1] = t->in_h;
-        d->dims[2] = t->out_w;
-        d->dims[3] = t->out_h;
-    }
+    *d = (struct run_done){hash, (uint64_t)st->st_size, st->st_mtim.tv_sec,
+                           st->st_mtim.tv_nsec, recipe};
 }
 
-int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
-                  struct run_done *done, char *msg, size_t msglen)
+/* Same bytes and recipe as made slot's output, untouched since: up to
+ * date, restamped with in's mtime and recorded. 1 if so. */
+static int slot_fresh(const char *in, const char *out, struct run_slot *slot,
+                      uint64_t hash)
 {
-    char *in = run_join(s->dl_dir, slot->in);
-    char *out = run_join(s->o.out, slot->out);
+    struct stat st;
+    if (slot->prev_hash == hash && slot->prev_recipe == slot->recipe &&
+        !stat(out, &st) &&
+        (uint64_t)st.st_size == slot->prev_size &&
+        st.st_mtim.tv_sec == slot->prev_sec &&
+        st.st_mtim.tv_nsec == slot->prev_nsec &&
+        !cmd_output_stamp(in, out) && !stat(out, &st)) {
+        put_done(&slot->done, hash, slot->recipe, &st);
+        slot->rr.status = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int run_item_task(const struct run_settings *s, struct run_item *item,
+                  struct run_result *res, char *msg, size_t msglen)
+{
+    const struct cmd_image *img = &s->img;
+    size_t per = render_per(img), fresh = 0;
+    char *in = run_join(s->dl_dir, item->in), *out[IB_RENDITIONS_MAX];
+    struct ib_rendition r[IB_RENDITIONS_MAX];
+    struct ib_rendition_result rr[IB_RENDITIONS_MAX];
     struct ib_transform_result t;
     struct stat st;
     uint64_t hash;
@@ -303,41 +361,84 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
     struct ib_out dst = {.root = -1, .shown = s->o.out,
                          .no_fsync = s->o.oo.no_fsync};
 
+    memset(res, 0, sizeof *res);
+    for (size_t k = 0; k < per; k++) {
+        out[k] = run_join(s->o.out, item->out[k].out);
+        item->out[k].rr = (struct ib_rendition_result){.status = 2};
+    }
     if (hash_file(in, &hash)) {
         snprintf(msg, msglen, "cannot read '%s': %s", in, strerror(errno));
         goto out;
     }
-    /* same bytes and recipe as made the output, untouched since: done */
-    if (slot->prev_hash == hash && slot->prev_recipe == slot->recipe &&
-        !stat(out, &st) &&
-        (uint64_t)st.st_size == slot->prev_size &&
-        st.st_mtim.tv_sec == slot->prev_sec &&
-        st.st_mtim.tv_nsec == slot->prev_nsec &&
-        !cmd_output_stamp(in, out) && !stat(out, &st)) {
-        put_done(done, 0, hash, slot->recipe, &st, NULL);
-        rc = 0;
-        goto out;
+    for (size_t k = 0; k < per; k++) {
+        int up = slot_fresh(in, out[k], &item->out[k], hash);
+        fresh += up;
+        render_request(img, k, item->out[k].out, up, &r[k]);
     }
-    const struct cmd_image *img = &s->img;
+    rc = 0;
+    if (fresh == per)
+        goto out;
+    rc = 1;
     dst.root = open(s->o.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dst.root < 0) {
         snprintf(msg, msglen, "cannot open '%s': %s", s->o.out,
                  strerror(errno));
         goto out;
     }
-    if (ib_transform_file(in, &dst, slot->out, &img->dopts, img->pipeline,
-                          &img->eopts, &t, msg, msglen))
-        goto out;
-    if (cmd_output_stamp(in, out) || stat(out, &st)) {
-        snprintf(msg, msglen, "cannot stamp '%s': %s", out, strerror(errno));
-        goto out;
+    rc = ib_transform_renditions(in, &dst, &img->dopts, img->pipeline, r,
+                                 per, &t, rr, msg, msglen) != 0;
+    for (size_t k = 0; k < per; k++) {
+        struct run_slot *slot = &item->out[k];
+        slot->rr = rr[k];
+        if (rr[k].status != 0)
+            continue;
+        if (cmd_output_stamp(in, out[k]) || stat(out[k], &st)) {
+            if (!rc)
+                snprintf(msg, msglen, "cannot stamp '%s': %s", out[k],
+                         strerror(errno));
+            slot->rr.status = IB_TRANSFORM_EIO;
+            rc = 1;
+            continue;
+        }
+        put_done(&slot->done, hash, slot->recipe, &st);
     }
-    put_done(done, 1, hash, slot->recipe, &st, &t);
-    rc = 0;
+    *res = (struct run_result){1, {t.in_w, t.in_h, t.out_w, t.out_h}};
 out:
     if (dst.root >= 0)
         close(dst.root);
     free(in);
-    free(out);
+    for (size_t k = 0; k < per; k++)
+        free(out[k]);
     return rc;
+}
+
+int run_item_unchanged(const struct run_settings *s,
+                       const struct run_item *item, const char *dl)
+{
+    for (size_t k = 0; k < render_per(&s->img); k++) {
+        const struct run_slot *slot = &item->out[k];
+        char *out = run_join(s->o.out, slot->out);
+        int fresh = slot->prev_recipe == slot->recipe &&
+                    cmd_output_fresh(dl, out);
+        free(out);
+        if (!fresh)
+            return 0;
+    }
+    return 1;
+}
+
+void run_item_report(struct cmd_json *j, const struct run_settings *s,
+                     const struct run_item *item, int results,
+                     const char *none)
+{
+    if (!item)
+        return;   /* named no output */
+    cmd_json_array_begin(j, "renditions");
+    for (size_t k = 0; k < render_per(&s->img); k++) {
+        char *out = run_join(s->o.out, item->out[k].out);
+        render_report_one(j, &s->img, k, out,
+                          results ? &item->out[k].rr : NULL, none);
+        free(out);
+    }
+    cmd_json_array_end(j);
 }

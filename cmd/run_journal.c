@@ -131,6 +131,13 @@ void run_journal_get(const struct run_journal *j, const char *name,
     slot->prev_recipe = e->recipe;
 }
 
+void run_journal_get_item(const struct run_journal *j, struct run_item *item,
+                          size_t per)
+{
+    for (size_t k = 0; k < per; k++)
+        run_journal_get(j, item->out[k].out, &item->out[k]);
+}
+
 static int write_entry(FILE *f, int fd, const struct run_entry *e)
 {
     char line[RUN_NAMELEN + 128];
@@ -160,6 +167,14 @@ void run_journal_add(struct run_journal *j, const char *name,
                             d->nsec, d->recipe, 0};
     if (j->fd >= 0)
         write_entry(NULL, j->fd, e);   /* lost: the item is only redone */
+}
+
+void run_journal_add_item(struct run_journal *j, const struct run_item *item,
+                          size_t per)
+{
+    for (size_t k = 0; k < per; k++)
+        if (item->out[k].rr.status == 0 || item->out[k].rr.status == 1)
+            run_journal_add(j, item->out[k].out, &item->out[k].done);
 }
 
 /* Rewrites the journal with one line per name: old ones not redone. */
@@ -232,17 +247,39 @@ int run_names_init(struct run_names *n, size_t count)
     return n->name && n->url ? 0 : -1;
 }
 
+/* name's place in n: where it is, or the free one it would take. */
+static size_t names_find(const struct run_names *n, const char *name)
+{
+    size_t i = (size_t)cmd_shard_hash(name) & (n->cap - 1);
+    while (n->name[i] && strcmp(n->name[i], name))
+        i = (i + 1) & (n->cap - 1);
+    return i;
+}
+
 const char *run_names_claim(struct run_names *n, char *name,
                             const char *url)
 {
-    size_t i = (size_t)cmd_shard_hash(name) & (n->cap - 1);
-    while (n->name[i]) {
-        if (!strcmp(n->name[i], name))
-            return n->url[i];
-        i = (i + 1) & (n->cap - 1);
-    }
-    n->name[i] = name;   /* at most one per URL: never full */
+    size_t i = names_find(n, name);
+    if (n->name[i])
+        return n->url[i];
+    n->name[i] = name;   /* at most one per output: never full */
     n->url[i] = url;
+    return NULL;
+}
+
+const char *run_names_claim_item(struct run_names *n, struct run_item *item,
+                                 size_t per, const char *url,
+                                 const char **taken)
+{
+    for (size_t k = 0; k < per; k++) {
+        size_t i = names_find(n, item->out[k].out);
+        if (n->name[i]) {
+            *taken = n->name[i];
+            return n->url[i];
+        }
+    }
+    for (size_t k = 0; k < per; k++)
+        run_names_claim(n, item->out[k].out, url);
     return NULL;
 }
 

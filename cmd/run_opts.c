@@ -112,7 +112,7 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     if (cmd_image_init(&s->img))
         return EXIT_FATAL;
 
-    batch_options(opts, MAXOPTS, own_options, NOWN, NAME, 1, 1,
+    batch_options(opts, MAXOPTS, own_options, NOWN, NAME, 1, 2,
                   "output folder (required)");
     int rc = batch_parse(argc, argv, opts, &s->o, usage, about, own_option,
                          s);
@@ -148,12 +148,9 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     if (s->dry_run && (s->o.report || s->o.oo.log))
         return cmd_usage_error(NAME, "--dry-run writes nothing: no %s",
                                s->o.report ? "--report" : "--log");
-    /* renditions are transform's for now: run makes one output per URL
-     * (its table has no --size, --width or --name) */
-    if (render_active(&s->img))
-        return cmd_usage_error(NAME, "several --format values (renditions) "
-                               "are not supported by run yet: run fetch, "
-                               "then transform");
+    /* every output is named before its download exists: no {hash} */
+    if (render_check(NAME, &s->img, 0))
+        return EXIT_USAGE;
     return -1;
 }
 
