@@ -49,7 +49,9 @@ static const char usage_line[] =
 static const char about[] =
     "Downloads each URL of the list (as imgbatch fetch) into the download\n"
     "folder and, as each file lands, transforms it in a free worker (as\n"
-    "imgbatch transform) to OUT/<download name, extension set by --format>.\n"
+    "imgbatch transform) to OUT/<download name, extension set by --format>,\n"
+    "or as --name says; --size/--width and a list of --format make several\n"
+    "renditions from one decode, named before any download starts.\n"
     "A rerun asks the server whether each file changed; an unchanged file\n"
     "whose output is up to date costs nothing more. Killed at any moment, a\n"
     "rerun finishes the rest. exit: 0 all ok, 1 failures past --fail-on,\n"
