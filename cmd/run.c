@@ -71,12 +71,7 @@ struct pend {
 
 struct run {
     struct run_settings *s;
-    int out_fd, dl_fd;       /* OUT and the download folder, -1 if closed */
-    struct cmd_lock lock, dl_lock;
-    struct ib_out out;       /* OUT, for sweeping */
-    char **stale;            /* owned: a shard's outputs with temp files
-                                left by a killed run, sorted */
-    size_t nstale, capstale;
+    struct run_dirs d;       /* OUT and the download folder */
     struct run_list list;
     size_t next;             /* list position for the fetch loop */
     void *items;             /* shared with the workers: list.n run_items
@@ -176,7 +171,7 @@ static void report(struct run *r, struct pend *p, const char *url,
 static void remove_temps(struct run *r, const struct run_item *item)
 {
     for (size_t k = 0; k < r->per; k++)
-        ib_transform_remove_temps(&r->out, item->out[k].out);
+        ib_transform_remove_temps(&r->d.out, item->out[k].out);
 }
 
 /* In the parent, as each worker's result arrives. */
@@ -225,32 +220,6 @@ static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
         o.error = res->msg[0] ? res->msg : "failed";
     }
     report(r, p, p->url, &o);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * The start-up sweep of a --shard copy: which outputs it will own is known
- * only as their files land, so the names with temp files are noted now
- * (none removed: other shards may be writing theirs) and their temp files
- * removed just before this copy writes them (on_fetched).
- */
-static int note_stale(void *ctx, const char *name)
-{
-    struct run *r = ctx;
-    if (r->nstale == r->capstale) {
-        size_t cap = r->capstale ? 2 * r->capstale : 16;
-        char **p = realloc(r->stale, cap * sizeof *p);
-        if (!p)
-            return 0;   /* left for an unsharded run to sweep */
-        r->stale = p;
-        r->capstale = cap;
-    }
-    r->stale[r->nstale++] = run_strdup(name);
-    return 0;
 }
 
 /* The fetch loop's URL source: this shard's list, in order. */
@@ -335,11 +304,9 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
         return;
     }
     /* a killed copy of this shard left temp files for these outputs */
-    for (size_t k = 0; r->nstale && k < r->per; k++) {
-        char *key = item->out[k].out;
-        if (bsearch(&key, r->stale, r->nstale, sizeof *r->stale, name_cmp))
-            ib_transform_remove_temps(&r->out, key);
-    }
+    for (size_t k = 0; k < r->per; k++)
+        if (run_dirs_stale(&r->d, item->out[k].out))
+            ib_transform_remove_temps(&r->d.out, item->out[k].out);
     r->submitted++;
     int prc = ib_pool_submit(r->pool, i);
     if (prc == IB_POOL_EINTR) {
@@ -406,7 +373,7 @@ static int run_loop(struct run *r, const struct ib_fetch_opts *fo, int *prc,
             frc = ib_fetch_step(f, fds + np, nf, msg, msglen);
             /* the downloads' renames, once per batch (cmd/fetch.c) */
             if (frc <= 0 && !r->s->o.oo.no_fsync)
-                fsync(r->dl_fd);
+                fsync(r->d.dl_fd);
         }
         left = ib_pool_poll(r->pool, 0);
     }
@@ -453,36 +420,9 @@ static int run_all(struct run *r)
     char msg[256];
     size_t n = r->list.n ? r->list.n : 1;
 
-    /* OUT is locked before anything in it is swept or written */
-    r->out_fd = cmd_out_open(NAME, s->o.out);
-    if (r->out_fd < 0 ||
-        cmd_lock_take(&r->lock, NAME, r->out_fd, s->o.out, &s->o.shard,
-                      s->o.oo.wait_lock, s->o.quiet))
-        return EXIT_FATAL;
-    r->out = (struct ib_out){.root = r->out_fd, .shown = s->o.out,
-                             .no_fsync = s->o.oo.no_fsync};
-    r->dl_fd = run_make_dl_dir(s, r->out_fd, msg, sizeof msg);
-    if (r->dl_fd < 0) {
-        fprintf(stderr, "imgbatch run: %s\n", msg);
-        return EXIT_FATAL;
-    }
-    /* the download folder is locked as OUT is, so that a fetch (or another
-     * run) pointed at it cannot sweep or replace this run's downloads */
-    struct stat so, sd;
-    if (!fstat(r->out_fd, &so) && !fstat(r->dl_fd, &sd) &&
-        (so.st_dev != sd.st_dev || so.st_ino != sd.st_ino) &&
-        cmd_lock_take(&r->dl_lock, NAME, r->dl_fd, s->dl_dir, &s->o.shard,
-                      s->o.oo.wait_lock, s->o.quiet))
-        return EXIT_FATAL;
-    /* a shard shares OUT with others that may be writing now */
-    if (r->lock.exclusive) {
-        ib_transform_sweep_temps(&r->out, NULL, NULL);
-        run_sweep_temps(s->dl_dir);
-    } else {
-        ib_transform_sweep_temps(&r->out, note_stale, r);
-        if (r->nstale > 1)
-            qsort(r->stale, r->nstale, sizeof *r->stale, name_cmp);
-    }
+    int rc = run_dirs_open(&r->d, s);
+    if (rc)
+        return rc;
     if (run_journal_open(&r->journal, s->o.out, s->journal, msg,
                          sizeof msg)) {
         fprintf(stderr, "imgbatch run: %s\n", msg);
@@ -576,10 +516,8 @@ int cmd_run(int argc, char **argv)
     memset(&r, 0, sizeof r);
     r.s = &s;
     r.per = render_per(&s.img);
-    r.out_fd = r.dl_fd = -1;
+    run_dirs_init(&r.d);
     r.journal.fd = -1;   /* closed, should run_all stop before opening it */
-    r.lock.main_fd = r.lock.shard_fd = -1;
-    r.dl_lock = r.lock;
     if (run_list_read(&r.list, argv[optind], &s.o.shard)) {
         run_settings_release(&s);
         return EXIT_FATAL;
@@ -600,15 +538,7 @@ int cmd_run(int argc, char **argv)
     if (r.items)
         munmap(r.items, (r.list.n ? r.list.n : 1) * run_item_size(r.per));
     run_list_release(&r.list);
-    for (size_t i = 0; i < r.nstale; i++)
-        free(r.stale[i]);
-    free(r.stale);
-    cmd_lock_release(&r.dl_lock);
-    cmd_lock_release(&r.lock);
-    if (r.dl_fd >= 0)
-        close(r.dl_fd);
-    if (r.out_fd >= 0)
-        close(r.out_fd);
+    run_dirs_release(&r.d);
     run_settings_release(&s);
     return rc;
 }

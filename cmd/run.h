@@ -1,8 +1,9 @@
 /*
  * cmd/run.h: the parts of imgbatch run (cmd/run.c) that are not its flow:
- * options and the download folder (cmd/run_opts.c); the URL list, the
- * per-item slots the workers read and the task (cmd/run_item.c); the
- * journal and the output-name claims (cmd/run_journal.c).
+ * options (cmd/run_opts.c); OUT and the download folder (cmd/run_dirs.c);
+ * the URL list, the per-item slots the workers read and the task
+ * (cmd/run_item.c); the journal and the output-name claims
+ * (cmd/run_journal.c).
  */
 #ifndef IB_CMD_RUN_H
 #define IB_CMD_RUN_H
@@ -39,14 +40,6 @@ struct run_settings {
 int run_settings_parse(struct run_settings *s, int argc, char **argv,
                        const char *usage, const char *about);
 void run_settings_release(struct run_settings *s);
-/*
- * The download folder, OUT being made, open (out_fd) and locked: the
- * default one is made inside OUT without following a symlink. Its fd, or
- * -1 with msg.
- */
-int run_make_dl_dir(const struct run_settings *s, int out_fd, char *msg,
-                    size_t msglen);
-
 /* This shard's URLs, in list order (the fetch loop names them in order). */
 struct run_list {
     char **urls;                    /* owned, n of them */
@@ -210,7 +203,25 @@ void run_names_release(struct run_names *n);
  */
 int run_dry(const struct run_settings *s, const struct run_list *l);
 
-/* Removes a killed run's temp files from dir; how many (run_opts.c). */
+/*
+ * OUT and the download folder (cmd/run_dirs.c): opened, made, locked and
+ * swept of a killed run's temp files before anything is written there.
+ */
+struct run_dirs {
+    int out_fd, dl_fd;        /* -1 if closed */
+    struct cmd_lock lock, dl_lock;
+    struct ib_out out;        /* OUT, for writing and sweeping */
+    char **stale;             /* owned: a shard's outputs with temp files
+                                 left by a killed run, sorted */
+    size_t nstale, capstale;
+};
+void run_dirs_init(struct run_dirs *d);
+/* 0, or an exit code with the reason printed. */
+int run_dirs_open(struct run_dirs *d, const struct run_settings *s);
+/* 1 if a killed copy of this shard left temp files for output name. */
+int run_dirs_stale(const struct run_dirs *d, const char *name);
+void run_dirs_release(struct run_dirs *d);
+/* Removes a killed run's temp files from dir; how many. */
 int run_sweep_temps(const char *dir);
 
 char *run_strdup(const char *s);                    /* aborts on ENOMEM */

@@ -267,14 +267,13 @@ int run_item_fill(const struct run_settings *s, struct run_list *l,
             abort();
         int n2 = snprintf(slot->out, sizeof slot->out, "%s", out);
         if (n2 < 0 || (size_t)n2 >= sizeof slot->out)
-            why = "is too long";
-        if (why && (render_active(img) || n2 < 0 ||
-                    (size_t)n2 >= sizeof slot->out)) {
+            snprintf(msg, msglen, "name '%s' is too long", file);
+        else if (why && render_active(img))
             snprintf(msg, msglen, "output name '%s' %s", out, why);
-            free(out);
-            return -1;
-        }
         free(out);
+        if (n2 < 0 || (size_t)n2 >= sizeof slot->out ||
+            (why && render_active(img)))
+            return -1;
         slot->recipe = render_recipe(&l->recipes, img, k, f[k]);
     }
     return 0;

@@ -2,8 +2,7 @@
  * cmd/run_opts.c: the options of imgbatch run: its own, then the download
  * options fetch has too, the image options transform has too and the
  * common ones (cmd/batch.h), with the same names, defaults and checks;
- * tests/cli/run_help.sh holds all three to the man page. And the download
- * folder: made, opened, and swept of what a killed run left there.
+ * tests/cli/run_help.sh holds all three to the man page.
  */
 #include "cmd/cmd.h"
 #include "cmd/render.h"
@@ -17,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <dirent.h>
 
 #define NAME "run"
 
@@ -160,54 +158,4 @@ void run_settings_release(struct run_settings *s)
     free(s->dl_dir);
     free(s->journal);
     s->dl_dir = s->journal = NULL;
-}
-
-int run_make_dl_dir(const struct run_settings *s, int out_fd, char *msg,
-                    size_t msglen)
-{
-    int fd;
-    if (s->dl_below) {
-        /* a symlink planted there must not send downloads elsewhere */
-        fd = walk_open_below(out_fd, s->dl_dir + strlen(s->o.out) + 1);
-        if (fd < 0 && errno == ELOOP) {
-            snprintf(msg, msglen, "'%s' is a symlink, not followed",
-                     s->dl_dir);
-            return -1;
-        }
-    } else {
-        fd = walk_make_dir(s->dl_dir) ? -1
-             : open(s->dl_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (fd < 0)
-        snprintf(msg, msglen, "cannot create '%s': %s", s->dl_dir,
-                 strerror(errno));
-    return fd;
-}
-
-/*
- * Removes what a killed run left in dir: dot-files named like the temp
- * files of an output (".NAME.tmp-XXXXXX") or a download
- * (".NAME.part.XXXXXX"). Only when no other process writes there.
- */
-int run_sweep_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-
-    while (d && (e = readdir(d))) {
-        const char *name = e->d_name;
-        size_t len = strlen(name);
-        if (name[0] != '.' || len < 14)
-            continue;
-        const char *tail = name + len - 12;   /* ".tmp-XXXXXX" + 1 */
-        if (strncmp(tail + 1, ".tmp-", 5) && strncmp(tail, ".part.", 6))
-            continue;
-        char *p = run_join(dir, name);
-        n += unlink(p) == 0;
-        free(p);
-    }
-    if (d)
-        closedir(d);
-    return n;
 }
