@@ -21,6 +21,12 @@ int render_active(const struct cmd_image *img)
     return img->nsizes > 0 || img->nformats > 1 || img->name_tmpl;
 }
 
+size_t render_per(const struct cmd_image *img)
+{
+    return (img->nsizes ? img->nsizes : 1) *
+           (img->nformats ? img->nformats : 1);
+}
+
 static size_t nsizes(const struct cmd_image *img)
 {
     return img->nsizes ? img->nsizes : 1;
@@ -34,6 +40,16 @@ static size_t nformats(const struct cmd_image *img)
 static enum ib_format format_at(const struct cmd_image *img, size_t k)
 {
     return img->nformats ? img->formats[k] : img->eopts.format;
+}
+
+int render_size_at(const struct cmd_image *img, size_t k)
+{
+    return img->nsizes ? (int)(k / nformats(img)) : -1;
+}
+
+enum ib_format render_format_at(const struct cmd_image *img, size_t k)
+{
+    return format_at(img, k % nformats(img));
 }
 
 /* The field "{name}" at t (just past the '{'): its index and length, or
@@ -188,8 +204,10 @@ int render_check(const char *cmd, struct cmd_image *img, int hash_ok)
             return cmd_usage_error(cmd, "--name '%s' uses a size field but "
                                    "no --size or --width is given", t);
         if (used[F_HASH] && !hash_ok)
-            return cmd_usage_error(cmd, "--name: {hash} is not supported "
-                                   "here");
+            return cmd_usage_error(cmd, "invalid --name '%s': {hash} is not "
+                                   "supported by %s (outputs are named "
+                                   "before their input is downloaded)", t,
+                                   cmd);
     }
     if (render_active(img) &&
         (check_template(cmd, img, 0) || check_template(cmd, img, 1)))
@@ -280,8 +298,21 @@ static char *name_of(const struct cmd_image *img, const char *planned,
     return out;
 }
 
+char *render_name(const struct cmd_image *img, const struct walk_name *v,
+                  int hashed, const char *chash, size_t k, enum ib_format f,
+                  const char **why)
+{
+    char *planned = walk_name_make(v, v->mode, (int)f);
+    char *name = planned ? name_of(img, planned, v->key, hashed, chash,
+                                   render_size_at(img, k), f) : NULL;
+    free(planned);
+    if (name && why)
+        *why = bad_name(name);
+    return name;
+}
+
 struct ref {
-    const char *name;
+    char *name;       /* owned */
     size_t item;
 };
 
@@ -292,30 +323,88 @@ static int ref_cmp(const void *a, const void *b)
     return c ? c : (x->item > y->item) - (x->item < y->item);
 }
 
+/* Every name item i's renditions may take, appended to *r (of *m, room
+ * for *cap). 0, or -1 out of memory. */
+static int item_refs(const struct cmd_image *img, const struct render_key *key,
+                     size_t i, struct ref **r, size_t *m, size_t *cap)
+{
+    for (size_t k = 0; k < render_per(img); k++) {
+        enum ib_format g = render_format_at(img, k);
+        unsigned fs = g != IB_FORMAT_UNKNOWN ? 1u << g : key->same;
+        for (int f = 0; f < IB_FORMAT_COUNT; f++) {
+            if (!(fs & 1u << f))
+                continue;
+            if (*m == *cap) {
+                size_t c = *cap ? 2 * *cap : 256;
+                struct ref *p = realloc(*r, c * sizeof *p);
+                if (!p)
+                    return -1;
+                *r = p;
+                *cap = c;
+            }
+            char *name = render_name(img, &key->v, key->hashed, key->chash,
+                                     k, (enum ib_format)f, NULL);
+            if (!name)
+                return -1;
+            (*r)[(*m)++] = (struct ref){name, i};
+        }
+    }
+    return 0;
+}
+
+int render_settle(const struct cmd_image *img, struct render_key *keys,
+                  size_t n)
+{
+    struct ref *r = NULL;
+    size_t m = 0, cap = 0;
+    int rc = 0;
+
+    for (int round = 0; round < 2 && !rc; round++) {
+        int again = 0;
+        m = 0;
+        for (size_t i = 0; i < n && !rc; i++)   /* a failed item claims none */
+            if (!keys[i].skip)
+                rc = item_refs(img, &keys[i], i, &r, &m, &cap);
+        if (!rc && m > 1)
+            qsort(r, m, sizeof *r, ref_cmp);
+        for (size_t k = 1; !rc && k < m; k++) {
+            size_t a = r[k - 1].item, b = r[k].item;
+            if (a == b || strcmp(r[k - 1].name, r[k].name))
+                continue;   /* one item's own formats may share a name */
+            if (round == 0) {
+                keys[a].hashed = keys[b].hashed = 1;
+                again = 1;
+            } else if (!keys[b].clash) {
+                keys[b].clash = a + 1;
+            }
+        }
+        for (size_t k = 0; k < m; k++)
+            free(r[k].name);
+        if (!again)
+            break;
+    }
+    free(r);
+    return rc;
+}
+
 /* Names item i's renditions (hashed: stems made unique by key). */
 static int name_item(struct render_plan *rp, struct walk *w, size_t i,
-                     int hashed)
+                     const struct render_key *key)
 {
     const struct cmd_image *img = rp->img;
     struct walk_item *it = &w->items[i];
     struct render_out *o = render_outs(rp, i);
-    struct walk_name v = {it->rel, it->rel, 0, 0, 0};
-    char chash[9] = "";
     size_t la = strlen(w->out_root);
     int sep = la && w->out_root[la - 1] != '/';
 
-    if (img->name_tmpl && strstr(img->name_tmpl, "{hash}") && !it->error)
-        content_hash(it->path, chash);
     for (size_t k = 0; k < rp->per; k++) {
         enum ib_format f = ib_format_output(format_at(img, o[k].format),
                                             (enum ib_format)it->format);
-        char *planned = walk_name_make(&v, it->name_mode, (int)f);
-        char *name = planned ? name_of(img, planned, it->rel, hashed, chash,
-                                       o[k].size, f) : NULL;
-        free(planned);
+        const char *why = NULL;
+        char *name = render_name(img, &key->v, key->hashed, key->chash, k, f,
+                                 &why);
         if (!name)
             return -1;
-        const char *why = bad_name(name);
         if (why && !it->error) {
             char err[600];
             snprintf(err, sizeof err, "output name '%s' %s", name, why);
@@ -336,49 +425,26 @@ static int name_item(struct render_plan *rp, struct walk *w, size_t i,
 }
 
 /* Items sharing a name: hashed first, then failed. 0, or -1 no memory. */
-static int settle_clashes(struct render_plan *rp, struct walk *w)
+static int settle_clashes(struct render_plan *rp, struct walk *w,
+                          struct render_key *keys)
 {
-    size_t m = rp->nitems * rp->per;
-    struct ref *r = malloc((m ? m : 1) * sizeof *r);
-    unsigned char *hashed = calloc(rp->nitems ? rp->nitems : 1, 1);
-    int rc = -1;
-
-    if (!r || !hashed)
-        goto out;
-    for (int round = 0; round < 2; round++) {
-        size_t used = 0;
-        for (size_t k = 0; k < m; k++)   /* a failed item claims no name */
-            if (!w->items[k / rp->per].error)
-                r[used++] = (struct ref){rp->v[k].name, k / rp->per};
-        if (used > 1)
-            qsort(r, used, sizeof *r, ref_cmp);
-        int again = 0;
-        for (size_t k = 1; k < used; k++) {
-            if (strcmp(r[k - 1].name, r[k].name))
-                continue;
-            struct walk_item *a = &w->items[r[k - 1].item];
-            struct walk_item *b = &w->items[r[k].item];
-            if (round == 0 && !hashed[r[k].item]) {
-                hashed[r[k - 1].item] = hashed[r[k].item] = 1;
-                again = 1;
-            } else if (round == 1 && !b->error) {
-                char err[600];
-                snprintf(err, sizeof err, "output '%s' is also made from "
-                         "'%s'", render_outs(rp, r[k].item)[0].out, a->path);
-                b->error = strdup(err);
-            }
+    for (size_t i = 0; i < w->n; i++)
+        keys[i].skip = w->items[i].error != NULL;
+    if (render_settle(rp->img, keys, w->n))
+        return -1;
+    for (size_t i = 0; i < w->n; i++) {
+        struct walk_item *b = &w->items[i];
+        if (keys[i].hashed && name_item(rp, w, i, &keys[i]))
+            return -1;
+        if (keys[i].clash && !b->error) {
+            char err[600];
+            snprintf(err, sizeof err, "output '%s' is also made from '%s'",
+                     render_outs(rp, i)[0].out,
+                     w->items[keys[i].clash - 1].path);
+            b->error = strdup(err);
         }
-        if (!again)
-            break;
-        for (size_t i = 0; i < rp->nitems; i++)
-            if (hashed[i] && name_item(rp, w, i, 1))
-                goto out;
     }
-    rc = 0;
-out:
-    free(r);
-    free(hashed);
-    return rc;
+    return 0;
 }
 
 /*
@@ -411,53 +477,72 @@ static void size_recipe(const struct cmd_image *img, size_t si, char *buf,
     }
 }
 
+uint64_t render_recipe(struct render_recipes *c, const struct cmd_image *img,
+                       size_t k, enum ib_format f)
+{
+    int si = render_size_at(img, k);
+    uint64_t *h = &c->h[f][si + 1];
+    char size[IB_RENDITIONS_MAX * 24 + 64];
+
+    if (!*h && si >= 0) {
+        size_recipe(img, (size_t)si, size, sizeof size);
+        *h = cmd_recipe_hash(img, f, size);
+    } else if (!*h) {
+        *h = cmd_recipe_hash(img, f, NULL);
+    }
+    return *h;
+}
+
 int render_plan_make(struct render_plan *rp, const struct cmd_image *img,
                      struct walk *w)
 {
-    uint64_t recipe[IB_FORMAT_COUNT][IB_RENDITIONS_MAX + 1];
-    char size[IB_RENDITIONS_MAX * 24 + 64];
+    struct render_recipes recipes;
+    struct render_key *keys;
+    int rc = -1;
 
     memset(rp, 0, sizeof *rp);
+    memset(&recipes, 0, sizeof recipes);
     rp->img = img;
-    rp->per = nsizes(img) * nformats(img);
+    rp->per = render_per(img);
     rp->nitems = w->n;
     rp->v = calloc((w->n ? w->n : 1) * rp->per, sizeof *rp->v);
-    if (!rp->v)
-        return -1;
-    memset(recipe, 0, sizeof recipe);
+    keys = calloc(w->n ? w->n : 1, sizeof *keys);
+    if (!rp->v || !keys)
+        goto out;
     for (size_t i = 0; i < w->n; i++) {
+        struct walk_item *it = &w->items[i];
         struct render_out *o = render_outs(rp, i);
+        struct render_key *key = &keys[i];
+        key->v = (struct walk_name){it->rel, it->rel, 0, it->name_mode, 0};
+        key->same = 1u << ib_format_output(IB_FORMAT_UNKNOWN, it->format);
+        if (img->name_tmpl && strstr(img->name_tmpl, "{hash}") && !it->error)
+            content_hash(it->path, key->chash);
         for (size_t k = 0; k < rp->per; k++) {
-            o[k].size = img->nsizes ? (int)(k / nformats(img)) : -1;
+            o[k].size = render_size_at(img, k);
             o[k].format = (int)(k % nformats(img));
             enum ib_format f = ib_format_output(format_at(img, o[k].format),
-                                                w->items[i].format);
-            uint64_t *c = &recipe[f][o[k].size + 1];
-            if (!*c && o[k].size >= 0) {
-                size_recipe(img, (size_t)o[k].size, size, sizeof size);
-                *c = cmd_recipe_hash(img, f, size);
-            } else if (!*c) {
-                *c = cmd_recipe_hash(img, f, NULL);
-            }
-            o[k].recipe = *c;
+                                                it->format);
+            o[k].recipe = render_recipe(&recipes, img, k, f);
         }
-        if (name_item(rp, w, i, 0))
-            return -1;
+        if (name_item(rp, w, i, key))
+            goto out;
         /* the walk names a duplicate by its plain name: name a rendition */
-        struct walk_item *it = &w->items[i];
         const char *from = it->error ? strstr(it->error, "' is also made "
                                                          "from '") : NULL;
         if (render_active(img) && from && !strncmp(it->error, "output '", 8)) {
             size_t n = strlen(o[0].out) + strlen(from) + 16;
             char *e = malloc(n);
             if (!e)
-                return -1;
+                goto out;
             snprintf(e, n, "output '%s%s", o[0].out, from);
             free(it->error);
             it->error = e;
         }
     }
-    return render_active(img) ? settle_clashes(rp, w) : 0;
+    rc = render_active(img) ? settle_clashes(rp, w, keys) : 0;
+out:
+    free(keys);
+    return rc;
 }
 
 void render_plan_release(struct render_plan *rp)
@@ -468,20 +553,51 @@ void render_plan_release(struct render_plan *rp)
     rp->v = NULL;
 }
 
+void render_request(const struct cmd_image *img, size_t k, const char *name,
+                    int skip, struct ib_rendition *r)
+{
+    int si = render_size_at(img, k);
+    *r = (struct ib_rendition){
+        .size = si >= 0 ? img->size_pl[si] : NULL,
+        .name = name,
+        .eopts = img->eopts,
+        .skip = skip,
+    };
+    r->eopts.format = render_format_at(img, k);
+}
+
 void render_requests(const struct render_plan *rp, size_t item,
                      struct ib_rendition *r)
 {
-    const struct cmd_image *img = rp->img;
     const struct render_out *o = render_outs(rp, item);
-    for (size_t k = 0; k < rp->per; k++) {
-        r[k] = (struct ib_rendition){
-            .size = o[k].size >= 0 ? img->size_pl[o[k].size] : NULL,
-            .name = o[k].name,
-            .eopts = img->eopts,
-            .skip = o[k].fresh,
-        };
-        r[k].eopts.format = format_at(img, o[k].format);
+    for (size_t k = 0; k < rp->per; k++)
+        render_request(rp->img, k, o[k].name, o[k].fresh, &r[k]);
+}
+
+void render_report_one(struct cmd_json *j, const struct cmd_image *img,
+                       size_t k, const char *path,
+                       const struct ib_rendition_result *rr, const char *st)
+{
+    int si = render_size_at(img, k);
+    cmd_json_object_begin(j, NULL);
+    cmd_json_str(j, "output", path);
+    if (rr && rr->status == 0) {
+        st = "ok";
+        cmd_json_str(j, "format", ib_format_name(rr->format));
+        cmd_json_int(j, "width", rr->width);
+        cmd_json_int(j, "height", rr->height);
+        cmd_json_int(j, "bytes", rr->bytes);
+    } else if (rr && rr->status < 0) {
+        st = "failed";
+    } else if (rr && rr->status == 1) {
+        st = "skipped";
+    } else if (rr && rr->status == 2) {
+        st = "not_run";
     }
+    if (si >= 0)
+        cmd_json_str(j, "size", img->sizes[si].text);
+    cmd_json_str(j, "status", st);
+    cmd_json_object_end(j);
 }
 
 void render_report(const struct render_plan *rp, size_t item,
@@ -490,25 +606,8 @@ void render_report(const struct render_plan *rp, size_t item,
 {
     const struct render_out *o = render_outs(rp, item);
     cmd_json_array_begin(j, "renditions");
-    for (size_t k = 0; k < rp->per; k++) {
-        const char *st = o[k].fresh ? "skipped" : none;
-        cmd_json_object_begin(j, NULL);
-        cmd_json_str(j, "output", o[k].out);
-        if (rr && rr[k].status == 0) {
-            st = "ok";
-            cmd_json_str(j, "format", ib_format_name(rr[k].format));
-            cmd_json_int(j, "width", rr[k].width);
-            cmd_json_int(j, "height", rr[k].height);
-            cmd_json_int(j, "bytes", rr[k].bytes);
-        } else if (rr && rr[k].status < 0) {
-            st = "failed";
-        } else if (rr && rr[k].status == 2) {
-            st = "not_run";
-        }
-        if (o[k].size >= 0)
-            cmd_json_str(j, "size", rp->img->sizes[o[k].size].text);
-        cmd_json_str(j, "status", st);
-        cmd_json_object_end(j);
-    }
+    for (size_t k = 0; k < rp->per; k++)
+        render_report_one(j, rp->img, k, o[k].out, rr ? &rr[k] : NULL,
+                          o[k].fresh ? "skipped" : none);
     cmd_json_array_end(j);
 }

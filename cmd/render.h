@@ -20,7 +20,8 @@
  *   {w} {h}  the size's box as asked (a template using {h} needs every
  *            size to give a height, and {w} a width)
  *   {size}   "480w", "320h" or "480x320"
- *   {hash}   8 hex digits of the input's content (transform only)
+ *   {hash}   8 hex digits of the input's content (transform only: run
+ *            names every output before its download exists)
  * The default is "{dir}/{stem}.{ext}" (today's name) with one size, and
  * "{dir}/{stem}-{size}.{ext}" with several. {dir}, {stem} and {ext} come
  * from the name the walk planned (cmd/walk.h), so its safety and clash
@@ -55,6 +56,47 @@ struct render_plan {
 
 /* 1 if img asks for more than today's one output per input. */
 int render_active(const struct cmd_image *img);
+/* Renditions per input (1 when not active); rendition k's index into
+ * img's sizes (-1: none) and its format as asked (UNKNOWN: the input's). */
+size_t render_per(const struct cmd_image *img);
+int render_size_at(const struct cmd_image *img, size_t k);
+enum ib_format render_format_at(const struct cmd_image *img, size_t k);
+
+/* Rendition k's recipe hash in output format f, computed once per
+ * (format, size) into c (zeroed by the caller). */
+struct render_recipes {
+    uint64_t h[IB_FORMAT_COUNT][IB_RENDITIONS_MAX + 1];
+};
+uint64_t render_recipe(struct render_recipes *c, const struct cmd_image *img,
+                       size_t k, enum ib_format f);
+
+/*
+ * Rendition k's name below OUT, in output format f, for the item v plans
+ * (name, key, mode), its stem made unique by v's key when hashed; chash:
+ * {hash}'s value. malloc'd, NULL out of memory; *why (if why) says why the
+ * name cannot be an output's, or NULL.
+ */
+char *render_name(const struct cmd_image *img, const struct walk_name *v,
+                  int hashed, const char *chash, size_t k, enum ib_format f,
+                  const char **why);
+
+/*
+ * The clash rule, from the whole list before anything is made: items
+ * (not skip) whose renditions would share a name are all hashed; items
+ * still sharing one get clash, the other's index + 1. A rendition of
+ * format "same" may take any format of same. 0, or -1 out of memory.
+ */
+struct render_key {
+    struct walk_name v;      /* its planned name, key and mode */
+    unsigned same;           /* 1 << enum ib_format: what "same" may be */
+    int skip;                /* failed already: claims no name */
+    char chash[9];           /* {hash}'s value, or "" */
+    int hashed;              /* set: stems get the key's hex */
+    size_t clash;            /* set: 0, or the item it still clashes with
+                                + 1 (this one fails) */
+};
+int render_settle(const struct cmd_image *img, struct render_key *keys,
+                  size_t n);
 
 /*
  * Checks img's rendition options once they are all parsed, and makes the
@@ -77,6 +119,9 @@ static inline struct render_out *render_outs(const struct render_plan *rp,
     return rp->v + item * rp->per;
 }
 
+/* Rendition k's request: named name, not made when skip. */
+void render_request(const struct cmd_image *img, size_t k, const char *name,
+                    int skip, struct ib_rendition *r);
 /* The ib_rendition array for item (r has rp->per slots). */
 void render_requests(const struct render_plan *rp, size_t item,
                      struct ib_rendition *r);
@@ -88,5 +133,12 @@ void render_requests(const struct render_plan *rp, size_t item,
 void render_report(const struct render_plan *rp, size_t item,
                    const struct ib_rendition_result *rr, const char *none,
                    struct cmd_json *j);
+
+/* One rendition's object in a "renditions" array: path, and rr's outcome
+ * when rr says one (skipped, not_run, failed, ok with its size and
+ * bytes), else status st. */
+void render_report_one(struct cmd_json *j, const struct cmd_image *img,
+                       size_t k, const char *path,
+                       const struct ib_rendition_result *rr, const char *st);
 
 #endif

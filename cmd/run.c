@@ -49,7 +49,9 @@ static const char usage_line[] =
 static const char about[] =
     "Downloads each URL of the list (as imgbatch fetch) into the download\n"
     "folder and, as each file lands, transforms it in a free worker (as\n"
-    "imgbatch transform) to OUT/<download name, extension set by --format>.\n"
+    "imgbatch transform) to OUT/<download name, extension set by --format>,\n"
+    "or as --name says; --size/--width and a list of --format make several\n"
+    "renditions from one decode, named before any download starts.\n"
     "A rerun asks the server whether each file changed; an unchanged file\n"
     "whose output is up to date costs nothing more. Killed at any moment, a\n"
     "rerun finishes the rest. exit: 0 all ok, 1 failures past --fail-on,\n"
@@ -69,16 +71,13 @@ struct pend {
 
 struct run {
     struct run_settings *s;
-    int out_fd, dl_fd;       /* OUT and the download folder, -1 if closed */
-    struct cmd_lock lock, dl_lock;
-    struct ib_out out;       /* OUT, for sweeping */
-    char **stale;            /* owned: a shard's outputs with temp files
-                                left by a killed run, sorted */
-    size_t nstale, capstale;
+    struct run_dirs d;       /* OUT and the download folder */
     struct run_list list;
     size_t next;             /* list position for the fetch loop */
-    struct run_slot *slots;  /* shared with the workers: list.n of them */
-    struct pend *pend;       /* list.n of them, by slot */
+    void *items;             /* shared with the workers: list.n run_items
+                                of per outputs each (run_item_at) */
+    size_t per;              /* outputs per item: render_per */
+    struct pend *pend;       /* list.n of them, by item */
     size_t nslots;
     struct ib_pool *pool;
     struct ib_pool_result *results;
@@ -109,6 +108,9 @@ struct outcome {
     const char *error;
     double transform_ms; /* < 0: no decode happened */
     const uint32_t *dims;
+    const struct run_item *item;   /* with renditions: its outputs */
+    const char *none;    /* their status when the worker said nothing */
+    int results;         /* the worker's results are in item */
 };
 
 /* p's dl and out may be NULL; landed_ms < 0: no file landed. */
@@ -148,6 +150,8 @@ static void report(struct run *r, struct pend *p, const char *url,
     else
         cmd_json_null(j, "landed_ms");
     cmd_json_num(j, "done_ms", now);
+    if (render_active(&r->s->img))
+        run_item_report(j, r->s, o->item, o->results, o->none);
     batch_item_end(&r->b, (enum batch_status)o->status);
 
     if (o->status == RUN_FAILED) {
@@ -164,19 +168,31 @@ static void report(struct run *r, struct pend *p, const char *url,
     show_progress(r, 0);
 }
 
+static void remove_temps(struct run *r, const struct run_item *item)
+{
+    for (size_t k = 0; k < r->per; k++)
+        ib_transform_remove_temps(&r->d.out, item->out[k].out);
+}
+
 /* In the parent, as each worker's result arrives. */
 static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
 {
     struct run *r = ctx;
     struct pend *p = &r->pend[index];
-    struct run_done d;
+    struct run_item *item = run_item_at(r->items, r->per, index);
+    struct run_result d;
     struct outcome o = {.status = RUN_FAILED, .stage = "transform",
-                        .transform_ms = res->end_ms - res->start_ms};
+                        .transform_ms = res->end_ms - res->start_ms,
+                        .item = item, .none = "not_run"};
 
     r->finished++;
+    memcpy(&d, res->data, sizeof d);
+    if (res->state == IB_POOL_DONE) {
+        /* what it made or kept is recorded, even when a sibling failed */
+        run_journal_add_item(&r->journal, item, r->per);
+        o.results = 1;
+    }
     if (res->state == IB_POOL_DONE && res->status == 0) {
-        memcpy(&d, res->data, sizeof d);
-        run_journal_add(&r->journal, r->slots[index].out, &d);
         o.status = d.decoded ? RUN_OK : RUN_UNCHANGED;
         o.stage = NULL;
         o.dims = d.decoded ? d.dims : NULL;
@@ -187,7 +203,7 @@ static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
     } else if (res->state == IB_POOL_CRASHED && cmd_stop &&
                !strcmp(res->msg, "interrupted")) {
         /* killed at the end of the stop's grace: not the image's fault */
-        ib_transform_remove_temps(&r->out, r->slots[index].out);
+        remove_temps(r, item);
         o.status = RUN_INTERRUPTED;
         o.error = res->msg;
     } else if (res->state == IB_POOL_NOT_RUN) {
@@ -197,37 +213,13 @@ static void on_result(void *ctx, size_t index, const struct ib_pool_result *res)
         o.transform_ms = -1;
     } else {
         /* its worker died mid-write: nobody else writes this output */
-        if (res->state == IB_POOL_CRASHED || res->state == IB_POOL_TIMEOUT)
-            ib_transform_remove_temps(&r->out, r->slots[index].out);
+        if (res->state == IB_POOL_CRASHED || res->state == IB_POOL_TIMEOUT) {
+            remove_temps(r, item);
+            o.none = "failed";   /* some may be written, unrecorded */
+        }
         o.error = res->msg[0] ? res->msg : "failed";
     }
     report(r, p, p->url, &o);
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/*
- * The start-up sweep of a --shard copy: which outputs it will own is known
- * only as their files land, so the names with temp files are noted now
- * (none removed: other shards may be writing theirs) and their temp files
- * removed just before this copy writes them (on_fetched).
- */
-static int note_stale(void *ctx, const char *name)
-{
-    struct run *r = ctx;
-    if (r->nstale == r->capstale) {
-        size_t cap = r->capstale ? 2 * r->capstale : 16;
-        char **p = realloc(r->stale, cap * sizeof *p);
-        if (!p)
-            return 0;   /* left for an unsharded run to sweep */
-        r->stale = p;
-        r->capstale = cap;
-    }
-    r->stale[r->nstale++] = run_strdup(name);
-    return 0;
 }
 
 /* The fetch loop's URL source: this shard's list, in order. */
@@ -269,7 +261,7 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
     }
     size_t i = r->nslots++;
     struct pend *p = &r->pend[i];
-    struct run_slot *slot = &r->slots[i];
+    struct run_item *item = run_item_at(r->items, r->per, i);
     char msg[IB_POOL_MSGLEN];
 
     r->downloaded += it->status == IB_FETCH_DONE_OK;
@@ -279,40 +271,42 @@ static void on_fetched(void *ctx, const struct ib_fetch_item *it)
                        .landed_ms = cmd_now_ms() - r->t0};
     p->url = run_strdup(it->url);
     p->dl = run_strdup(it->path);
-    if (run_slot_fill(r->s, &r->list, slot, it->url, it->file, it->path,
+    o.item = item;
+    o.none = "not_run";
+    o.stage = "transform";
+    if (run_item_fill(r->s, &r->list, item, it->url, it->file, it->path,
                       msg, sizeof msg)) {
         o.error = msg;
-        o.stage = "transform";
+        o.item = NULL;   /* its names are not known */
         report(r, p, p->url, &o);
         return;
     }
-    p->out = run_join(r->s->o.out, slot->out);
-    const char *owner = run_names_claim(&r->names, slot->out, p->url);
+    p->out = run_join(r->s->o.out, item->out[0].out);
+    const char *taken, *owner = run_names_claim_item(&r->names, item, r->per,
+                                                     p->url, &taken);
     if (owner) {
         char *hidden;
         snprintf(msg, sizeof msg, "output '%s' is already that of '%s'",
-                 slot->out, cmd_url_shown(owner, &hidden));
+                 taken, cmd_url_shown(owner, &hidden));
         free(hidden);
         o.error = msg;
-        o.stage = "transform";
         report(r, p, p->url, &o);
         return;
     }
     if (!r->s->o.force)
-        run_journal_get(&r->journal, slot->out, slot);
-    /* a 304 keeps the output only if this recipe made it */
+        run_journal_get_item(&r->journal, item, r->per);
+    /* a 304 keeps the outputs only if this recipe made each */
     if (!r->s->o.force && it->status == IB_FETCH_DONE_UNCHANGED &&
-        slot->prev_recipe == slot->recipe &&
-        cmd_output_fresh(p->dl, p->out)) {
-        o = (struct outcome){.status = RUN_UNCHANGED, .transform_ms = -1};
+        run_item_unchanged(r->s, item, p->dl)) {
+        o = (struct outcome){.status = RUN_UNCHANGED, .transform_ms = -1,
+                             .item = item, .none = "skipped"};
         report(r, p, p->url, &o);
         return;
     }
-    /* a killed copy of this shard left temp files for this output */
-    char *key = slot->out;
-    if (r->nstale && bsearch(&key, r->stale, r->nstale, sizeof *r->stale,
-                             name_cmp))
-        ib_transform_remove_temps(&r->out, slot->out);
+    /* a killed copy of this shard left temp files for these outputs */
+    for (size_t k = 0; k < r->per; k++)
+        if (run_dirs_stale(&r->d, item->out[k].out))
+            ib_transform_remove_temps(&r->d.out, item->out[k].out);
     r->submitted++;
     int prc = ib_pool_submit(r->pool, i);
     if (prc == IB_POOL_EINTR) {
@@ -330,16 +324,17 @@ static void on_fetch_progress(void *ctx, const struct ib_fetch_progress *pr)
     show_progress(ctx, 0);
 }
 
-/* Runs in a worker: one landed file; its run_done is the payload. */
+/* Runs in a worker: one landed file; its run_result is the payload, the
+ * outputs' results are in its item. */
 static int task(void *ctx, size_t index, void *data, char *msg,
                 size_t msglen)
 {
     const struct run *r = ctx;
-    struct run_done d;
-    _Static_assert(sizeof d <= IB_POOL_DATALEN, "run_done is a pool payload");
-    int rc = run_slot_task(r->s, &r->slots[index], &d, msg, msglen);
-    if (rc == 0)
-        memcpy(data, &d, sizeof d);
+    struct run_result d;
+    _Static_assert(sizeof d <= IB_POOL_DATALEN, "a pool payload");
+    int rc = run_item_task(r->s, run_item_at(r->items, r->per, index), &d,
+                           msg, msglen);
+    memcpy(data, &d, sizeof d);
     return rc;
 }
 
@@ -378,7 +373,7 @@ static int run_loop(struct run *r, const struct ib_fetch_opts *fo, int *prc,
             frc = ib_fetch_step(f, fds + np, nf, msg, msglen);
             /* the downloads' renames, once per batch (cmd/fetch.c) */
             if (frc <= 0 && !r->s->o.oo.no_fsync)
-                fsync(r->dl_fd);
+                fsync(r->d.dl_fd);
         }
         left = ib_pool_poll(r->pool, 0);
     }
@@ -425,50 +420,23 @@ static int run_all(struct run *r)
     char msg[256];
     size_t n = r->list.n ? r->list.n : 1;
 
-    /* OUT is locked before anything in it is swept or written */
-    r->out_fd = cmd_out_open(NAME, s->o.out);
-    if (r->out_fd < 0 ||
-        cmd_lock_take(&r->lock, NAME, r->out_fd, s->o.out, &s->o.shard,
-                      s->o.oo.wait_lock, s->o.quiet))
-        return EXIT_FATAL;
-    r->out = (struct ib_out){.root = r->out_fd, .shown = s->o.out,
-                             .no_fsync = s->o.oo.no_fsync};
-    r->dl_fd = run_make_dl_dir(s, r->out_fd, msg, sizeof msg);
-    if (r->dl_fd < 0) {
-        fprintf(stderr, "imgbatch run: %s\n", msg);
-        return EXIT_FATAL;
-    }
-    /* the download folder is locked as OUT is, so that a fetch (or another
-     * run) pointed at it cannot sweep or replace this run's downloads */
-    struct stat so, sd;
-    if (!fstat(r->out_fd, &so) && !fstat(r->dl_fd, &sd) &&
-        (so.st_dev != sd.st_dev || so.st_ino != sd.st_ino) &&
-        cmd_lock_take(&r->dl_lock, NAME, r->dl_fd, s->dl_dir, &s->o.shard,
-                      s->o.oo.wait_lock, s->o.quiet))
-        return EXIT_FATAL;
-    /* a shard shares OUT with others that may be writing now */
-    if (r->lock.exclusive) {
-        ib_transform_sweep_temps(&r->out, NULL, NULL);
-        run_sweep_temps(s->dl_dir);
-    } else {
-        ib_transform_sweep_temps(&r->out, note_stale, r);
-        if (r->nstale > 1)
-            qsort(r->stale, r->nstale, sizeof *r->stale, name_cmp);
-    }
+    int rc = run_dirs_open(&r->d, s);
+    if (rc)
+        return rc;
     if (run_journal_open(&r->journal, s->o.out, s->journal, msg,
                          sizeof msg)) {
         fprintf(stderr, "imgbatch run: %s\n", msg);
         return EXIT_FATAL;
     }
     /* shared with the workers, so it must exist before they are forked */
-    r->slots = mmap(NULL, n * sizeof *r->slots, PROT_READ | PROT_WRITE,
+    r->items = mmap(NULL, n * run_item_size(r->per), PROT_READ | PROT_WRITE,
                     MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     r->pend = calloc(n, sizeof *r->pend);
     r->results = calloc(n, sizeof *r->results);
-    if (r->slots == MAP_FAILED || !r->pend || !r->results ||
-        run_names_init(&r->names, n)) {
-        if (r->slots == MAP_FAILED)
-            r->slots = NULL;
+    if (r->items == MAP_FAILED || !r->pend || !r->results ||
+        run_names_init(&r->names, n * r->per)) {
+        if (r->items == MAP_FAILED)
+            r->items = NULL;
         fprintf(stderr, "imgbatch run: out of memory\n");
         return EXIT_FATAL;
     }
@@ -546,12 +514,10 @@ int cmd_run(int argc, char **argv)
         return rc;
     }
     memset(&r, 0, sizeof r);
-    r.journal.fd = -1;   /* not open: run_journal_close must not close 0 */
     r.s = &s;
-    r.out_fd = r.dl_fd = -1;
+    r.per = render_per(&s.img);
+    run_dirs_init(&r.d);
     r.journal.fd = -1;   /* closed, should run_all stop before opening it */
-    r.lock.main_fd = r.lock.shard_fd = -1;
-    r.dl_lock = r.lock;
     if (run_list_read(&r.list, argv[optind], &s.o.shard)) {
         run_settings_release(&s);
         return EXIT_FATAL;
@@ -569,18 +535,10 @@ int cmd_run(int argc, char **argv)
     }
     free(r.pend);
     free(r.results);
-    if (r.slots)
-        munmap(r.slots, (r.list.n ? r.list.n : 1) * sizeof *r.slots);
+    if (r.items)
+        munmap(r.items, (r.list.n ? r.list.n : 1) * run_item_size(r.per));
     run_list_release(&r.list);
-    for (size_t i = 0; i < r.nstale; i++)
-        free(r.stale[i]);
-    free(r.stale);
-    cmd_lock_release(&r.dl_lock);
-    cmd_lock_release(&r.lock);
-    if (r.dl_fd >= 0)
-        close(r.dl_fd);
-    if (r.out_fd >= 0)
-        close(r.out_fd);
+    run_dirs_release(&r.d);
     run_settings_release(&s);
     return rc;
 }

@@ -1,12 +1,15 @@
 /*
  * cmd/run.h: the parts of imgbatch run (cmd/run.c) that are not its flow:
- * options (cmd/run_opts.c); the URL list, the per-item slots the workers
- * read, the task, the output-name claims and the journal (cmd/run_item.c).
+ * options (cmd/run_opts.c); OUT and the download folder (cmd/run_dirs.c);
+ * the URL list, the per-item slots the workers read and the task
+ * (cmd/run_item.c); the journal and the output-name claims
+ * (cmd/run_journal.c).
  */
 #ifndef IB_CMD_RUN_H
 #define IB_CMD_RUN_H
 
 #include "cmd/batch.h"
+#include "cmd/render.h"
 #include "cmd/shard.h"
 #include "cmd/walk.h"
 #include "fetch/fetch.h"
@@ -37,14 +40,6 @@ struct run_settings {
 int run_settings_parse(struct run_settings *s, int argc, char **argv,
                        const char *usage, const char *about);
 void run_settings_release(struct run_settings *s);
-/*
- * The download folder, OUT being made, open (out_fd) and locked: the
- * default one is made inside OUT without following a symlink. Its fd, or
- * -1 with msg.
- */
-int run_make_dl_dir(const struct run_settings *s, int out_fd, char *msg,
-                    size_t msglen);
-
 /* This shard's URLs, in list order (the fetch loop names them in order). */
 struct run_list {
     char **urls;                    /* owned, n of them */
@@ -61,7 +56,11 @@ struct run_list {
                                        if valid, else ib_fetch_name */
     size_t *slot;                   /* owned: URL hash -> position + 1 */
     size_t nslot;
+    unsigned char *rflags;          /* owned with renditions: n, RUN_HASHED
+                                       and RUN_CLASH (render_settle) */
+    struct render_recipes recipes;  /* the renditions' recipes, cached */
 };
+enum { RUN_HASHED = 1, RUN_CLASH = 2 };
 /* 0, or -1 with a message printed. path "-" is stdin. */
 int run_list_read(struct run_list *l, const char *path,
                   const struct cmd_shard *shard);
@@ -76,36 +75,68 @@ void run_list_plan(struct run_list *l, const struct run_settings *s);
 void run_list_release(struct run_list *l);
 
 /*
- * What a worker needs to know about one landed file. Slots live in memory
- * shared with the workers (forked before any file landed); the parent
- * fills one before submitting its index and never touches it after.
+ * What a worker needs to know about one landed file, and what it hands
+ * back beyond the pool's payload. Items live in memory shared with the
+ * workers (forked before any file landed); the parent fills one before
+ * submitting its index and reads it again only once the pool delivered
+ * that index's result. An item has one slot per output: its one output,
+ * or each rendition (cmd/render.h), laid out at a stride (run_item_size):
+ * the one-output case stays small.
  */
 #define RUN_NAMELEN 192
-struct run_slot {
-    char in[RUN_NAMELEN];    /* download's file name in the download dir */
-    char out[RUN_NAMELEN];   /* output's file name in OUT */
-    uint64_t recipe;         /* this run's recipe for this output */
-    /* journal: the input that made the output there now; hash 0: none */
-    uint64_t prev_hash, prev_size;
-    int64_t prev_sec, prev_nsec;
-    uint64_t prev_recipe;    /* and its recipe; 0: unknown */
-};
-/* Names the output of url's download at path (file inside the download
- * dir) as l's plan says; 0, or -1 with msg. */
-int run_slot_fill(const struct run_settings *s, const struct run_list *l,
-                  struct run_slot *slot, const char *url, const char *file,
-                  const char *path, char *msg, size_t msglen);
-/* What a worker hands back for a done item (the pool's result payload). */
+/* An output's journal line: the input that made it, the output then. */
 struct run_done {
-    int decoded;              /* 0: same bytes as the journal's, restamped */
-    uint32_t dims[4];         /* in w, h, out w, h when decoded */
     uint64_t hash, size;      /* the input's hash, the output's size */
     int64_t sec, nsec;        /* the output's mtime */
     uint64_t recipe;          /* the recipe that made it */
 };
-/* The pool task: 0 with *done set, or 1 with a reason in msg. */
-int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
-                  struct run_done *done, char *msg, size_t msglen);
+struct run_slot {
+    char out[RUN_NAMELEN];    /* the output's file name in OUT */
+    uint64_t recipe;          /* this run's recipe for this output */
+    /* journal: the input that made the output there now; hash 0: none */
+    uint64_t prev_hash, prev_size;
+    int64_t prev_sec, prev_nsec;
+    uint64_t prev_recipe;     /* and its recipe; 0: unknown */
+    /* the worker's: rr.status 0 made, 1 up to date (restamped), else not
+     * made; done is its journal line when 0 or 1 */
+    struct ib_rendition_result rr;
+    struct run_done done;
+};
+struct run_item {
+    char in[RUN_NAMELEN];     /* download's file name in the download dir */
+    struct run_slot out[];    /* render_per(img) of them */
+};
+static inline size_t run_item_size(size_t per)
+{
+    return sizeof(struct run_item) + per * sizeof(struct run_slot);
+}
+static inline struct run_item *run_item_at(void *items, size_t per, size_t i)
+{
+    return (struct run_item *)((char *)items + i * run_item_size(per));
+}
+/* Names the outputs of url's download at path (file inside the download
+ * dir) as l's plan says; 0, or -1 with msg. */
+int run_item_fill(const struct run_settings *s, struct run_list *l,
+                  struct run_item *item, const char *url, const char *file,
+                  const char *path, char *msg, size_t msglen);
+/* What a worker hands back for a done item (the pool's result payload). */
+struct run_result {
+    int decoded;              /* 0: every output up to date, restamped */
+    uint32_t dims[4];         /* in w, h, out w, h when decoded */
+};
+/* The pool task: 0 with *res and the slots' results set, or 1 with a
+ * reason in msg (the slots' results still say which outputs were made). */
+int run_item_task(const struct run_settings *s, struct run_item *item,
+                  struct run_result *res, char *msg, size_t msglen);
+/* After a 304: 1 if every output of item was made by this recipe and
+ * carries the download dl's mtime (no worker needed). */
+int run_item_unchanged(const struct run_settings *s,
+                       const struct run_item *item, const char *dl);
+/* The report line's "renditions" array (none without item): each
+ * output's outcome from the worker if results, else status none. */
+void run_item_report(struct cmd_json *j, const struct run_settings *s,
+                     const struct run_item *item, int results,
+                     const char *none);
 
 /*
  * The journal OUT/.imgbatch-run[-K-of-N].tsv: per output name, the hash of
@@ -137,8 +168,14 @@ void run_journal_read(struct run_journal *j, const char *out,
                       const char *name);
 void run_journal_get(const struct run_journal *j, const char *name,
                      struct run_slot *slot);
+/* run_journal_get for each of item's per outputs. */
+void run_journal_get_item(const struct run_journal *j, struct run_item *item,
+                          size_t per);
 void run_journal_add(struct run_journal *j, const char *name,
                      const struct run_done *d);
+/* run_journal_add for each output of item the worker made or kept. */
+void run_journal_add_item(struct run_journal *j, const struct run_item *item,
+                          size_t per);
 /* Compacts and frees; safe to call twice (msg may then be NULL). */
 int run_journal_close(struct run_journal *j, char *msg, size_t msglen);
 
@@ -152,6 +189,11 @@ int run_names_init(struct run_names *n, size_t count);
 /* NULL if name is now url's; else the URL that has it already. */
 const char *run_names_claim(struct run_names *n, char *name,
                             const char *url);
+/* Claims every output name of item for url, or none: NULL, or the URL
+ * that has one already (*taken: that name). */
+const char *run_names_claim_item(struct run_names *n, struct run_item *item,
+                                 size_t per, const char *url,
+                                 const char **taken);
 void run_names_release(struct run_names *n);
 
 /*
@@ -161,6 +203,24 @@ void run_names_release(struct run_names *n);
  */
 int run_dry(const struct run_settings *s, const struct run_list *l);
 
+/*
+ * OUT and the download folder (cmd/run_dirs.c): opened, made, locked and
+ * swept of a killed run's temp files before anything is written there.
+ */
+struct run_dirs {
+    int out_fd, dl_fd;        /* -1 if closed */
+    struct cmd_lock lock, dl_lock;
+    struct ib_out out;        /* OUT, for writing and sweeping */
+    char **stale;             /* owned: a shard's outputs with temp files
+                                 left by a killed run, sorted */
+    size_t nstale, capstale;
+};
+void run_dirs_init(struct run_dirs *d);
+/* 0, or an exit code with the reason printed. */
+int run_dirs_open(struct run_dirs *d, const struct run_settings *s);
+/* 1 if a killed copy of this shard left temp files for output name. */
+int run_dirs_stale(const struct run_dirs *d, const char *name);
+void run_dirs_release(struct run_dirs *d);
 /* Removes a killed run's temp files from dir; how many. */
 int run_sweep_temps(const char *dir);
 

@@ -1,8 +1,7 @@
 /*
  * cmd/run_item.c: one item of imgbatch run, from its URL to its output:
- * the list, the slot a worker reads, the task, the claims on output
- * names, and the journal that lets a rerun recognise bytes it has already
- * transformed. See cmd/run.h.
+ * the list, the slot a worker reads and the task. The journal and the
+ * claims on output names are in cmd/run_journal.c. See cmd/run.h.
  */
 #include "cmd/cmd.h"
 #include "cmd/recipe.h"
@@ -16,7 +15,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <dirent.h>
 
 char *run_strdup(const char *s)
 {
@@ -116,7 +114,31 @@ void run_list_release(struct run_list *l)
     free(l->plan);
     free(l->base);
     free(l->slot);
+    free(l->rflags);
     memset(l, 0, sizeof *l);
+}
+
+/*
+ * transform's clash rule over the renditions' names (render_settle), for
+ * every URL of every shard (they share OUT); this shard's get rflags.
+ */
+static void plan_renditions(struct run_list *l, const struct cmd_image *img,
+                            size_t all)
+{
+    struct render_key *keys = calloc(all ? all : 1, sizeof *keys);
+    l->rflags = calloc(l->n ? l->n : 1, 1);
+    if (!keys || !l->rflags)
+        abort();
+    for (size_t i = 0; i < all; i++)
+        keys[i] = (struct render_key){.v = l->plan[i],
+                                      .same = l->plan[i].formats,
+                                      .skip = l->plan[i].clash};
+    if (render_settle(img, keys, all))
+        abort();
+    for (size_t i = 0; i < l->n; i++)
+        l->rflags[i] = (unsigned char)((keys[i].hashed ? RUN_HASHED : 0) |
+                                       (keys[i].clash ? RUN_CLASH : 0));
+    free(keys);
 }
 
 void run_list_plan(struct run_list *l, const struct run_settings *s)
@@ -150,9 +172,13 @@ void run_list_plan(struct run_list *l, const struct run_settings *s)
         /* same: the content decides, unless the name already says */
         enum ib_format f = ib_format_output(fixed, ib_name_format(name));
         unsigned formats = f != IB_FORMAT_UNKNOWN ? 1u << f : writable;
+        for (size_t k = 1; k < s->img.nformats; k++)
+            formats |= 1u << s->img.formats[k];
         l->plan[i] = (struct walk_name){l->base[i], url, formats, 0, 0};
     }
     walk_names_plan(l->plan, all);
+    if (render_active(&s->img))
+        plan_renditions(l, &s->img, all);
     /* the other shards' URLs were needed for the plan only */
     for (size_t i = l->n; i < all; i++)
         free(l->base[i]);
@@ -181,56 +207,75 @@ static const struct walk_name *plan_of(const struct run_list *l,
     return NULL;
 }
 
-/* The format the output gets; UNKNOWN keeps the name. */
-static enum ib_format out_format(const struct run_settings *s,
-                                 const char *path)
+/* The input's format by content, when some output's format is "same". */
+static enum ib_format in_format(const struct run_settings *s,
+                                const char *path)
 {
-    enum ib_format f = s->img.eopts.format;
-    if (f == IB_FORMAT_UNKNOWN) {
-        unsigned char b[IB_FORMAT_SNIFF_LEN];
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        ssize_t n = fd >= 0 ? read(fd, b, sizeof b) : -1;
-        if (fd >= 0)
-            close(fd);
-        f = ib_format_output(f, n > 0 ? ib_format_sniff(b, (size_t)n)
-                                      : IB_FORMAT_UNKNOWN);
-    }
-    return f;
+    unsigned char b[IB_FORMAT_SNIFF_LEN];
+    if (s->img.eopts.format != IB_FORMAT_UNKNOWN)
+        return IB_FORMAT_UNKNOWN;   /* not needed: every one is named */
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? read(fd, b, sizeof b) : -1;
+    if (fd >= 0)
+        close(fd);
+    return n > 0 ? ib_format_sniff(b, (size_t)n) : IB_FORMAT_UNKNOWN;
 }
 
-int run_slot_fill(const struct run_settings *s, const struct run_list *l,
-                  struct run_slot *slot, const char *url, const char *file,
+int run_item_fill(const struct run_settings *s, struct run_list *l,
+                  struct run_item *item, const char *url, const char *file,
                   const char *path, char *msg, size_t msglen)
 {
-    enum ib_format fmt = out_format(s, path);
+    const struct cmd_image *img = &s->img;
+    size_t per = render_per(img);
+    enum ib_format in = in_format(s, path), f[IB_RENDITIONS_MAX];
     const struct walk_name *v = plan_of(l, url);
-    struct walk_name alone = {file, url, 1u << fmt, WALK_NAME_PLAIN, 0};
+    struct walk_name w;
+    unsigned flags = 0;
 
-    if (!v)
-        v = &alone;   /* not in the plan: cannot happen */
-    if (v->clash) {
+    for (size_t k = 0; k < per; k++)
+        f[k] = ib_format_output(render_format_at(img, k), in);
+    if (v && l->rflags)
+        flags = l->rflags[v - l->plan];
+    if (v)
+        w = *v;
+    else   /* not in the plan: cannot happen */
+        w = (struct walk_name){file, url, 1u << f[0], WALK_NAME_PLAIN, 0};
+    if (w.clash || flags & RUN_CLASH) {
         snprintf(msg, msglen, "no free output name for '%s'", file);
         return -1;
     }
     /*
-     * The plan covered the formats the output could take; content that
+     * The plan covered the formats the outputs could take; content that
      * says otherwise (a ".png" holding a JPEG) gets the hashed name, made
      * from this URL alone.
      */
-    int mode = v->formats & 1u << fmt ? v->mode : WALK_NAME_HASHED;
-    char *out = walk_name_make(v, mode, fmt);
-    if (!out)
-        abort();
-    memset(slot, 0, sizeof *slot);
-    int n1 = snprintf(slot->in, sizeof slot->in, "%s", file);
-    int n2 = snprintf(slot->out, sizeof slot->out, "%s", out);
-    free(out);
-    if (n1 < 0 || n2 < 0 || (size_t)n1 >= sizeof slot->in ||
-        (size_t)n2 >= sizeof slot->out) {
+    for (size_t k = 0; k < per; k++)
+        if (!(w.formats & 1u << f[k]))
+            w.mode = WALK_NAME_HASHED;
+    memset(item, 0, run_item_size(per));
+    int n1 = snprintf(item->in, sizeof item->in, "%s", file);
+    if (n1 < 0 || (size_t)n1 >= sizeof item->in) {
         snprintf(msg, msglen, "name '%s' is too long", file);
         return -1;
     }
-    slot->recipe = cmd_recipe_hash(&s->img, fmt, NULL);
+    for (size_t k = 0; k < per; k++) {
+        struct run_slot *slot = &item->out[k];
+        const char *why = NULL;
+        char *out = render_name(img, &w, flags & RUN_HASHED, "", k, f[k],
+                                &why);
+        if (!out)
+            abort();
+        int n2 = snprintf(slot->out, sizeof slot->out, "%s", out);
+        if (n2 < 0 || (size_t)n2 >= sizeof slot->out)
+            snprintf(msg, msglen, "name '%s' is too long", file);
+        else if (why && render_active(img))
+            snprintf(msg, msglen, "output name '%s' %s", out, why);
+        free(out);
+        if (n2 < 0 || (size_t)n2 >= sizeof slot->out ||
+            (why && render_active(img)))
+            return -1;
+        slot->recipe = render_recipe(&l->recipes, img, k, f[k]);
+    }
     return 0;
 }
 
@@ -273,30 +318,40 @@ static int hash_file(const char *path, uint64_t *out)
     return 0;
 }
 
-static void put_done(struct run_done *d, int decoded, uint64_t hash,
-                     uint64_t recipe, const struct stat *st,
-                     const struct ib_transform_result *t)
+static void put_done(struct run_done *d, uint64_t hash, uint64_t recipe,
+                     const struct stat *st)
 {
-    memset(d, 0, sizeof *d);   /* padding too: it crosses a pipe */
-    d->decoded = decoded;
-    d->hash = hash;
-    d->size = (uint64_t)st->st_size;
-    d->sec = st->st_mtim.tv_sec;
-    d->nsec = st->st_mtim.tv_nsec;
-    d->recipe = recipe;
-    if (t) {
-        d->dims[0] = t->in_w;
-        d->dims[1] = t->in_h;
-        d->dims[2] = t->out_w;
-        d->dims[3] = t->out_h;
-    }
+    *d = (struct run_done){hash, (uint64_t)st->st_size, st->st_mtim.tv_sec,
+                           st->st_mtim.tv_nsec, recipe};
 }
 
-int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
-                  struct run_done *done, char *msg, size_t msglen)
+/* Same bytes and recipe as made slot's output, untouched since: up to
+ * date, restamped with in's mtime and recorded. 1 if so. */
+static int slot_fresh(const char *in, const char *out, struct run_slot *slot,
+                      uint64_t hash)
 {
-    char *in = run_join(s->dl_dir, slot->in);
-    char *out = run_join(s->o.out, slot->out);
+    struct stat st;
+    if (slot->prev_hash == hash && slot->prev_recipe == slot->recipe &&
+        !stat(out, &st) &&
+        (uint64_t)st.st_size == slot->prev_size &&
+        st.st_mtim.tv_sec == slot->prev_sec &&
+        st.st_mtim.tv_nsec == slot->prev_nsec &&
+        !cmd_output_stamp(in, out) && !stat(out, &st)) {
+        put_done(&slot->done, hash, slot->recipe, &st);
+        slot->rr.status = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int run_item_task(const struct run_settings *s, struct run_item *item,
+                  struct run_result *res, char *msg, size_t msglen)
+{
+    const struct cmd_image *img = &s->img;
+    size_t per = render_per(img), fresh = 0;
+    char *in = run_join(s->dl_dir, item->in), *out[IB_RENDITIONS_MAX];
+    struct ib_rendition r[IB_RENDITIONS_MAX];
+    struct ib_rendition_result rr[IB_RENDITIONS_MAX];
     struct ib_transform_result t;
     struct stat st;
     uint64_t hash;
@@ -305,306 +360,84 @@ int run_slot_task(const struct run_settings *s, const struct run_slot *slot,
     struct ib_out dst = {.root = -1, .shown = s->o.out,
                          .no_fsync = s->o.oo.no_fsync};
 
+    memset(res, 0, sizeof *res);
+    for (size_t k = 0; k < per; k++) {
+        out[k] = run_join(s->o.out, item->out[k].out);
+        item->out[k].rr = (struct ib_rendition_result){.status = 2};
+    }
     if (hash_file(in, &hash)) {
         snprintf(msg, msglen, "cannot read '%s': %s", in, strerror(errno));
         goto out;
     }
-    /* same bytes and recipe as made the output, untouched since: done */
-    if (slot->prev_hash == hash && slot->prev_recipe == slot->recipe &&
-        !stat(out, &st) &&
-        (uint64_t)st.st_size == slot->prev_size &&
-        st.st_mtim.tv_sec == slot->prev_sec &&
-        st.st_mtim.tv_nsec == slot->prev_nsec &&
-        !cmd_output_stamp(in, out) && !stat(out, &st)) {
-        put_done(done, 0, hash, slot->recipe, &st, NULL);
-        rc = 0;
-        goto out;
+    for (size_t k = 0; k < per; k++) {
+        int up = slot_fresh(in, out[k], &item->out[k], hash);
+        fresh += up;
+        render_request(img, k, item->out[k].out, up, &r[k]);
     }
-    const struct cmd_image *img = &s->img;
+    rc = 0;
+    if (fresh == per)
+        goto out;
+    rc = 1;
     dst.root = open(s->o.out, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dst.root < 0) {
         snprintf(msg, msglen, "cannot open '%s': %s", s->o.out,
                  strerror(errno));
         goto out;
     }
-    if (ib_transform_file(in, &dst, slot->out, &img->dopts, img->pipeline,
-                          &img->eopts, &t, msg, msglen))
-        goto out;
-    if (cmd_output_stamp(in, out) || stat(out, &st)) {
-        snprintf(msg, msglen, "cannot stamp '%s': %s", out, strerror(errno));
-        goto out;
+    rc = ib_transform_renditions(in, &dst, &img->dopts, img->pipeline, r,
+                                 per, &t, rr, msg, msglen) != 0;
+    for (size_t k = 0; k < per; k++) {
+        struct run_slot *slot = &item->out[k];
+        slot->rr = rr[k];
+        if (rr[k].status != 0)
+            continue;
+        if (cmd_output_stamp(in, out[k]) || stat(out[k], &st)) {
+            if (!rc)
+                snprintf(msg, msglen, "cannot stamp '%s': %s", out[k],
+                         strerror(errno));
+            slot->rr.status = IB_TRANSFORM_EIO;
+            rc = 1;
+            continue;
+        }
+        put_done(&slot->done, hash, slot->recipe, &st);
     }
-    put_done(done, 1, hash, slot->recipe, &st, &t);
-    rc = 0;
+    *res = (struct run_result){1, {t.in_w, t.in_h, t.out_w, t.out_h}};
 out:
     if (dst.root >= 0)
         close(dst.root);
     free(in);
-    free(out);
+    for (size_t k = 0; k < per; k++)
+        free(out[k]);
     return rc;
 }
 
-static int entry_cmp(const void *a, const void *b)
+int run_item_unchanged(const struct run_settings *s,
+                       const struct run_item *item, const char *dl)
 {
-    const struct run_entry *x = a, *y = b;
-    return strcmp(x->name, y->name);
-}
-
-static int entry_cmp_seq(const void *a, const void *b)
-{
-    const struct run_entry *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
-    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
-}
-
-/*
- * A line is "r1\tHASH\tSIZE\tSEC\tNSEC\tRECIPE\tNAME"; a line without
- * the tag is from before recipes were recorded: its recipe is unknown.
- */
-#define JOURNAL_TAG "r1\t"
-
-static int parse_entry(char *line, struct run_entry *e)
-{
-    long long sec, nsec;
-    int used = 0;
-    e->recipe = 0;
-    if (!strncmp(line, JOURNAL_TAG, 3)) {
-        line += 3;
-        if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%" SCNx64
-                   "\t%n", &e->hash, &e->size, &sec, &nsec, &e->recipe,
-                   &used) != 5)
-            return -1;
-    } else if (sscanf(line, "%" SCNx64 "\t%" SCNu64 "\t%lld\t%lld\t%n",
-                      &e->hash, &e->size, &sec, &nsec, &used) != 4) {
-        return -1;
+    for (size_t k = 0; k < render_per(&s->img); k++) {
+        const struct run_slot *slot = &item->out[k];
+        char *out = run_join(s->o.out, slot->out);
+        int fresh = slot->prev_recipe == slot->recipe &&
+                    cmd_output_fresh(dl, out);
+        free(out);
+        if (!fresh)
+            return 0;
     }
-    if (!used || !line[used] || !e->hash)
-        return -1;
-    line[strcspn(line, "\n")] = '\0';
-    e->sec = sec;
-    e->nsec = nsec;
-    e->name = run_strdup(line + used);
-    return 0;
+    return 1;
 }
 
-void run_journal_read(struct run_journal *j, const char *out,
-                      const char *name)
+void run_item_report(struct cmd_json *j, const struct run_settings *s,
+                     const struct run_item *item, int results,
+                     const char *none)
 {
-    memset(j, 0, sizeof *j);
-    j->fd = -1;
-    j->path = run_join(out, name);
-    FILE *f = fopen(j->path, "r");
-    char *line = NULL;
-    size_t cap = 0, n = 0, alloc = 0;
-
-    while (f && getline(&line, &cap, f) > 0) {
-        struct run_entry e;
-        if (parse_entry(line, &e))
-            continue;   /* a line cut by a kill: ignored */
-        if (n == alloc) {
-            alloc = alloc ? 2 * alloc : 256;
-            j->old = realloc(j->old, alloc * sizeof *j->old);
-            if (!j->old)
-                abort();
-        }
-        e.seq = n;
-        j->old[n++] = e;
+    if (!item)
+        return;   /* named no output */
+    cmd_json_array_begin(j, "renditions");
+    for (size_t k = 0; k < render_per(&s->img); k++) {
+        char *out = run_join(s->o.out, item->out[k].out);
+        render_report_one(j, &s->img, k, out,
+                          results ? &item->out[k].rr : NULL, none);
+        free(out);
     }
-    free(line);
-    if (f)
-        fclose(f);
-    /* by name, then line: of one name's lines the last, newest, wins */
-    if (n)
-        qsort(j->old, n, sizeof *j->old, entry_cmp_seq);
-    size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (kept && !strcmp(j->old[kept - 1].name, j->old[i].name)) {
-            free(j->old[kept - 1].name);
-            j->old[kept - 1] = j->old[i];
-        } else {
-            j->old[kept++] = j->old[i];
-        }
-    }
-    j->nold = kept;
-}
-
-int run_journal_open(struct run_journal *j, const char *out,
-                     const char *name, char *msg, size_t msglen)
-{
-    run_journal_read(j, out, name);
-    /* O_NOFOLLOW: a symlink planted in OUT must not take the appends */
-    j->fd = open(j->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-                              O_NOFOLLOW, 0666);
-    if (j->fd < 0) {
-        snprintf(msg, msglen, "cannot open '%s': %s", j->path,
-                 strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-void run_journal_get(const struct run_journal *j, const char *name,
-                     struct run_slot *slot)
-{
-    struct run_entry key = {.name = (char *)name};
-    const struct run_entry *e =
-        j->nold ? bsearch(&key, j->old, j->nold, sizeof *j->old, entry_cmp)
-                : NULL;
-    if (!e)
-        return;
-    slot->prev_hash = e->hash;
-    slot->prev_size = e->size;
-    slot->prev_sec = e->sec;
-    slot->prev_nsec = e->nsec;
-    slot->prev_recipe = e->recipe;
-}
-
-static int write_entry(FILE *f, int fd, const struct run_entry *e)
-{
-    char line[RUN_NAMELEN + 128];
-    int n = snprintf(line, sizeof line, JOURNAL_TAG "%016" PRIx64 "\t%"
-                     PRIu64 "\t%lld\t%lld\t%016" PRIx64 "\t%s\n",
-                     e->hash, e->size, (long long)e->sec, (long long)e->nsec,
-                     e->recipe, e->name);
-    if (n < 0 || (size_t)n >= sizeof line)
-        return -1;
-    if (f)
-        return fputs(line, f) < 0 ? -1 : 0;
-    /* one write(): O_APPEND keeps a line whole */
-    return write(fd, line, (size_t)n) == n ? 0 : -1;
-}
-
-void run_journal_add(struct run_journal *j, const char *name,
-                     const struct run_done *d)
-{
-    if (j->nadded == j->capadded) {
-        j->capadded = j->capadded ? 2 * j->capadded : 256;
-        j->added = realloc(j->added, j->capadded * sizeof *j->added);
-        if (!j->added)
-            abort();
-    }
-    struct run_entry *e = &j->added[j->nadded++];
-    *e = (struct run_entry){run_strdup(name), d->hash, d->size, d->sec,
-                            d->nsec, d->recipe, 0};
-    if (j->fd >= 0)
-        write_entry(NULL, j->fd, e);   /* lost: the item is only redone */
-}
-
-/* Rewrites the journal with one line per name: old ones not redone. */
-static int compact(struct run_journal *j)
-{
-    size_t n = strlen(j->path) + 8;
-    char *tmp = malloc(n);
-    if (!tmp)
-        return -1;
-    snprintf(tmp, n, "%s.XXXXXX", j->path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-    int bad = !f;
-    if (!f && fd >= 0)
-        close(fd);
-    if (j->nadded)
-        qsort(j->added, j->nadded, sizeof *j->added, entry_cmp);
-    for (size_t i = 0; f && i < j->nold; i++) {
-        struct run_entry *e = &j->old[i];
-        if (!(j->nadded && bsearch(e, j->added, j->nadded, sizeof *e,
-                                   entry_cmp)))
-            bad |= write_entry(f, -1, e);
-    }
-    for (size_t i = 0; f && i < j->nadded; i++)
-        bad |= write_entry(f, -1, &j->added[i]);
-    if (f)
-        bad |= fclose(f) != 0;
-    if (bad || rename(tmp, j->path)) {
-        if (fd >= 0)
-            unlink(tmp);
-        free(tmp);
-        return -1;
-    }
-    free(tmp);
-    return 0;
-}
-
-int run_journal_close(struct run_journal *j, char *msg, size_t msglen)
-{
-    int rc = 0;
-    if (j->fd >= 0) {
-        close(j->fd);
-        j->fd = -1;
-        if (compact(j)) {
-            if (msg)
-                snprintf(msg, msglen, "cannot rewrite '%s': %s", j->path,
-                         strerror(errno));
-            rc = -1;
-        }
-    }
-    for (size_t i = 0; i < j->nold; i++)
-        free(j->old[i].name);
-    for (size_t i = 0; i < j->nadded; i++)
-        free(j->added[i].name);
-    free(j->old);
-    free(j->added);
-    free(j->path);
-    memset(j, 0, sizeof *j);
-    j->fd = -1;
-    return rc;
-}
-
-int run_names_init(struct run_names *n, size_t count)
-{
-    n->cap = 16;
-    while (n->cap < 2 * count)
-        n->cap *= 2;
-    n->name = calloc(n->cap, sizeof *n->name);
-    n->url = calloc(n->cap, sizeof *n->url);
-    return n->name && n->url ? 0 : -1;
-}
-
-const char *run_names_claim(struct run_names *n, char *name,
-                            const char *url)
-{
-    size_t i = (size_t)cmd_shard_hash(name) & (n->cap - 1);
-    while (n->name[i]) {
-        if (!strcmp(n->name[i], name))
-            return n->url[i];
-        i = (i + 1) & (n->cap - 1);
-    }
-    n->name[i] = name;   /* at most one per URL: never full */
-    n->url[i] = url;
-    return NULL;
-}
-
-void run_names_release(struct run_names *n)
-{
-    free(n->name);
-    free(n->url);
-    memset(n, 0, sizeof *n);
-}
-
-/*
- * Removes what a killed run left in dir: dot-files named like the temp
- * files of an output (".NAME.tmp-XXXXXX") or a download
- * (".NAME.part.XXXXXX"). Only when no other process writes there.
- */
-int run_sweep_temps(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int n = 0;
-
-    while (d && (e = readdir(d))) {
-        const char *name = e->d_name;
-        size_t len = strlen(name);
-        if (name[0] != '.' || len < 14)
-            continue;
-        const char *tail = name + len - 12;   /* ".tmp-XXXXXX" + 1 */
-        if (strncmp(tail + 1, ".tmp-", 5) && strncmp(tail, ".part.", 6))
-            continue;
-        char *p = run_join(dir, name);
-        n += unlink(p) == 0;
-        free(p);
-    }
-    if (d)
-        closedir(d);
-    return n;
+    cmd_json_array_end(j);
 }

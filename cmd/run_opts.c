@@ -110,7 +110,7 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     if (cmd_image_init(&s->img))
         return EXIT_FATAL;
 
-    batch_options(opts, MAXOPTS, own_options, NOWN, NAME, 1, 1,
+    batch_options(opts, MAXOPTS, own_options, NOWN, NAME, 1, 2,
                   "output folder (required)");
     int rc = batch_parse(argc, argv, opts, &s->o, usage, about, own_option,
                          s);
@@ -146,12 +146,9 @@ int run_settings_parse(struct run_settings *s, int argc, char **argv,
     if (s->dry_run && (s->o.report || s->o.oo.log))
         return cmd_usage_error(NAME, "--dry-run writes nothing: no %s",
                                s->o.report ? "--report" : "--log");
-    /* renditions are transform's for now: run makes one output per URL
-     * (its table has no --size, --width or --name) */
-    if (render_active(&s->img))
-        return cmd_usage_error(NAME, "several --format values (renditions) "
-                               "are not supported by run yet: run fetch, "
-                               "then transform");
+    /* every output is named before its download exists: no {hash} */
+    if (render_check(NAME, &s->img, 0))
+        return EXIT_USAGE;
     return -1;
 }
 
@@ -161,26 +158,4 @@ void run_settings_release(struct run_settings *s)
     free(s->dl_dir);
     free(s->journal);
     s->dl_dir = s->journal = NULL;
-}
-
-int run_make_dl_dir(const struct run_settings *s, int out_fd, char *msg,
-                    size_t msglen)
-{
-    int fd;
-    if (s->dl_below) {
-        /* a symlink planted there must not send downloads elsewhere */
-        fd = walk_open_below(out_fd, s->dl_dir + strlen(s->o.out) + 1);
-        if (fd < 0 && errno == ELOOP) {
-            snprintf(msg, msglen, "'%s' is a symlink, not followed",
-                     s->dl_dir);
-            return -1;
-        }
-    } else {
-        fd = walk_make_dir(s->dl_dir) ? -1
-             : open(s->dl_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
-    if (fd < 0)
-        snprintf(msg, msglen, "cannot create '%s': %s", s->dl_dir,
-                 strerror(errno));
-    return fd;
 }

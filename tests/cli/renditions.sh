@@ -239,5 +239,6 @@ for args in "--width 100,200 --name {stem}.{ext}" "--format jpeg,webp --name {st
     expect_exit 2 "$IMGBATCH" transform $args -o "$T/never" "$in"
 done
 [ ! -e "$T/never" ] || fail "a usage error touched the output folder"
-expect_exit 2 "$IMGBATCH" run --width 100 -o "$T/never" "$T/urls"
+expect_exit 2 "$IMGBATCH" run --width 100 --name '{stem}-{hash}.{ext}' \
+    -o "$T/never" "$T/urls"
 ok "bad sizes, formats and templates are usage errors (exit 2)"

@@ -37,8 +37,8 @@ check_cmd() {   # CMD SECTION...
 check_cmd fetch "FETCH OPTIONS" "DOWNLOAD OPTIONS" "COMMON OPTIONS"
 check_cmd transform "TRANSFORM OPTIONS" "IMAGE OPTIONS" "RENDITION OPTIONS" OPERATIONS \
     "COMMON OPTIONS"
-check_cmd run "RUN OPTIONS" "DOWNLOAD OPTIONS" "IMAGE OPTIONS" OPERATIONS \
-    "COMMON OPTIONS"
+check_cmd run "RUN OPTIONS" "DOWNLOAD OPTIONS" "IMAGE OPTIONS" \
+    "RENDITION OPTIONS" OPERATIONS "COMMON OPTIONS"
 ok "help and man page list the same options for fetch, transform, run"
 
 # help is grouped as the man page is, and fits 80 columns
