@@ -8,18 +8,38 @@
  * which records the reason and longjmps to the setjmp in the decode
  * function; no longjmp leaves this file. Warnings are dropped: a library
  * must not print.
+ *
+ * The common PNGs (8-bit, not interlaced, no palette or tRNS) take a
+ * faster way to their pixels, png_idat.c's: libpng then reads the file
+ * with its IDAT chunks replaced by one holding an empty zlib stream, for
+ * IHDR, iCCP, eXIf, text, every other chunk's checks and IEND, and
+ * png_idat.c inflates the real IDAT data itself. Whatever that way turns
+ * down or fails on is decoded by libpng alone, from the start, so that
+ * errors and pixels stay libpng's. IMGBATCH_NO_FASTPNG=1 in the
+ * environment turns the fast way off, for tests and benchmarks.
  */
 #include "transform/transform_int.h"
 
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <png.h>
 
+/* What libpng reads: the file, or the file with its IDAT run replaced. */
+struct png_src {
+    struct {
+        const unsigned char *p;   /* borrowed */
+        size_t n;
+    } seg[3];
+    int nseg;
+};
+
 struct png_ctx {
-    const unsigned char *in;  /* decode: borrowed input */
-    size_t in_len, in_pos;
+    struct png_src src;       /* decode: borrowed input */
+    int seg;                  /* the segment being read, and where in it */
+    size_t pos;
     char *msg;                /* borrowed from the caller */
     size_t msglen;
     int code;                 /* set before every longjmp */
@@ -71,13 +91,24 @@ static void read_fn(png_structp png, png_bytep data, size_t n)
 {
     struct png_ctx *ctx = png_get_io_ptr(png);
 
-    if (n > ctx->in_len - ctx->in_pos) {
-        ctx->code = tf_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ECORRUPT,
-                            "truncated PNG data");
-        png_error(png, "truncated");
+    while (n) {
+        if (ctx->seg == ctx->src.nseg) {
+            ctx->code = tf_fail(ctx->msg, ctx->msglen, IB_TRANSFORM_ECORRUPT,
+                                "truncated PNG data");
+            png_error(png, "truncated");
+        }
+        size_t left = ctx->src.seg[ctx->seg].n - ctx->pos;
+        size_t k = n < left ? n : left;
+
+        memcpy(data, ctx->src.seg[ctx->seg].p + ctx->pos, k);
+        data += k;
+        n -= k;
+        ctx->pos += k;
+        if (ctx->pos == ctx->src.seg[ctx->seg].n) {
+            ctx->seg++;
+            ctx->pos = 0;
+        }
     }
-    memcpy(data, ctx->in + ctx->in_pos, n);
-    ctx->in_pos += n;
 }
 
 /*
@@ -160,7 +191,13 @@ static int copy_chunks(png_structp png, png_infop info,
     return 0;
 }
 
-int tf_png_decode(const unsigned char *buf, size_t len,
+/*
+ * Decodes src with libpng. With idat (the fast way: src is the file with
+ * an empty IDAT), libpng reads no pixels and png_idat.c makes them from
+ * buf's IDAT run once every chunk has been read; a refusal of its is -1.
+ */
+static int decode(const struct png_src *src, const unsigned char *buf,
+                  const struct tf_png_idat *idat,
                   const struct ib_decode_opts *opts, struct ib_image **out,
                   struct ib_meta *meta, char *msg, size_t msglen)
 {
@@ -174,12 +211,8 @@ int tf_png_decode(const unsigned char *buf, size_t len,
     unsigned channels;
     int rc, passes;
 
-    rc = check_raw_ihdr(buf, len, opts->max_pixels, msg, msglen);
-    if (rc)
-        return rc;
     memset(&ctx, 0, sizeof ctx);
-    ctx.in = buf;
-    ctx.in_len = len;
+    ctx.src = *src;
     ctx.msg = msg;
     ctx.msglen = msglen;
     ctx.code = IB_TRANSFORM_ECORRUPT;
@@ -243,8 +276,8 @@ int tf_png_decode(const unsigned char *buf, size_t len,
         }
     }
 
-    img = ib_image_new(w, h, channels);
-    if (!img) {
+    img = idat ? NULL : ib_image_new(w, h, channels);
+    if (!idat && !img) {
         rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                      "no memory for a %" PRIu32 "x%" PRIu32 " image", w, h);
         goto done;
@@ -254,7 +287,7 @@ int tf_png_decode(const unsigned char *buf, size_t len,
      * pointers: for a 1 x 20,000,000 image that array alone was 160 MB,
      * nearly three times the pixels.
      */
-    for (int pass = 0; pass < passes; pass++)
+    for (int pass = 0; !idat && pass < passes; pass++)
         for (png_uint_32 y = 0; y < h; y++)
             png_read_row(png, img->px + (size_t)y * img->stride, NULL);
     /* reads through IEND, so a file cut after its last IDAT still fails */
@@ -281,6 +314,17 @@ int tf_png_decode(const unsigned char *buf, size_t len,
         meta->icc_len = icc_len;
         icc = NULL;
     }
+    if (idat) {
+        struct ib_image *px = NULL;
+
+        rc = tf_png_idat_decode(buf, idat, w, h, channels, &px);
+        if (rc == IB_TRANSFORM_ENOMEM)
+            rc = tf_fail(msg, msglen, rc, "no memory for a %" PRIu32 "x%"
+                         PRIu32 " image", w, h);
+        if (rc)
+            goto done;
+        img = px;
+    }
     *out = img;
     img = NULL;
     rc = 0;
@@ -304,4 +348,38 @@ int tf_png_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
     meta->height = (uint32_t)buf[20] << 24 | (uint32_t)buf[21] << 16 |
                    (uint32_t)buf[22] << 8 | buf[23];
     return 0;
+}
+
+int tf_png_decode(const unsigned char *buf, size_t len,
+                  const struct ib_decode_opts *opts, struct ib_image **out,
+                  struct ib_meta *meta, char *msg, size_t msglen)
+{
+    /* the IDAT run's stand-in: an empty zlib stream, its CRC */
+    static const unsigned char empty_idat[20] = {
+        0, 0, 0, 8, 'I', 'D', 'A', 'T', 0x78, 0x9c, 0x03, 0x00,
+        0x00, 0x00, 0x00, 0x01, 0x48, 0x06, 0x89, 0xd2 };
+    struct png_src src = { .seg = { { buf, len } }, .nseg = 1 };
+    struct tf_png_idat idat;
+    const char *off = getenv("IMGBATCH_NO_FASTPNG");
+    int rc = check_raw_ihdr(buf, len, opts->max_pixels, msg, msglen);
+
+    if (rc)
+        return rc;
+    if ((!off || strcmp(off, "1")) && !tf_png_idat_find(buf, len, &idat)) {
+        struct png_src view = {
+            .seg = { { buf, idat.first }, { empty_idat, sizeof empty_idat },
+                     { buf + idat.end, len - idat.end } },
+            .nseg = 3 };
+        char m[256];
+
+        /* any other failure: libpng alone, whose errors are the ones to
+         * report */
+        rc = decode(&view, buf, &idat, opts, out, meta, m, sizeof m);
+        if (rc == IB_TRANSFORM_ENOMEM)
+            return tf_fail(msg, msglen, rc, "%s", m);
+        if (!rc)
+            return 0;
+        ib_meta_release(meta);
+    }
+    return decode(&src, buf, NULL, opts, out, meta, msg, msglen);
 }

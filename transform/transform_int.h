@@ -47,6 +47,25 @@ int tf_png_encode(const struct ib_image *img,
                   const struct ib_encode_opts *opts, unsigned char **buf,
                   size_t *len, char *msg, size_t msglen);
 
+/*
+ * The fast path of the PNG decoder (png_idat.c): the run of IDAT chunks of
+ * a file that tf_png_idat_find accepts is inflated at once and unfiltered
+ * by tf_png_idat_decode, into an image of w x h x channels (IHDR's, which
+ * png.c has checked). Both return -1 for a file libpng must decode,
+ * tf_png_idat_decode also IB_TRANSFORM_ENOMEM.
+ */
+struct tf_png_idat {
+    size_t first, end;   /* offsets of the first IDAT and of the chunk after
+                            the run */
+    size_t total;        /* bytes of IDAT data in all */
+    unsigned nchunks;
+};
+int tf_png_idat_find(const unsigned char *buf, size_t len,
+                     struct tf_png_idat *idat);
+int tf_png_idat_decode(const unsigned char *buf,
+                       const struct tf_png_idat *idat, uint32_t w, uint32_t h,
+                       uint32_t channels, struct ib_image **out);
+
 int tf_webp_decode(const unsigned char *buf, size_t len,
                    const struct ib_decode_opts *opts, struct ib_image **out,
                    struct ib_meta *meta, char *msg, size_t msglen);

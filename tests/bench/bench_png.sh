@@ -11,7 +11,7 @@
 # PROCS (default 2), NO_INSTALL=1 to skip apt-get and npm, BASE=path of a
 # second imgbatch binary (say, a build of the previous commit) measured in
 # the same interleaved rounds, whose outputs are also compared pixel for
-# pixel with the first's.
+# pixel with the first's. VIPS=0 leaves vipsthumbnail out.
 #
 # Corpus: 29 PNGs of 2-10 MP made from the pictures of Debian's wallpaper
 # packages (the largest file of each picture, as tests/bench/
@@ -28,7 +28,10 @@
 #   vipsthumbnail -s 1024x1024 -o OUT/%s.png[compression=6,filter=all],
 #       P processes over interleaved shares of the list
 # The tools run interleaved (A B C A B C ...), RUNS rounds; the median of
-# each is reported with its total output bytes.
+# each is reported with its total output bytes, its median CPU time (user
+# + system of the tool and its children, which a busy machine disturbs
+# less than wall time) and its largest peak RSS (of one process: a
+# worker, or sharp's one process).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -122,18 +125,27 @@ build_corpus() {
 }
 
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
-now() { date +%s.%N; }
 
 # share P: every PROCS-th file from P, so the processes get similar mixes
 share() { local i; for ((i = $1; i < ${#FILES[@]}; i += PROCS)); do echo "${FILES[$i]}"; done; }
 
-# run_tool NAME: one timed run of tool NAME over FILES into out-NAME
+# run_tool NAME: one timed run of tool NAME over FILES into out-NAME;
+# prints "wall cpu rss_kb"
 run_tool() {
     local out=$BENCH_DIR/out-$1
     rm -rf "$out"
     mkdir -p "$out"
-    local t0 t1
-    t0=$(now)
+    /usr/bin/time -f '%e %U %S %M' -o "$BENCH_DIR/time.txt" \
+        bash -c "$(declare -f run_cmd share); $(declare -p FILES); \
+                 IMGBATCH=$(printf %q "$IMGBATCH") BASE=$(printf %q "$BASE") \
+                 PROCS=$PROCS SHARP=$(printf %q "$SHARP") \
+                 run_cmd $1 $(printf %q "$out")"
+    awk '{ printf "%s %.2f %s\n", $1, $2 + $3, $4 }' "$BENCH_DIR/time.txt"
+}
+
+# run_cmd NAME OUT: tool NAME over FILES into OUT
+run_cmd() {
+    local out=$2
     case "$1" in
     imgbatch|base)
         local bin=$IMGBATCH
@@ -149,8 +161,6 @@ run_tool() {
         done
         wait ;;
     esac
-    t1=$(now)
-    echo "$t1 - $t0" | bc -l
 }
 
 bytes() { du -cb "$BENCH_DIR/out-$1"/*.png | tail -1 | cut -f1; }
@@ -174,8 +184,9 @@ echo "Corpus: $N PNGs, $MP MP in all ($(du -sh "$BENCH_DIR/corpus" | cut -f1))."
 echo
 echo "### PNG thumbnail: fit in 1024x1024, PNG level 6, $PROCS processes, median of $RUNS interleaved runs"
 echo
-TOOLS=(imgbatch sharp vipsthumbnail)
-[ -z "$BASE" ] || TOOLS=(base imgbatch sharp vipsthumbnail)
+TOOLS=(imgbatch sharp)
+[ -z "$BASE" ] || TOOLS=(base imgbatch sharp)
+[ "${VIPS:-1}" = 0 ] || TOOLS+=(vipsthumbnail)
 for t in "${TOOLS[@]}"; do : >"$BENCH_DIR/t-$t"; done
 run_tool imgbatch >/dev/null      # warm the page cache
 for ((r = 0; r < RUNS; r++)); do
@@ -183,21 +194,27 @@ for ((r = 0; r < RUNS; r++)); do
         run_tool "$t" >>"$BENCH_DIR/t-$t"
     done
 done
-sharp_s=$(median <"$BENCH_DIR/t-sharp")
+col() { awk -v c="$1" '{print $c}' "$BENCH_DIR/t-$2"; }
+sharp_s=$(col 1 sharp | median)
+sharp_c=$(col 2 sharp | median)
 sharp_b=$(bytes sharp)
-echo "| tool | median s | images/s | vs sharp | output bytes | bytes vs sharp |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| tool | median wall s | vs sharp (wall) | median CPU s | vs sharp (CPU) | peak RSS MiB | output bytes | bytes vs sharp |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|"
 for t in "${TOOLS[@]}"; do
-    s=$(median <"$BENCH_DIR/t-$t")
+    s=$(col 1 "$t" | median)
+    c=$(col 2 "$t" | median)
+    m=$(col 3 "$t" | sort -n | tail -1)
     b=$(bytes "$t")
     name=$t
     [ "$t" = base ] && name="imgbatch (BASE)"
-    printf '| %s | %.2f | %.1f | %.2fx | %d | %+.1f%% |\n' "$name" "$s" \
-        "$(echo "$N / $s" | bc -l)" "$(echo "$sharp_s / $s" | bc -l)" \
+    printf '| %s | %.2f | %.2fx | %.2f | %.2fx | %.0f | %d | %+.1f%% |\n' \
+        "$name" "$s" "$(echo "$sharp_s / $s" | bc -l)" "$c" \
+        "$(echo "$sharp_c / $c" | bc -l)" "$(echo "$m / 1024" | bc -l)" \
         "$b" "$(echo "($b - $sharp_b) * 100 / $sharp_b" | bc -l)"
 done
 echo
-echo "(vs sharp > 1: faster than sharp.)"
+echo "(vs sharp > 1: faster than sharp. CPU: user + system of every process"
+echo "of a run. Raw runs, \"wall cpu rss_kb\", in $BENCH_DIR/t-*.)"
 if [ -n "$BASE" ]; then
     # PNG is lossless: both builds must give the same pixels
     diff=0

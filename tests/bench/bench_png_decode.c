@@ -1,13 +1,16 @@
 /*
  * tests/bench/bench_png_decode.c: PNG decode alone, imgbatch's decoder
- * (libpng, transform/png.c) against libspng, run by hand (never by ctest;
- * imgbatch does not depend on libspng). Every file is read into memory
+ * (transform/png.c: the IDAT run inflated by libdeflate where it can, or
+ * libpng alone with IMGBATCH_NO_FASTPNG=1 in the environment) against
+ * libspng, run by hand (never by ctest; imgbatch does not depend on
+ * libspng). Every file is read into memory
  * first; each round decodes all of them with one library then the other,
  * to 8-bit samples of the file's channels (tRNS to alpha), row by row as
  * png.c does, and prints the CPU seconds of each.
  *
  *   cc -O2 -I. tests/bench/bench_png_decode.c build/transform/libib_transform.a \
- *      $(pkg-config --libs spng libpng libjpeg libdeflate zlib) -lm \
+ *      $(pkg-config --libs spng libpng libjpeg libdeflate zlib libwebp \
+ *      libwebpmux libwebpdemux libavif lcms2) -lm \
  *      -o /tmp/bench_png_decode
  *   /tmp/bench_png_decode ROUNDS FILE.png...
  */
@@ -124,9 +127,9 @@ int main(int argc, char **argv)
             struct ib_image *img;
             struct ib_meta m;
             memset(&m, 0, sizeof m);
-            if (ib_png_decode(bufs[i], lens[i], &o, &img, &m, msg,
+            if (tf_png_decode(bufs[i], lens[i], &o, &img, &m, msg,
                               sizeof msg)) {
-                fprintf(stderr, "libpng: '%s': %s\n", argv[i + 2], msg);
+                fprintf(stderr, "imgbatch: '%s': %s\n", argv[i + 2], msg);
                 return 1;
             }
             check += img->px[0];
@@ -140,7 +143,7 @@ int main(int argc, char **argv)
                 return 1;
             }
         double t2 = cpu_seconds();
-        printf("round %d: libpng %.3f s, libspng %.3f s\n", r + 1, t1 - t0,
+        printf("round %d: imgbatch %.3f s, libspng %.3f s\n", r + 1, t1 - t0,
                t2 - t1);
     }
     fprintf(stderr, "(check %u)\n", check);

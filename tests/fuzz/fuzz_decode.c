@@ -9,11 +9,14 @@
  * stay as they are. Properties: a decode that succeeds returns an image
  * within the pixel limit and of the size its header declares (scaled and
  * oriented as the meta says); the pipeline and encoder succeed on any
- * decoded image; the encoded bytes decode to the same size.
+ * decoded image; the encoded bytes decode to the same size. A PNG decodes
+ * to the same result (code, message or pixels) with the fast IDAT path
+ * (transform/png_idat.c) as with libpng alone.
  */
 #include "tests/fuzz/fuzz.h"
 #include "transform/transform.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_PIXELS (4u << 20)
@@ -55,6 +58,31 @@ static uint32_t scaled(uint32_t v, unsigned denom)
     return (uint32_t)(((uint64_t)v + denom - 1) / denom);
 }
 
+/* The decode again with libpng alone: the same code, message or pixels. */
+static void same_as_libpng(const uint8_t *data, size_t size,
+                           const struct ib_decode_opts *o, int rc,
+                           const struct ib_image *img, const char *msg)
+{
+    struct ib_image *ref = NULL;
+    char m[256] = "";
+
+    setenv("IMGBATCH_NO_FASTPNG", "1", 1);
+    int r = ib_image_decode(data, size, o, &ref, NULL, m, sizeof m);
+    unsetenv("IMGBATCH_NO_FASTPNG");
+    FUZZ_CHECK(r == rc);
+    if (rc) {
+        FUZZ_CHECK(!strcmp(m, msg));
+        return;
+    }
+    FUZZ_CHECK(ref->width == img->width && ref->height == img->height &&
+               ref->channels == img->channels);
+    for (uint32_t y = 0; y < img->height; y++)
+        FUZZ_CHECK(!memcmp(ref->px + (size_t)y * ref->stride,
+                           img->px + (size_t)y * img->stride,
+                           (size_t)img->width * img->channels));
+    ib_image_free(ref);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct ib_decode_opts o;
@@ -81,6 +109,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&meta, 0, sizeof meta);
     msg[0] = '\0';
     int rc = ib_image_decode(data, size, &o, &img, &meta, msg, sizeof msg);
+    if (ib_format_sniff(data, size) == IB_FORMAT_PNG)
+        same_as_libpng(data, size, &o, rc, img, msg);
     if (rc) {
         FUZZ_CHECK(rc < 0 && img == NULL);
         FUZZ_CHECK(msg[0] != '\0' && memchr(msg, '\0', sizeof msg));

@@ -2021,6 +2021,232 @@ static void test_sharpen_matches_reference(void **state)
         }
 }
 
+/* ---- the fast PNG path (png_idat.c) against libpng ----------------- */
+
+static uint32_t test_crc32(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++)
+            c = c >> 1 ^ (0xedb88320u & (0u - (c & 1)));
+    }
+    return ~c;
+}
+
+static void put_be32(unsigned char *p, uint32_t v)
+{
+    p[0] = (unsigned char)(v >> 24);
+    p[1] = (unsigned char)(v >> 16);
+    p[2] = (unsigned char)(v >> 8);
+    p[3] = (unsigned char)v;
+}
+
+static uint32_t get_be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+           (uint32_t)p[2] << 8 | p[3];
+}
+
+/*
+ * png with its IDAT data cut into chunks of at most `piece` bytes, as
+ * libpng's writer (8 KiB) and others cut it; the other chunks as they are.
+ */
+static unsigned char *rechunk(const unsigned char *png, size_t len,
+                              size_t piece, size_t *out_len)
+{
+    unsigned char *out = malloc(len * 2 + 64 + len / piece * 12);
+    unsigned char *data = malloc(len);
+    size_t p = 8, o = 8, nd = 0;
+    int written = 0;
+
+    assert_non_null(out);
+    assert_non_null(data);
+    memcpy(out, png, 8);
+    while (p + 12 <= len) {
+        uint32_t n = get_be32(png + p);
+        if (n > len - p - 12)
+            break;              /* a truncated file ends here */
+        if (!memcmp(png + p + 4, "IDAT", 4)) {
+            memcpy(data + nd, png + p + 8, n);
+            nd += n;
+        } else {
+            if (nd && !written) {
+                for (size_t i = 0; i < nd; i += piece) {
+                    size_t k = nd - i < piece ? nd - i : piece;
+                    put_be32(out + o, (uint32_t)k);
+                    memcpy(out + o + 4, "IDAT", 4);
+                    memcpy(out + o + 8, data + i, k);
+                    put_be32(out + o + 8 + k, test_crc32(out + o + 4, 4 + k));
+                    o += 12 + k;
+                }
+                written = 1;
+            }
+            memcpy(out + o, png + p, 12 + (size_t)n);
+            o += 12 + n;
+        }
+        p += 12 + (size_t)n;
+    }
+    free(data);
+    *out_len = o;
+    return out;
+}
+
+/* Decodes buf with the fast path on (fast) or off: rc, msg, image. */
+static int decode_path(const unsigned char *buf, size_t len, int fast,
+                       struct ib_image **img, struct ib_meta *meta,
+                       char *msg, size_t msglen)
+{
+    struct ib_decode_opts o;
+    int rc;
+
+    ib_decode_opts_init(&o);
+    o.keep_exif = o.keep_xmp = 1;
+    if (!fast)
+        setenv("IMGBATCH_NO_FASTPNG", "1", 1);
+    *img = NULL;
+    memset(meta, 0, sizeof *meta);
+    rc = ib_image_decode(buf, len, &o, img, meta, msg, msglen);
+    unsetenv("IMGBATCH_NO_FASTPNG");
+    return rc;
+}
+
+/*
+ * Both paths over buf: the same result code and message, and on success
+ * the same size and the same pixels and metadata, byte for byte. Returns
+ * whether the fast path took the file.
+ */
+static int assert_paths_agree(const char *what, const unsigned char *buf,
+                              size_t len)
+{
+    struct ib_image *a, *b;
+    struct ib_meta ma, mb;
+    char msga[256] = "", msgb[256] = "";
+    struct tf_png_idat idat;
+    int ra = decode_path(buf, len, 1, &a, &ma, msga, sizeof msga);
+    int rb = decode_path(buf, len, 0, &b, &mb, msgb, sizeof msgb);
+
+    if (ra != rb || (ra && strcmp(msga, msgb)))
+        fail_msg("%s: fast %d '%s', libpng %d '%s'", what, ra, msga, rb,
+                 msgb);
+    if (!ra) {
+        assert_int_equal(a->width, b->width);
+        assert_int_equal(a->height, b->height);
+        assert_int_equal(a->channels, b->channels);
+        for (uint32_t y = 0; y < a->height; y++)
+            if (memcmp(a->px + y * a->stride, b->px + y * b->stride,
+                       (size_t)a->width * a->channels))
+                fail_msg("%s: row %" PRIu32 " differs", what, y);
+        assert_int_equal(ma.icc_len, mb.icc_len);
+        assert_int_equal(ma.exif_len, mb.exif_len);
+        assert_int_equal(ma.xmp_len, mb.xmp_len);
+        assert_true(!ma.icc_len || !memcmp(ma.icc, mb.icc, ma.icc_len));
+        assert_true(!ma.exif_len || !memcmp(ma.exif, mb.exif, ma.exif_len));
+        assert_true(!ma.xmp_len || !memcmp(ma.xmp, mb.xmp, ma.xmp_len));
+    }
+    ib_image_free(a);
+    ib_image_free(b);
+    ib_meta_release(&ma);
+    ib_meta_release(&mb);
+    return !ra && !tf_png_idat_find(buf, len, &idat);
+}
+
+static void test_png_fast_path_matches_libpng(void **state)
+{
+    DIR *d = opendir(gen_dir);
+    struct dirent *e;
+    int files = 0, fast = 0;
+
+    (void)state;
+    assert_non_null(d);
+    while ((e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name), len, clen;
+        char what[300];
+
+        if (n < 4 || strcmp(e->d_name + n - 4, ".png"))
+            continue;
+        unsigned char *buf = load(e->d_name, &len);
+        files++;
+        fast += assert_paths_agree(e->d_name, buf, len);
+        if (len > 8 && !memcmp(buf, "\x89PNG", 4)) {
+            /* the same stream in IDATs of 1, 7 and 100 bytes */
+            static const size_t pieces[] = { 1, 7, 100 };
+            for (size_t i = 0; i < 3; i++) {
+                unsigned char *c = rechunk(buf, len, pieces[i], &clen);
+                snprintf(what, sizeof what, "%s in %zu-byte IDATs",
+                         e->d_name, pieces[i]);
+                fast += assert_paths_agree(what, c, clen);
+                free(c);
+            }
+        }
+        free(buf);
+    }
+    closedir(d);
+    assert_true(files >= 40);
+    /* 8-bit grey, grey+alpha, RGB, RGBA, ICC: each in four cuts */
+    assert_true(fast >= 20);
+}
+
+/* A larger image of every filter (png_write.c chooses per row), cut into
+ * 1000-byte IDATs, then truncated at many lengths and with a bad CRC. */
+static void test_png_fast_path_hostile(void **state)
+{
+    struct ib_encode_opts eo;
+    unsigned char *png, *c;
+    size_t len, clen;
+    char msg[256];
+    struct tf_png_idat idat;
+
+    (void)state;
+    for (uint32_t ch = 1; ch <= 4; ch++) {
+        struct ib_image *img = ib_image_new(301, 97, ch);
+        uint32_t s = 12345;
+
+        assert_non_null(img);
+        for (uint32_t y = 0; y < img->height; y++)
+            for (size_t x = 0; x < (size_t)img->width * ch; x++) {
+                s = s * 1103515245u + 12345u;
+                /* smooth, noisy and flat bands: every filter wins a row */
+                unsigned v = y < 30 ? (unsigned)(x + 2 * y)
+                           : y < 60 ? s >> 24 : 77u;
+                img->px[y * img->stride + x] = (unsigned char)v;
+            }
+        ib_encode_opts_init(&eo);
+        eo.format = IB_FORMAT_PNG;
+        assert_int_equal(ib_image_encode(img, &eo, &png, &len, msg,
+                                         sizeof msg), 0);
+        c = rechunk(png, len, 1000, &clen);
+        assert_int_equal(tf_png_idat_find(c, clen, &idat), 0);
+        assert_true(idat.nchunks > 3);
+        assert_true(assert_paths_agree("encoded", c, clen));
+        /* the fast path gives the encoded pixels themselves */
+        struct ib_image *got;
+        struct ib_meta m;
+        assert_int_equal(decode_path(c, clen, 1, &got, &m, msg, sizeof msg),
+                         0);
+        for (uint32_t y = 0; y < img->height; y++)
+            assert_memory_equal(got->px + y * got->stride,
+                                img->px + y * img->stride,
+                                (size_t)img->width * ch);
+        ib_image_free(got);
+        ib_meta_release(&m);
+        for (size_t cut = 0; cut < clen; cut += 1 + cut / 16) {
+            char what[64];
+            snprintf(what, sizeof what, "%" PRIu32 " channels cut at %zu",
+                     ch, cut);
+            assert_paths_agree(what, c, cut);
+        }
+        /* one flipped bit in the middle of the IDAT data */
+        c[idat.first + (idat.end - idat.first) / 2] ^= 0x10;
+        assert_int_equal(tf_png_idat_find(c, clen, &idat), -1);
+        assert_paths_agree("bad CRC", c, clen);
+        free(c);
+        free(png);
+        ib_image_free(img);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2053,6 +2279,8 @@ int main(void)
         cmocka_unit_test(test_resample_memory_follows_output),
         cmocka_unit_test(test_blur_matches_reference),
         cmocka_unit_test(test_sharpen_matches_reference),
+        cmocka_unit_test(test_png_fast_path_matches_libpng),
+        cmocka_unit_test(test_png_fast_path_hostile),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
