@@ -60,3 +60,35 @@ assert_grep "^skipped '.*photo.jpg': its 4 renditions are up to date$" \
 expect_exit 0 "$IMGBATCH" transform -v -o "$T/one" "$T/in/photo.jpg"
 assert_grep "^ok '.*photo.jpg' -> '.*one/photo.jpg' (400x300)$" "$T/stderr"
 ok "-v names every rendition made, one line per item"
+
+# --- output names of 244..255 bytes: their temp names are shortened -----
+long() { printf "%${1}s" "" | tr ' ' "$2"; }
+mkdir -p "$T/long"
+for n in 240 244 251; do   # stems; + ".png" / ".jpg": 244, 248, 255 bytes
+    convert -size 20x10 xc:red "$T/long/$(long $n x).png"
+done
+expect_exit 0 "$IMGBATCH" transform -q -o "$T/lo" --report "$T/lo.jsonl" \
+    "$T/long"
+json_check "$T/lo.jsonl" "summary['ok'] == 3 and summary['failed'] == 0"
+for n in 240 244 251; do
+    [ "$(dims "$T/lo/$(long $n x).png")" = "20 10" ] || fail "no $n-byte stem output"
+done
+# renditions too, a name of exactly NAME_MAX from a template
+mkdir -p "$T/long2"
+convert -size 20x10 xc:red "$T/long2/$(long 248 y).png"
+expect_exit 0 "$IMGBATCH" transform -q -o "$T/lr" --width 8,16 \
+    --format jpeg,png --name "{stem}-{w}.{ext}" "$T/long2"
+for f in 8.jpg 8.png 16.jpg 16.png; do
+    [ -f "$T/lr/$(long 248 y)-$f" ] || fail "no rendition $f of a long name"
+done
+[ -z "$(find "$T/lo" "$T/lr" -name '*.tmp-*')" ] || fail "temp files left"
+# a killed run's temp file of a long name (its shortened stem) is swept by
+# an unsharded run; a --shard copy cannot tell whose it is and keeps it
+stale=".$(long 226 x)~0123456789abcdef.tmp-AbC123"
+[ ${#stale} = 255 ] || fail "test setup: ${#stale}"
+echo left >"$T/lo/$stale"
+expect_exit 0 "$IMGBATCH" transform -q -o "$T/lo" --shard 0/2 "$T/long"
+[ -e "$T/lo/$stale" ] || fail "a --shard copy removed a temp file it cannot own"
+expect_exit 0 "$IMGBATCH" transform -q -o "$T/lo" "$T/long"
+[ ! -e "$T/lo/$stale" ] || fail "an unsharded run left a long name's temp file"
+ok "output names of 244..255 bytes are written (shortened temp names) and swept"
