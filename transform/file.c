@@ -690,7 +690,7 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
     for (size_t j = 0; j < n; j++) {
         size_t i = order[j];
         struct ib_image *img;
-        char why[256];
+        char why[PATH_MAX + 256];   /* may name the output whole */
         if (r[i].skip) {
             rr[i].status = 1;
             if (j < last)

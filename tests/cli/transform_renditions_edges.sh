@@ -92,3 +92,20 @@ expect_exit 0 "$IMGBATCH" transform -q -o "$T/lo" --shard 0/2 "$T/long"
 expect_exit 0 "$IMGBATCH" transform -q -o "$T/lo" "$T/long"
 [ ! -e "$T/lo/$stale" ] || fail "an unsharded run left a long name's temp file"
 ok "output names of 244..255 bytes are written (shortened temp names) and swept"
+
+# --- an error naming a long path keeps its end --------------------------
+# (the message once went through a 256-byte buffer in the pool's result)
+a=$(long 200 d) b=$(long 200 e)
+mkdir -p "$T/deep/$a/$b" "$T/dout/$a"
+convert -size 20x10 xc:red "$T/deep/$a/$b/x.png"
+ln -s "$T" "$T/dout/$a/$b"   # an output folder that is a symlink: refused
+for engine in procs omp serial; do
+    for w in '' 8,16; do
+        expect_exit 1 "$IMGBATCH" transform -o "$T/dout" --engine "$engine" \
+            ${w:+--width "$w"} --report "$T/deep.jsonl" "$T/deep"
+        tail="$a/$b' is a symlink, not followed"
+        grep -qF -- "$tail" "$T/stderr" || fail "$engine: cut: $(cat "$T/stderr")"
+        json_check "$T/deep.jsonl" "len(items) == 1 and items[0]['error'].endswith(\"/$b' is a symlink, not followed\") and len(items[0]['error']) > 400"
+    done
+done
+ok "an error naming a long path is whole on stderr and in the report, on every engine"
