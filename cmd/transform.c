@@ -13,10 +13,8 @@
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define NAME TRANSFORM_NAME
 
@@ -107,35 +105,12 @@ static int parse_args(int argc, char **argv, struct transform_settings *s)
     rc = transform_check_inputs(s, argc, argv, optind);
     if (rc >= 0)
         return rc;
-    if (cmd_log_check(NAME, o->oo.log, o->report, argv + optind,
-                      argc - optind, o->out, NULL))
-        return EXIT_USAGE;
     if (render_check(NAME, &s->img, 1))
         return EXIT_USAGE;
     if (s->dry_run && (o->report || o->oo.log))
         return cmd_usage_error(NAME, "--dry-run writes nothing: no %s",
                                o->report ? "--report" : "--log");
     return -1;
-}
-
-/*
- * Test-only fault injection so the crash and timeout handling can be
- * exercised through the CLI: IMGBATCH_TEST_FAULT=crash:SUBSTR or
- * hang:SUBSTR makes the item whose input path contains SUBSTR crash or
- * hang in its worker.
- */
-static void inject_fault(const char *fault, const char *path)
-{
-    if (!fault)
-        return;
-    const char *colon = strchr(fault, ':');
-    if (!colon || !strstr(path, colon + 1))
-        return;
-    if (!strncmp(fault, "crash:", 6))
-        raise(SIGSEGV);
-    if (!strncmp(fault, "hang:", 5))
-        for (;;)
-            pause();
 }
 
 /* What a worker hands back: the sizes, and each rendition's outcome. */
@@ -158,7 +133,7 @@ int transform_task(void *vctx, size_t index, void *data, char *msg,
     struct ib_transform_result res;
     struct payload pl;
 
-    inject_fault(c->fault, it->path);
+    transform_inject_fault(c->fault, it->path);
     const struct cmd_image *img = &c->s->img;
     memset(&pl, 0, sizeof pl);
     render_requests(&c->rp, i, r);
@@ -234,11 +209,6 @@ static void say_made(const struct transform_ctx *c,
     size_t fresh = 0;
     const char *sep = " -> ";
 
-    if (c->rp.per == 1) {   /* as before renditions: the item's size */
-        fprintf(stderr, "ok '%s' -> '%s' (%" PRIu32 "x%" PRIu32 ")\n",
-                it->path, o[0].out, pl->out_w, pl->out_h);
-        return;
-    }
     fprintf(stderr, "ok '%s'", it->path);
     for (size_t k = 0; k < c->rp.per; k++) {
         if (pl->rr[k].status != 0) {

@@ -70,11 +70,19 @@ void transform_summary(struct transform_ctx *c, size_t not_run,
 
 /*
  * The usage checks on the operands (argv[first..argc-1]) before anything
- * is touched: outputs must not land among their inputs, nor the report on
- * an input or inside OUT. -1 to go on, or EXIT_USAGE printed.
+ * is touched: outputs must not land among their inputs, nor the report or
+ * the --log file on an input or inside OUT. -1 to go on, or EXIT_USAGE
+ * printed.
  */
 int transform_check_inputs(const struct transform_settings *s, int argc,
                            char **argv, int first);
+/*
+ * Test-only fault injection, so the crash and timeout handling can be
+ * exercised through the CLI: IMGBATCH_TEST_FAULT=crash:SUBSTR or
+ * hang:SUBSTR (fault, from the environment) makes the item whose input
+ * path contains SUBSTR crash or hang in its worker.
+ */
+void transform_inject_fault(const char *fault, const char *path);
 /* The whole run, OUT locked to report written: the exit code. */
 int transform_run(struct transform_ctx *c, int argc, char **argv, int first);
 /*

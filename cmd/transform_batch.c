@@ -8,6 +8,7 @@
  */
 #include "cmd/transform.h"
 
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,7 +40,24 @@ int transform_check_inputs(const struct transform_settings *s, int argc,
     if (o->report && cmd_path_within(o->report, o->out))
         return cmd_usage_error(NAME, "--report '%s' is inside the output "
                                "folder '%s'", o->report, o->out);
+    if (cmd_log_check(NAME, o->oo.log, o->report, argv + first,
+                      argc - first, o->out, NULL))
+        return EXIT_USAGE;
     return -1;
+}
+
+void transform_inject_fault(const char *fault, const char *path)
+{
+    if (!fault)
+        return;
+    const char *colon = strchr(fault, ':');
+    if (!colon || !strstr(path, colon + 1))
+        return;
+    if (!strncmp(fault, "crash:", 6))
+        raise(SIGSEGV);
+    if (!strncmp(fault, "hang:", 5))
+        for (;;)
+            pause();
 }
 
 /* The shared part of a walk: inputs, names, renditions, recipe record. */
