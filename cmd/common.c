@@ -86,7 +86,7 @@ void cmd_item_error(const char *cmd, const char *verb, const char *what,
 {
     /* built whole and written once: stderr is unbuffered, and a byte per
      * write costs thousands of system calls on a night of failures */
-    char line[2048];
+    char line[8192];   /* a path (PATH_MAX) and a message naming another */
     size_t n = (size_t)snprintf(line, sizeof line, "imgbatch %s: cannot %s '",
                                 cmd, verb);
     if (n >= sizeof line)

@@ -146,6 +146,23 @@ static int note_op(struct cmd_image *img, const char *op, const char *arg)
 }
 
 /*
+ * The comma lists' one splitter, for a loop "while (p) next_part(&p..)":
+ * copies the next part of the list at *p to part (cap bytes) and moves *p
+ * past it and its comma, to NULL after the last. 0, or -1 when the part
+ * is empty (an empty list, ",,", a trailing comma) or too long.
+ */
+static int next_part(const char **p, char *part, size_t cap)
+{
+    size_t len = strcspn(*p, ",");
+    if (len == 0 || len >= cap)
+        return -1;
+    memcpy(part, *p, len);
+    part[len] = '\0';
+    *p = (*p)[len] ? *p + len + 1 : NULL;
+    return 0;
+}
+
+/*
  * --quality: "Q" sets every lossy format's; "jpeg=Q,webp=Q" the named
  * ones. 0, or -1 (nothing changed) if any part is bad.
  */
@@ -158,13 +175,10 @@ static int parse_quality(const char *v, struct ib_encode_opts *e)
         e->quality = e->webp_quality = e->avif_quality = (int)q;
         return 0;
     }
-    for (const char *p = v; *p;) {
-        size_t n = strcspn(p, ",");
+    for (const char *p = v; p;) {
         char part[32], *eq;
-        if (n == 0 || n >= sizeof part)
+        if (next_part(&p, part, sizeof part))
             return -1;
-        memcpy(part, p, n);
-        part[n] = '\0';
         eq = strchr(part, '=');
         if (!eq || cmd_parse_uint(eq + 1, 1, 100, &q))
             return -1;
@@ -175,9 +189,6 @@ static int parse_quality(const char *v, struct ib_encode_opts *e)
         case IB_FORMAT_AVIF: t.avif_quality = (int)q; break;
         default: return -1;
         }
-        p += n;
-        if (*p == ',' && *++p == '\0')
-            return -1;
     }
     *e = t;
     return 0;
@@ -192,23 +203,22 @@ static int parse_keep(const char *v, struct ib_decode_opts *d)
 {
     int icc = 0, exif = 0, xmp = 0;
 
-    for (const char *p = v;;) {
-        size_t n = strcspn(p, ",");
-        if (n == 4 && !strncmp(p, "none", 4) && !strcmp(v, "none"))
+    for (const char *p = v; p;) {
+        char part[8];
+        if (next_part(&p, part, sizeof part))
+            return -1;
+        if (!strcmp(part, "none") && !strcmp(v, "none"))
             ;   /* none, alone */
-        else if (n == 3 && !strncmp(p, "icc", 3))
+        else if (!strcmp(part, "icc"))
             icc = 1;
-        else if (n == 4 && !strncmp(p, "exif", 4))
+        else if (!strcmp(part, "exif"))
             exif = 1;
-        else if (n == 3 && !strncmp(p, "xmp", 3))
+        else if (!strcmp(part, "xmp"))
             xmp = 1;
-        else if (n == 3 && !strncmp(p, "all", 3))
+        else if (!strcmp(part, "all"))
             icc = exif = xmp = 1;
         else
             return -1;
-        if (!p[n])
-            break;
-        p += n + 1;
     }
     d->keep_icc = 1;
     d->to_srgb = !icc;
@@ -238,13 +248,10 @@ static int parse_formats(const char *v, struct cmd_image *img)
     enum ib_format f[IB_RENDITIONS_MAX];
     size_t n = 0;
 
-    for (const char *p = v;;) {
-        size_t len = strcspn(p, ",");
+    for (const char *p = v; p;) {
         char part[16];
-        if (len == 0 || len >= sizeof part || n == IB_RENDITIONS_MAX)
+        if (next_part(&p, part, sizeof part) || n == IB_RENDITIONS_MAX)
             return -1;
-        memcpy(part, p, len);
-        part[len] = '\0';
         f[n] = ib_format_lookup(part);
         if (f[n] == IB_FORMAT_UNKNOWN && strcmp(part, "same"))
             return -1;
@@ -252,9 +259,6 @@ static int parse_formats(const char *v, struct cmd_image *img)
             if (f[k] == f[n])
                 return -1;
         n++;
-        if (!p[len])
-            break;
-        p += len + 1;
     }
     memcpy(img->formats, f, n * sizeof *f);
     img->nformats = n;
@@ -270,21 +274,16 @@ static int parse_sizes(const char *v, int widths, struct cmd_image *img)
     size_t n = img->nsizes;   /* --size and --width add to one list */
 
     memcpy(sz, img->sizes, n * sizeof *sz);
-
-    for (const char *p = v;;) {
-        size_t len = strcspn(p, ",");
+    for (const char *p = v; p;) {
         char part[24], *x;
         unsigned w = 0, h = 0;
-        if (len == 0 || len >= sizeof part || n == IB_RENDITIONS_MAX)
+        if (next_part(&p, part, sizeof part) || n == IB_RENDITIONS_MAX)
             return -1;
-        memcpy(part, p, len);
-        part[len] = '\0';
         x = strchr(part, 'x');
         if (x)
             *x = '\0';
         if ((*part && cmd_parse_uint(part, 1, 1000000, &w)) ||
-            (x && (widths ||
-                   (x[1] && cmd_parse_uint(x + 1, 1, 1000000, &h)))) ||
+            (x && (widths || cmd_parse_uint(x + 1, 1, 1000000, &h))) ||
             (!w && !h))
             return -1;
         sz[n] = (struct cmd_size){w, h, ""};
@@ -297,9 +296,6 @@ static int parse_sizes(const char *v, int widths, struct cmd_image *img)
             if (sz[k].w == w && sz[k].h == h)
                 return -1;
         n++;
-        if (!p[len])
-            break;
-        p += len + 1;
     }
     memcpy(img->sizes, sz, n * sizeof *sz);
     img->nsizes = n;

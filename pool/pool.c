@@ -31,6 +31,26 @@ double pool_now_ms(void)
     return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+void pool_results_init(struct ib_pool_result *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].msg = r[i].kept_msg;
+    }
+}
+
+void pool_deliver(const struct ib_pool_opts *o, size_t index,
+                  struct ib_pool_result *r, const char *whole)
+{
+    if (whole != r->kept_msg)
+        snprintf(r->kept_msg, sizeof r->kept_msg, "%s", whole);
+    if (o->done) {
+        r->msg = whole;
+        o->done(o->done_ctx, index, r);
+    }
+    r->msg = r->kept_msg;
+}
+
 static int run_serial(const struct ib_pool_opts *o)
 {
     double t0 = pool_now_ms();
@@ -39,13 +59,13 @@ static int run_serial(const struct ib_pool_opts *o)
             return IB_POOL_EINTR;
         struct ib_pool_result *r = &o->results[i];
         r->start_ms = pool_now_ms() - t0;
-        r->msg[0] = '\0';
-        r->status = o->task(o->ctx, i, r->data, r->msg, sizeof r->msg);
+        char msg[IB_POOL_MSGMAX] = "";
+        r->status = o->task(o->ctx, i, r->data, msg, sizeof msg);
+        msg[sizeof msg - 1] = '\0';
         r->end_ms = pool_now_ms() - t0;
         r->state = IB_POOL_DONE;
         r->worker = 0;
-        if (o->done)
-            o->done(o->done_ctx, i, r);
+        pool_deliver(o, i, r, msg);
     }
     return IB_POOL_OK;
 }
@@ -54,8 +74,7 @@ int ib_pool_run(const struct ib_pool_opts *o)
 {
     if (!o || !o->task || (o->ntasks && !o->results))
         return IB_POOL_EINVAL;
-    for (size_t i = 0; i < o->ntasks; i++)
-        memset(&o->results[i], 0, sizeof o->results[i]);
+    pool_results_init(o->results, o->ntasks);
     switch (o->backend) {
     case IB_POOL_SERIAL: return run_serial(o);
     case IB_POOL_FORK: return pool_run_fork(o);

@@ -29,7 +29,14 @@ const char *ib_pool_strerror(int code);
 
 enum ib_pool_backend { IB_POOL_SERIAL, IB_POOL_FORK, IB_POOL_OPENMP };
 
-/* Result message capacity, including the NUL (fits one pipe record). */
+/*
+ * Result messages, including the NUL: a task may write up to IB_POOL_MSGMAX
+ * bytes (a message naming a long path whole; it fits one pipe record), and
+ * done sees all of it; a result keeps its first IB_POOL_MSGLEN - 1 bytes
+ * after done has run, so a batch of 100,000 tasks does not hold 100,000
+ * long buffers.
+ */
+#define IB_POOL_MSGMAX 3072
 #define IB_POOL_MSGLEN 256
 /* Payload capacity: what a task hands back beside its status, as bytes. */
 #define IB_POOL_DATALEN 320
@@ -56,7 +63,15 @@ enum ib_pool_state {
 struct ib_pool_result {
     enum ib_pool_state state;
     int status;                /* the task's return value when DONE */
-    char msg[IB_POOL_MSGLEN];  /* task message, or "worker crashed: SIGSEGV" */
+    /*
+     * The task's message, or the pool's ("worker crashed: SIGSEGV"):
+     * while done runs, all of it, in the pool's buffer; otherwise its
+     * start, in kept_msg, where msg then points. Never NULL once the run
+     * has begun. Read it in place: a copy of a result would point at the
+     * original's kept_msg.
+     */
+    const char *msg;
+    char kept_msg[IB_POOL_MSGLEN];
     unsigned char data[IB_POOL_DATALEN];  /* the task's payload when DONE
                                              (as it left it); else zeros */
     double start_ms, end_ms;   /* since ib_pool_run began */

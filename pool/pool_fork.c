@@ -36,7 +36,7 @@
 struct rec {
     uint64_t index;
     int32_t status;
-    char msg[IB_POOL_MSGLEN];
+    char msg[IB_POOL_MSGMAX];
     unsigned char data[IB_POOL_DATALEN];
 };
 _Static_assert(sizeof(struct rec) <= PIPE_BUF, "result record not atomic");
@@ -252,11 +252,11 @@ static int spawn(struct ib_pool *p, unsigned k)
     return 0;
 }
 
-static void finish(struct ib_pool *p, size_t index)
+/* whole: the task's message as it came, or the result's own kept_msg */
+static void finish(struct ib_pool *p, size_t index, const char *whole)
 {
     p->unfinished--;
-    if (p->o.done)
-        p->o.done(p->o.done_ctx, index, &p->o.results[index]);
+    pool_deliver(&p->o, index, &p->o.results[index], whole);
 }
 
 /*
@@ -283,20 +283,22 @@ static void retire(struct ib_pool *p, unsigned k, enum retire_why why)
         r->state = IB_POOL_TIMEOUT;
         unsigned t = p->o.timeout_ms;
         if (t % 1000 == 0)
-            snprintf(r->msg, sizeof r->msg, "timed out after %u s", t / 1000);
+            snprintf(r->kept_msg, sizeof r->kept_msg, "timed out after %u s",
+                     t / 1000);
         else
-            snprintf(r->msg, sizeof r->msg, "timed out after %u ms", t);
+            snprintf(r->kept_msg, sizeof r->kept_msg,
+                     "timed out after %u ms", t);
     } else if (why == WHY_STOP) {
         r->state = IB_POOL_CRASHED;
-        snprintf(r->msg, sizeof r->msg, "interrupted");
+        snprintf(r->kept_msg, sizeof r->kept_msg, "interrupted");
         p->lost = 1;
     } else {
         r->state = IB_POOL_CRASHED;
-        describe_death(status, r->msg, sizeof r->msg);
+        describe_death(status, r->kept_msg, sizeof r->kept_msg);
     }
     size_t index = w->task;
     w->task = NO_TASK;
-    finish(p, index);
+    finish(p, index, r->kept_msg);
 }
 
 /* A record (or end-of-file) from worker k. */
@@ -312,13 +314,13 @@ static void collect(struct ib_pool *p, unsigned k)
     struct ib_pool_result *r = &p->o.results[w->task];
     r->state = IB_POOL_DONE;
     r->status = rec.status;
-    memcpy(r->msg, rec.msg, sizeof r->msg);
     memcpy(r->data, rec.data, sizeof r->data);
     r->start_ms = w->start_ms;
     r->end_ms = pool_now_ms() - p->t0;
     r->worker = (int)k;
     w->task = NO_TASK;
-    finish(p, (size_t)rec.index);
+    rec.msg[sizeof rec.msg - 1] = '\0';
+    finish(p, (size_t)rec.index, rec.msg);
 }
 
 /*
@@ -518,8 +520,7 @@ struct ib_pool *ib_pool_new(const struct ib_pool_opts *o, char *msg,
         set_msg(msg, msglen, "out of memory");
         goto fail;
     }
-    for (size_t i = 0; i < o->ntasks; i++)
-        memset(&o->results[i], 0, sizeof o->results[i]);
+    pool_results_init(o->results, o->ntasks);
     for (unsigned k = 0; k < p->nworkers; k++)
         p->w[k] = (struct worker){ .to_fd = -1, .from_fd = -1,
                                    .task = NO_TASK };

@@ -12,6 +12,12 @@
 #include "pool/pool.h"
 
 double pool_now_ms(void);
+/* Zeroes n results, msg pointing at their kept_msg. */
+void pool_results_init(struct ib_pool_result *r, size_t n);
+/* Keeps the start of whole (the message, as long as IB_POOL_MSGMAX) in
+ * r->kept_msg; then, if o->done, calls it with r->msg pointing at whole. */
+void pool_deliver(const struct ib_pool_opts *o, size_t index,
+                  struct ib_pool_result *r, const char *whole);
 int pool_run_fork(const struct ib_pool_opts *o);
 int pool_run_omp(const struct ib_pool_opts *o);
 

@@ -37,14 +37,14 @@ int pool_run_omp(const struct ib_pool_opts *o)
         }
         struct ib_pool_result *r = &o->results[i];
         r->start_ms = pool_now_ms() - t0;
-        r->status = o->task(o->ctx, i, r->data, r->msg, sizeof r->msg);
+        char msg[IB_POOL_MSGMAX] = "";
+        r->status = o->task(o->ctx, i, r->data, msg, sizeof msg);
+        msg[sizeof msg - 1] = '\0';
         r->end_ms = pool_now_ms() - t0;
         r->state = IB_POOL_DONE;
         r->worker = omp_get_thread_num();
-        if (o->done) {
 #pragma omp critical(ib_pool_done)
-            o->done(o->done_ctx, i, r);
-        }
+        pool_deliver(o, i, r, msg);
     }
     return skipped ? IB_POOL_EINTR : IB_POOL_OK;
 }

@@ -189,26 +189,56 @@ static int is_temp_char(char c)
     return c && strchr(temp_chars, c) != NULL;
 }
 
-/* 1 if n is ".<base>.tmp-XXXXXX" for some non-empty base (base NULL: any),
- * the name make_temp gives. */
+/*
+ * Temp names: ".<stem>.tmp-" + 6 letters or digits, beside the output,
+ * where the stem is the output's name, or, when that would make the temp
+ * name longer than NAME_MAX (a name of over NAME_MAX - 12 bytes), its
+ * first bytes (cut at a UTF-8 character), '~' and 16 hex digits of a hash
+ * of the whole name: still the shape the sweeps know, still one stem per
+ * name. The stem is written to stem (NAME_MAX + 1 bytes).
+ */
+#define TEMP_SUFFIX_LEN 11   /* ".tmp-XXXXXX" */
+static void temp_stem(const char *base, char *stem)
+{
+    size_t len = strlen(base);
+    size_t room = NAME_MAX - 1 - TEMP_SUFFIX_LEN;   /* the dot before */
+    if (len <= room) {
+        memcpy(stem, base, len + 1);
+        return;
+    }
+    uint64_t h = 0xcbf29ce484222325u;   /* FNV-1a 64 */
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)base[i]) * 0x100000001b3u;
+    size_t keep = room - 1 - 16;
+    while (keep > 0 && ((unsigned char)base[keep] & 0xc0) == 0x80)
+        keep--;   /* base[keep] would start the cut: not mid-character */
+    snprintf(stem, NAME_MAX + 1, "%.*s~%016" PRIx64, (int)keep, base, h);
+}
+
+/* 1 if n is ".<stem>.tmp-XXXXXX" for base's stem (base NULL: any
+ * non-empty stem), the name make_temp gives. */
 static int is_temp_of(const char *n, const char *base)
 {
     size_t len = strlen(n);
-    if (len < 1 + 1 + 5 + 6 || n[0] != '.' ||
-        memcmp(n + len - 11, ".tmp-", 5))
+    if (len < 1 + 1 + TEMP_SUFFIX_LEN || n[0] != '.' ||
+        memcmp(n + len - TEMP_SUFFIX_LEN, ".tmp-", 5))
         return 0;
     for (size_t i = len - 6; i < len; i++)
         if (!is_temp_char(n[i]))
             return 0;
     if (!base)
         return 1;
-    size_t blen = strlen(base);
-    return len == 1 + blen + 11 && !memcmp(n + 1, base, blen);
+    char stem[NAME_MAX + 1];
+    temp_stem(base, stem);
+    size_t slen = strlen(stem);
+    return len == 1 + slen + TEMP_SUFFIX_LEN && !memcmp(n + 1, stem, slen);
 }
 
-/* Creates ".<base>.tmp-XXXXXX" in dir, never through a symlink. */
+/* Creates ".<stem>.tmp-XXXXXX" in dir, never through a symlink. */
 static int make_temp(int dir, const char *base, char *tmp, size_t tmplen)
 {
+    char stem[NAME_MAX + 1];
+    temp_stem(base, stem);
     for (int tries = 0; tries < 100; tries++) {
         unsigned char r[6];
         if (getrandom(r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
@@ -223,7 +253,7 @@ static int make_temp(int dir, const char *base, char *tmp, size_t tmplen)
         for (size_t i = 0; i < 6; i++)
             sfx[i] = temp_chars[r[i] % (sizeof temp_chars - 1)];
         sfx[6] = '\0';
-        int n = snprintf(tmp, tmplen, ".%s.tmp-%s", base, sfx);
+        int n = snprintf(tmp, tmplen, ".%s.tmp-%s", stem, sfx);
         if (n < 0 || (size_t)n >= tmplen) {
             errno = ENAMETOOLONG;
             return -1;
@@ -353,7 +383,8 @@ static int sweep_dir(int fd, const char *rel, int depth,
             break;
         snprintf(path, rl + nl + 2, "%s%s%s", rel, rl ? "/" : "", n);
         if (is_temp_of(n, NULL)) {
-            /* the output's name: path without the dot and the suffix */
+            /* the output's name: path without the dot and the suffix (for
+             * a shortened stem, no output's: mine keeps it) */
             char *o = malloc(rl + nl + 2);
             if (o) {
                 snprintf(o, rl + nl + 2, "%s%s%.*s", rel, rl ? "/" : "",
@@ -659,7 +690,7 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
     for (size_t j = 0; j < n; j++) {
         size_t i = order[j];
         struct ib_image *img;
-        char why[256];
+        char why[PATH_MAX + 256];   /* may name the output whole */
         if (r[i].skip) {
             rr[i].status = 1;
             if (j < last)

@@ -331,8 +331,12 @@ int ib_transform_remove_temps(const struct ib_out *out, const char *name);
  * temp files of killed runs: dot-files named ".NAME.tmp-" + 6 letters or
  * digits, as ib_transform_file makes them. With mine non-NULL only those
  * for which mine(ctx, output name below root) returns nonzero go, so
- * several writers can share root as long as each owns its names. Only
- * call it when no other process writes those names. Returns how many.
+ * several writers can share root as long as each owns its names. A name
+ * longer than NAME_MAX - 12 bytes has a temp name with a shortened stem
+ * (its first bytes, '~', 16 hex digits of a hash) that names no output:
+ * mine is asked about the stem, so only a sweep without mine removes it
+ * (ib_transform_remove_temps knows it by its name). Only call it when no
+ * other process writes those names. Returns how many.
  */
 int ib_transform_sweep_temps(const struct ib_out *out,
                              int (*mine)(void *ctx, const char *name),
