@@ -42,6 +42,18 @@ struct cmd_json *batch_item_begin(struct batch *b)
     return &b->j;
 }
 
+void batch_item_fetch(struct cmd_json *j, long http, uint64_t bytes,
+                      unsigned attempts, double fetch_ms)
+{
+    if (http)
+        cmd_json_int(j, "http", http);
+    else
+        cmd_json_null(j, "http");
+    cmd_json_int(j, "bytes", (long long)bytes);
+    cmd_json_int(j, "attempts", attempts);
+    cmd_json_num(j, "fetch_ms", fetch_ms);
+}
+
 void batch_item_end(struct batch *b, enum batch_status st)
 {
     cmd_json_str(&b->j, "status", batch_status_name[st]);

@@ -98,6 +98,10 @@ int batch_start(struct batch *b, const char *cmd,
  * "status", writes the line and counts it. */
 struct cmd_json *batch_item_begin(struct batch *b);
 void batch_item_end(struct batch *b, enum batch_status st);
+/* The download's fields, fetch's and run's alike: "http" (null when no
+ * reply came), "bytes", "attempts" and "fetch_ms". */
+void batch_item_fetch(struct cmd_json *j, long http, uint64_t bytes,
+                      unsigned attempts, double fetch_ms);
 
 /*
  * The summary line: begin adds "summary", "schema", "version", "command",

@@ -70,13 +70,7 @@ static void on_done(void *ctx, const struct ib_fetch_item *it)
                                     it->status == IB_FETCH_DONE_UNCHANGED
                                 ? it->path
                                 : NULL);
-    if (it->http)
-        cmd_json_int(j, "http", it->http);
-    else
-        cmd_json_null(j, "http");
-    cmd_json_int(j, "bytes", (long long)it->bytes);
-    cmd_json_num(j, "fetch_ms", it->ms);
-    cmd_json_int(j, "attempts", it->attempts);
+    batch_item_fetch(j, it->http, it->bytes, it->attempts, it->ms);
     cmd_json_str(j, "error", it->msg[0] ? it->msg : NULL);
     batch_item_end(&s->b, (enum batch_status)it->status);
 

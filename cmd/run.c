@@ -127,13 +127,7 @@ static void report(struct run *r, struct pend *p, const char *url,
     cmd_json_str(j, "file", p->dl);
     cmd_json_str(j, "output", o->status <= RUN_UNCHANGED ? p->out : NULL);
     cmd_json_str(j, "stage", o->stage);
-    if (p->http)
-        cmd_json_int(j, "http", p->http);
-    else
-        cmd_json_null(j, "http");
-    cmd_json_int(j, "bytes", (long long)p->bytes);
-    cmd_json_int(j, "attempts", p->attempts);
-    cmd_json_num(j, "fetch_ms", p->fetch_ms);
+    batch_item_fetch(j, p->http, p->bytes, p->attempts, p->fetch_ms);
     if (o->transform_ms >= 0)
         cmd_json_num(j, "transform_ms", o->transform_ms);
     else
