@@ -236,6 +236,15 @@ int tf_png_idat_decode(const unsigned char *buf,
     if (rb + 1 > SIZE_MAX / h)
         return -1;
     n = (rb + 1) * h;
+    /*
+     * deflate cannot expand more than 1032 times (258 bytes from a 2-bit
+     * code, at best): a run too short for its pixels is cut, and fails.
+     * Let libpng find so without a buffer the size of the declared image,
+     * which a few kilobytes could otherwise make a worker fill (the retry's
+     * calloc then zeroes heap memory this buffer dirtied).
+     */
+    if (idat->total < n / 1032)
+        return -1;
     cap = n;
     if (idat->nchunks > 1) {
         if (idat->total > n || n > SIZE_MAX - IDAT_MARGIN - INFLATE_SLACK)

@@ -78,6 +78,7 @@ json_check "$T/bombs.jsonl" 'any("60000x60000 is over the pixel limit" in i["err
 json_check "$T/bombs.jsonl" 'any("more than 1000 scans" in i["error"] for i in items if i["input"].endswith("/many-scans.jpg"))'
 json_check "$T/bombs.jsonl" '[(i["status"], i["width_out"], i["height_out"]) for i in items if i["input"].endswith("/liar.png")] == [("ok", 64, 64)]'
 [ "$(dims "$T/out-bombs/liar.png")" = "64 64" ] || fail "liar.png output"
+
 [ ! -e "$T/out-bombs/zlib-bomb.png" ] || fail "an output for a bomb"
 no_temps "$T/out-bombs"
 [ "$(snapshot)" = "$before" ] || fail "bombs: files written outside --out"
@@ -260,3 +261,24 @@ PY
     umount "$full"
 fi
 ok "ENOSPC: a clear error per item, no partial file, the rest done, exit 1"
+
+# a 16000 x 16000 header over 1 KB of IDAT: cut short, it must fail for
+# the few kilobytes it is, not hold a buffer of the declared size (the
+# fast path once allocated 768 MB and the libpng retry zeroed it all)
+mkdir -p "$T/cut"
+/usr/bin/python3 - "$T/cut/cut.png" <<'PY'
+import struct, sys, zlib
+def chunk(t, d):
+    return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+ihdr = struct.pack(">IIBBBBB", 16000, 16000, 8, 2, 0, 0, 0)
+open(sys.argv[1], "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+    chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+PY
+expect_exit 1 /usr/bin/time -f '%M' -o "$T/rss" "$B" transform \
+    --engine serial -o "$T/out-cut" --report "$T/cut.jsonl" "$T/cut/cut.png"
+rss_kb=$(tail -1 "$T/rss")
+echo "cut PNG: peak RSS ${rss_kb} kB"
+[ "$rss_kb" -lt "$limit_kb" ] || fail "a cut 16000x16000 PNG took ${rss_kb} kB"
+json_check "$T/cut.jsonl" '[i["error"] for i in items] == ["PNG: Not enough image data"]'
+rm -rf "$T/cut" "$T/out-cut"
+ok "a cut PNG declaring 16000x16000 fails in bounded memory"
