@@ -77,7 +77,7 @@ static const char *format_help(void)
     char names[64];
     ib_format_list_writable(names, sizeof names);
     snprintf(help, sizeof help, "%s or same (default: same as the "
-             "input); transform: a comma list makes a rendition of each",
+             "input); a comma list makes a rendition of each",
              names);
     return help;
 }
