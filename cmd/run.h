@@ -83,7 +83,7 @@ void run_list_release(struct run_list *l);
  * or each rendition (cmd/render.h), laid out at a stride (run_item_size):
  * the one-output case stays small.
  */
-#define RUN_NAMELEN 192
+#define RUN_NAMELEN 320   /* a 255-byte file name below a folder or two */
 /* An output's journal line: the input that made it, the output then. */
 struct run_done {
     uint64_t hash, size;      /* the input's hash, the output's size */

@@ -34,6 +34,11 @@ static const char *output_fate(const struct run_settings *s,
         return "output remade: its recipe is unknown";
     if (prev.prev_recipe != recipe)
         return "output remade: its recipe changed";
+    /* as the worker checks it: the file the journal recorded, untouched */
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != prev.prev_size ||
+        st.st_mtim.tv_sec != prev.prev_sec ||
+        st.st_mtim.tv_nsec != prev.prev_nsec)
+        return "output remade: it changed since it was made";
     return "output kept if the download is unchanged";
 }
 

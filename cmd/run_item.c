@@ -267,7 +267,8 @@ int run_item_fill(const struct run_settings *s, struct run_list *l,
             abort();
         int n2 = snprintf(slot->out, sizeof slot->out, "%s", out);
         if (n2 < 0 || (size_t)n2 >= sizeof slot->out)
-            snprintf(msg, msglen, "name '%s' is too long", file);
+            snprintf(msg, msglen, "output name '%s' is too long (at most "
+                     "%zu bytes)", out, sizeof slot->out - 1);
         else if (why && render_active(img))
             snprintf(msg, msglen, "output name '%s' %s", out, why);
         free(out);

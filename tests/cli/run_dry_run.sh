@@ -40,6 +40,12 @@ expect_exit 1 "$IMGBATCH" run --dry-run --force -o "$out" --resize 100x100 "$T/u
 [ "$(grep -c 'output remade: --force)$' "$T/stdout")" = 2 ] ||
     { cat "$T/stdout"; fail "--force: not 2 outputs remade"; }
 [ "$(tree "$out")" = "$before" ] || fail "a dry run touched OUT"
+# an output someone overwrote is remade by a run, so the dry run says so
+cp -p "$out/a.jpg" "$T/a.saved"
+echo x >"$out/a.jpg"
+expect_exit 1 "$IMGBATCH" run --dry-run -o "$out" --resize 100x100 "$T/urls"
+assert_grep "^fetch $BASE/file/a.jpg -> $out/a.jpg (asked if changed; output remade: it changed since it was made)$" "$T/stdout"
+cp -p "$T/a.saved" "$out/a.jpg"
 ok "after a run: asked if changed, kept, or remade with the reason; OUT untouched"
 
 # 3. a dry run sends no request; it writes no report and no log
