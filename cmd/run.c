@@ -113,6 +113,36 @@ struct outcome {
     int results;         /* the worker's results are in item */
 };
 
+/*
+ * -v: one line per URL, as transform's: with renditions made by a worker,
+ * each output made with its size and how many were up to date.
+ */
+static void say_done(const struct run *r, const struct outcome *o,
+                     const char *url, const char *out)
+{
+    fprintf(stderr, "imgbatch run: %s '%s'", batch_status_name[o->status],
+            url);
+    if (!render_active(&r->s->img) || !o->item || !o->results) {
+        fprintf(stderr, " -> '%s'\n", out);
+        return;
+    }
+    const char *sep = " -> ";
+    size_t fresh = 0;
+    for (size_t k = 0; k < r->per; k++) {
+        const struct ib_rendition_result *rr = &o->item->out[k].rr;
+        if (rr->status != 0) {
+            fresh++;
+            continue;
+        }
+        fprintf(stderr, "%s'%s/%s' (%" PRIu32 "x%" PRIu32 ")", sep,
+                r->s->o.out, o->item->out[k].out, rr->width, rr->height);
+        sep = ", ";
+    }
+    if (fresh)
+        fprintf(stderr, "; %zu up to date", fresh);
+    fputc('\n', stderr);
+}
+
 /* p's dl and out may be NULL; landed_ms < 0: no file landed. */
 static void report(struct run *r, struct pend *p, const char *url,
                    const struct outcome *o)
@@ -155,8 +185,7 @@ static void report(struct run *r, struct pend *p, const char *url,
                        url, o->error);
     } else if (r->s->o.verbose && o->status < RUN_SKIPPED) {
         batch_clear_progress(&r->b);
-        fprintf(stderr, "imgbatch run: %s '%s' -> '%s'\n",
-                batch_status_name[o->status], url, p->out);
+        say_done(r, o, url, p->out);
     }
     free(hidden);
     show_progress(r, 0);

@@ -114,7 +114,12 @@ ok "a rerun makes nothing: 304s or the same bytes, outputs untouched"
 # 4. one format's quality changed: only that format's renditions
 for f in $(outputs); do before[$f]=$(sig "$out/$f"); done
 run_expect 0 "$T/urls" -o "$out" "${opts[@]}" --quality webp=60 \
-    --report "$T/r3"
+    --report "$T/r3" -v
+# -v: a line per URL naming each output made, and how many were kept
+[ "$(grep -c "^imgbatch run: ok '.*' -> '.*\.webp' ([0-9]*x[0-9]*).*; [0-9]* up to date$" "$T/stderr")" = 2 ] ||
+    { cat "$T/stderr"; fail "-v: not 2 lines naming the WebP renditions"; }
+! grep -q "\.\(jpg\|png\)' (" "$T/stderr" ||
+    { cat "$T/stderr"; fail "-v names a rendition that was up to date"; }
 json_check "$T/r3" 'summary["ok"] == 2
     and all((r["status"] == "ok") == r["output"].endswith(".webp")
             for i in items for r in i["renditions"])
