@@ -352,6 +352,8 @@ static int item_refs(const struct cmd_image *img, const struct render_key *key,
     return 0;
 }
 
+#define RENDER_SETTLE_ROUNDS 8
+
 int render_settle(const struct cmd_image *img, struct render_key *keys,
                   size_t n)
 {
@@ -359,19 +361,29 @@ int render_settle(const struct cmd_image *img, struct render_key *keys,
     size_t m = 0, cap = 0;
     int rc = 0;
 
-    for (int round = 0; round < 2 && !rc; round++) {
-        int again = 0;
+    /*
+     * Each round hashes the items of a clash not hashed yet, and names
+     * again: a hashed name may meet another item's plain one (a file
+     * named x-1a2b3c4d.jpg beside x.jpg), which is then hashed too. Every
+     * round but the last hashes one item more, so this ends; a clash of
+     * two hashed names, or one left at the cap (a list made to chain
+     * them), fails the later item.
+     */
+    for (int round = 0; round < RENDER_SETTLE_ROUNDS && !rc; round++) {
+        int again = 0, last = round == RENDER_SETTLE_ROUNDS - 1;
         m = 0;
-        for (size_t i = 0; i < n && !rc; i++)   /* a failed item claims none */
+        for (size_t i = 0; i < n && !rc; i++) {  /* a failed item claims none */
+            keys[i].clash = 0;
             if (!keys[i].skip)
                 rc = item_refs(img, &keys[i], i, &r, &m, &cap);
+        }
         if (!rc && m > 1)
             qsort(r, m, sizeof *r, ref_cmp);
         for (size_t k = 1; !rc && k < m; k++) {
             size_t a = r[k - 1].item, b = r[k].item;
             if (a == b || strcmp(r[k - 1].name, r[k].name))
                 continue;   /* one item's own formats may share a name */
-            if (round == 0) {
+            if (!last && (!keys[a].hashed || !keys[b].hashed)) {
                 keys[a].hashed = keys[b].hashed = 1;
                 again = 1;
             } else if (!keys[b].clash) {

@@ -242,3 +242,19 @@ done
 expect_exit 2 "$IMGBATCH" run --width 100 --name '{stem}-{hash}.{ext}' \
     -o "$T/never" "$T/urls"
 ok "bad sizes, formats and templates are usage errors (exit 2)"
+
+# 7. a hashed name that another input's plain name would take: both get
+# hashed names, nothing fails, and the first input keeps its names
+mkdir -p "$T/hclash"
+convert -size 64x48 plasma:fractal "$T/hclash/x.jpg"
+cp "$T/hclash/x.jpg" "$T/hclash/x1.jpg"
+copts=(--width 1,11 --format webp --name '{stem}{w}.{ext}')
+expect_exit 0 "$IMGBATCH" transform "${copts[@]}" -o "$T/hclash-a" "$T/hclash"
+xname=$(cd "$T/hclash-a" && ls x-*1.webp | sort | head -1)
+[ -n "$xname" ] || fail "x.jpg has no hashed name"
+cp "$T/hclash/x.jpg" "$T/hclash/${xname%1.webp}.jpg"   # named as x's hashed stem
+expect_exit 0 "$IMGBATCH" transform "${copts[@]}" -o "$T/hclash-b" "$T/hclash"
+[ -f "$T/hclash-b/$xname" ] || fail "x.jpg lost its name $xname"
+[ "$(find "$T/hclash-b" -name '*.webp' | wc -l)" = 6 ] ||
+    { ls "$T/hclash-b"; fail "not 6 outputs for 3 inputs"; }
+ok "a hashed name another input would take: both hashed, none fails"
