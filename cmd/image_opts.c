@@ -164,12 +164,14 @@ static int next_part(const char **p, char *part, size_t cap)
 
 /*
  * --quality: "Q" sets every lossy format's; "jpeg=Q,webp=Q" the named
- * ones. 0, or -1 (nothing changed) if any part is bad.
+ * ones, each once. 0; -1 if a part is bad, -2 if a format comes twice
+ * (its name in dup); nothing changed unless 0.
  */
-static int parse_quality(const char *v, struct ib_encode_opts *e)
+static int parse_quality(const char *v, struct ib_encode_opts *e,
+                         char dup[24])
 {
     struct ib_encode_opts t = *e;
-    unsigned q;
+    unsigned q, seen = 0;
 
     if (!cmd_parse_uint(v, 1, 100, &q)) {
         e->quality = e->webp_quality = e->avif_quality = (int)q;
@@ -177,18 +179,25 @@ static int parse_quality(const char *v, struct ib_encode_opts *e)
     }
     for (const char *p = v; p;) {
         char part[32], *eq;
+        enum ib_format f;
         if (next_part(&p, part, sizeof part))
             return -1;
         eq = strchr(part, '=');
         if (!eq || cmd_parse_uint(eq + 1, 1, 100, &q))
             return -1;
         *eq = '\0';
-        switch (ib_format_lookup(part)) {
+        f = ib_format_lookup(part);
+        switch (f) {
         case IB_FORMAT_JPEG: t.quality = (int)q; break;
         case IB_FORMAT_WEBP: t.webp_quality = (int)q; break;
         case IB_FORMAT_AVIF: t.avif_quality = (int)q; break;
         default: return -1;
         }
+        if (seen & 1u << f) {
+            snprintf(dup, 24, "%s", ib_format_name(f));
+            return -2;
+        }
+        seen |= 1u << f;
     }
     *e = t;
     return 0;
@@ -267,8 +276,10 @@ static int parse_formats(const char *v, struct cmd_image *img)
 }
 
 /* --size, --width: fit boxes, comma-separated; widths only for --width.
- * 0, or -1 (nothing changed). */
-static int parse_sizes(const char *v, int widths, struct cmd_image *img)
+ * 0; -1 if a part is bad, -2 if a box comes twice, in this option or an
+ * earlier --size or --width (the box in dup); nothing changed unless 0. */
+static int parse_sizes(const char *v, int widths, struct cmd_image *img,
+                       char dup[24])
 {
     struct cmd_size sz[IB_RENDITIONS_MAX];
     size_t n = img->nsizes;   /* --size and --width add to one list */
@@ -293,8 +304,10 @@ static int parse_sizes(const char *v, int widths, struct cmd_image *img)
             snprintf(sz[n].text, sizeof sz[n].text, "%u%c", w ? w : h,
                      w ? 'w' : 'h');
         for (size_t k = 0; k < n; k++)
-            if (sz[k].w == w && sz[k].h == h)
-                return -1;
+            if (sz[k].w == w && sz[k].h == h) {
+                snprintf(dup, 24, "%s", sz[k].text);
+                return -2;
+            }
         n++;
     }
     memcpy(img->sizes, sz, n * sizeof *sz);
@@ -305,9 +318,10 @@ static int parse_sizes(const char *v, int widths, struct cmd_image *img)
 int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
                      const char *v)
 {
-    char msg[256];
+    char msg[256], dup[24];
     unsigned u;
     uint64_t u64;
+    int rc;
 
     switch (c) {
     case OPT_FORMAT:
@@ -324,7 +338,12 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
         return 0;
     case OPT_SIZE:
     case OPT_WIDTH:
-        if (parse_sizes(v, c == OPT_WIDTH, img))
+        rc = parse_sizes(v, c == OPT_WIDTH, img, dup);
+        if (rc == -2)
+            return cmd_usage_error(cmd, "invalid --%s '%s': size %s given "
+                                   "twice (--size and --width make one list)",
+                                   c == OPT_WIDTH ? "width" : "size", v, dup);
+        if (rc)
             return cmd_usage_error(cmd, c == OPT_WIDTH
                                    ? "invalid --width '%s' (widths 1..1000000,"
                                      " comma-separated, each once)"
@@ -334,7 +353,11 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
         return 0;
     case OPT_NAME: img->name_tmpl = v; return 0;
     case OPT_QUALITY:
-        if (parse_quality(v, &img->eopts))
+        rc = parse_quality(v, &img->eopts, dup);
+        if (rc == -2)
+            return cmd_usage_error(cmd, "invalid --quality '%s': %s given "
+                                   "twice", v, dup);
+        if (rc)
             return cmd_usage_error(cmd, "invalid --quality '%s' (1..100, or "
                                    "FORMAT=1..100,... for jpeg, webp, avif)",
                                    v);

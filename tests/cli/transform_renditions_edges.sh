@@ -9,7 +9,7 @@ convert -seed 3 -size 400x300 plasma:fractal -quality 95 "$T/in/photo.jpg"
 
 # --- malformed sizes: exit 2, one message line plus the usual hint ------
 for v in 1x 10x x 0x10 10x0 -5 10xx5 ' 10' '10 ' '10x 5' 99999999999 \
-         1000001 '' , 10, ,10 10,,20 0 abc 10X5 10x5x2 +10 480,480; do
+         1000001 '' , 10, ,10 10,,20 0 abc 10X5 10x5x2 +10; do
     for opt in --size --width; do
         expect_exit 2 "$IMGBATCH" transform -o "$T/o" "$opt" "$v" \
             "$T/in/photo.jpg"
@@ -22,12 +22,33 @@ for v in 1x 10x x 0x10 10x0 -5 10xx5 ' 10' '10 ' '10x 5' 99999999999 \
     done
 done
 [ ! -e "$T/o" ] || fail "a usage error created the output folder"
+# a box or a format's quality given twice names what came twice
+twice() {   # want args...
+    local want=$1
+    shift
+    expect_exit 2 "$IMGBATCH" transform -o "$T/o" "$@" "$T/in/photo.jpg"
+    [ "$(head -1 "$T/stderr")" = "imgbatch transform: $want" ] ||
+        fail "$*: $(head -1 "$T/stderr")"
+}
+twice "invalid --size '480,480': size 480w given twice (--size and --width make one list)" \
+    --size 480,480
+twice "invalid --width '480': size 480w given twice (--size and --width make one list)" \
+    --size 480 --width 480
+twice "invalid --size '100': size 100w given twice (--size and --width make one list)" \
+    --width 100 --size 100
+twice "invalid --size '20,10x5': size 10x5 given twice (--size and --width make one list)" \
+    --size 10x5 --size 20,10x5
+twice "invalid --quality 'webp=80,webp=90': webp given twice" \
+    --quality webp=80,webp=90
+twice "invalid --quality 'jpeg=80,avif=40,jpg=90': jpeg given twice" \
+    --quality jpeg=80,avif=40,jpg=90
+[ ! -e "$T/o" ] || fail "a usage error created the output folder"
 # what is right stays right
 for v in 10 x10 10x20 10,20x20,x30 1000000; do
     expect_exit 0 "$IMGBATCH" transform -q --size "$v" -o "$T/ok" \
         "$T/in/photo.jpg"
 done
-ok "--size/--width: empty or malformed sides, signs, blanks, out of range, repeats: usage errors"
+ok "--size/--width: empty or malformed sides, signs, blanks, out of range, repeats: usage errors; --quality repeats too"
 
 # --- -v: one line per item, every rendition made named ------------------
 expect_exit 0 "$IMGBATCH" transform -v --width 100,200 --format jpeg,webp \
