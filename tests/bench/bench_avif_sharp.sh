@@ -67,24 +67,6 @@ run_tool() {
     awk '{printf "%s %.2f\n", $1, $2 + $3}' "$W/time"
 }
 
-# psnr TOOL: mean PSNR of TOOL's AVIFs, decoded by vips, against
-# convert -resize 1024x1024> of each source
-psnr() {
-    local sum=0 n=0 f b p
-    for f in "${FILES[@]}"; do
-        b=$(basename "$f" .jpg)
-        [ -f "$W/ref-$b.png" ] ||
-            convert "$f" -auto-orient -filter Lanczos -resize '1024x1024>' \
-                "$W/ref-$b.png"
-        vips copy "$W/out-$1/$b.avif" "$W/cmp.png" 2>/dev/null
-        p=$(compare -metric PSNR "$W/ref-$b.png" "$W/cmp.png" null: 2>&1 ||
-            true)
-        sum=$(echo "$sum + $p" | bc -l)
-        n=$((n + 1))
-    done
-    printf '%.2f' "$(echo "$sum / $n" | bc -l)"
-}
-
 install_tools
 install_sharp
 mkdir -p "$W"
@@ -129,7 +111,7 @@ for t in "${TOOLS[@]}"; do
     printf '| %s | %s | %.2f | %.2f | %.2fx | %.2f | %.2fx | %s | %s |\n' \
         "$t" "${WHAT[$t]}" "$s" "$(echo "$N / $s" | bc -l)" \
         "$(echo "$ref_s / $s" | bc -l)" "$c" "$(echo "$ref_c / $c" | bc -l)" \
-        "$kb" "$(psnr "$t")"
+        "$kb" "$(mean_psnr "$W" '1024x1024>' "$W/out-$t/%s.avif" "${FILES[@]}")"
 done
 echo
 echo "(vs sharp e0 > 1: faster than sharp at matched speed. PSNR: mean over the photos, in dB, of the AVIF decoded by vips against ImageMagick's Lanczos resize.)"

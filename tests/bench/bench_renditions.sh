@@ -63,24 +63,6 @@ run_tool() {
     awk '{printf "%s %.2f\n", $1, $2 + $3}' "$BENCH_DIR/time"
 }
 
-# psnr_960 TOOL EXT: mean PSNR of TOOL's 960 renditions (EXT) against
-# convert -resize 960x of the source, over the first 8 photos
-psnr_960() {
-    local sum=0 n=0 f b p
-    for f in "${FILES[@]:0:8}"; do
-        b=$(basename "$f" .jpg)
-        [ -f "$BENCH_DIR/ref-$b.png" ] ||
-            convert "$f" -auto-orient -filter Lanczos -resize '960x>' \
-                "$BENCH_DIR/ref-$b.png"
-        convert "$BENCH_DIR/rout-$1/$b-960w.$2" "$BENCH_DIR/cmp.png"
-        p=$(compare -metric PSNR "$BENCH_DIR/ref-$b.png" "$BENCH_DIR/cmp.png" \
-            null: 2>&1 || true)
-        sum=$(echo "$sum + $p" | bc -l)
-        n=$((n + 1))
-    done
-    printf '%.2f' "$(echo "$sum / $n" | bc -l)"
-}
-
 install_tools
 install_sharp
 mkdir -p "$BENCH_DIR"
@@ -115,7 +97,8 @@ for t in "${TOOLS[@]}"; do
     printf '| %s | %.2f | %.1f | %.2fx | %.2f | %.2fx | %s | %s | %s | %s |\n' "$t" "$s" \
         "$(echo "$N / $s" | bc -l)" "$(echo "$sharp_s / $s" | bc -l)" \
         "$c" "$(echo "$sharp_c / $c" | bc -l)" \
-        "$wb" "$jb" "$(psnr_960 "$t" webp)" "$(psnr_960 "$t" jpg)"
+        "$wb" "$jb" "$(mean_psnr "$BENCH_DIR" 960x\> "$BENCH_DIR/rout-$t/%s-960w.webp" "${FILES[@]:0:8}")" \
+        "$(mean_psnr "$BENCH_DIR" 960x\> "$BENCH_DIR/rout-$t/%s-960w.jpg" "${FILES[@]:0:8}")"
 done
 echo
 echo "(vs sharp > 1: faster than sharp. PSNR in dB against ImageMagick's Lanczos resize of the same photo.)"

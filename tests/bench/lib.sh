@@ -87,3 +87,25 @@ build_corpus() {
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 now() { date +%s.%N; }
 
+
+# mean_psnr WORK GEOM PATTERN FILE...: the mean PSNR in dB (2 decimals),
+# over the FILEs, of each one's output against ImageMagick's Lanczos
+# resize of it to GEOM (say '1024x1024>'; cached in WORK/ref-*.png).
+# PATTERN is the output's path with %s for the source's name without
+# .jpg; vips decodes it (JPEG, PNG, WebP, AVIF alike).
+mean_psnr() {
+    local work=$1 geom=$2 pat=$3 sum=0 n=0 f b ref p
+    shift 3
+    for f in "$@"; do
+        b=$(basename "$f" .jpg)
+        ref=$work/ref-$(printf '%s' "$geom" | tr -c 'A-Za-z0-9' _)-$b.png
+        [ -f "$ref" ] ||
+            convert "$f" -auto-orient -filter Lanczos -resize "$geom" "$ref"
+        # shellcheck disable=SC2059
+        vips copy "$(printf "$pat" "$b")" "$work/cmp.png" 2>/dev/null
+        p=$(compare -metric PSNR "$ref" "$work/cmp.png" null: 2>&1 || true)
+        sum=$(echo "$sum + $p" | bc -l)
+        n=$((n + 1))
+    done
+    printf '%.2f' "$(echo "$sum / $n" | bc -l)"
+}
