@@ -13,6 +13,7 @@
 #include "cmd/shard.h"
 #include "cmd/walk.h"
 #include "fetch/fetch.h"
+#include "pool/pool.h"
 #include "transform/transform.h"
 
 #include <stddef.h>
@@ -132,6 +133,9 @@ int run_item_task(const struct run_settings *s, struct run_item *item,
  * carries the download dl's mtime (no worker needed). */
 int run_item_unchanged(const struct run_settings *s,
                        const struct run_item *item, const char *dl);
+/* -v's end of a URL's line when a worker made its renditions: each
+ * output made with its size, and how many were up to date. */
+void run_item_say(const struct run_settings *s, const struct run_item *item);
 /* The report line's "renditions" array (none without item): each
  * output's outcome from the worker if results, else status none. */
 void run_item_report(struct cmd_json *j, const struct run_settings *s,
@@ -189,11 +193,11 @@ int run_names_init(struct run_names *n, size_t count);
 /* NULL if name is now url's; else the URL that has it already. */
 const char *run_names_claim(struct run_names *n, char *name,
                             const char *url);
-/* Claims every output name of item for url, or none: NULL, or the URL
- * that has one already (*taken: that name). */
-const char *run_names_claim_item(struct run_names *n, struct run_item *item,
-                                 size_t per, const char *url,
-                                 const char **taken);
+/* Claims every output name of item for url, or none: 0, or -1 with msg
+ * naming the output taken and the URL (password hidden) that has it. */
+int run_names_claim_item(struct run_names *n, struct run_item *item,
+                         size_t per, const char *url, char *msg,
+                         size_t msglen);
 void run_names_release(struct run_names *n);
 
 /*
@@ -226,5 +230,65 @@ int run_sweep_temps(const char *dir);
 
 char *run_strdup(const char *s);                    /* aborts on ENOMEM */
 char *run_join(const char *dir, const char *name);  /* dir/name, ditto */
+
+/*
+ * The run itself, shared by cmd/run.c (the per-item steps, the report
+ * fields) and cmd/run_batch.c (the batch around them).
+ */
+/* One URL of this shard, in the parent. */
+struct pend {
+    char *url;           /* owned */
+    char *dl;            /* owned: download path */
+    char *out;           /* owned: output path */
+    long http;
+    uint64_t bytes;
+    unsigned attempts;
+    double fetch_ms, landed_ms;
+    int reported;        /* its report line is written */
+};
+
+struct run {
+    struct run_settings *s;
+    struct run_dirs d;       /* OUT and the download folder */
+    struct run_list list;
+    size_t next;             /* list position for the fetch loop */
+    void *items;             /* shared with the workers: list.n run_items
+                                of per outputs each (run_item_at) */
+    size_t per;              /* outputs per item: render_per */
+    struct pend *pend;       /* list.n of them, by item */
+    size_t nslots;
+    struct ib_pool *pool;
+    struct ib_pool_result *results;
+    struct run_journal journal;
+    struct run_names names;
+    struct batch b;          /* report, counts by run_status, progress */
+    double t0;               /* b.t0: the loop's clock */
+    uint64_t downloaded, not_modified, transformed, bytes;
+    uint64_t fetched, submitted, finished;
+};
+
+/* ---- cmd/run.c ---- */
+
+/*
+ * The fetch loop's hooks: as each URL ends, a file that landed gets an
+ * output name and, unless its output is up to date, goes to the pool.
+ */
+void run_on_fetched(void *ctx, const struct ib_fetch_item *it);
+void run_on_progress(void *ctx, const struct ib_fetch_progress *pr);
+/* Runs in a worker: one landed file; its run_result is the payload, the
+ * outputs' results are in its item. */
+int run_task(void *ctx, size_t index, void *data, char *msg, size_t msglen);
+/* In the parent, as each worker's result arrives. */
+void run_on_result(void *ctx, size_t index, const struct ib_pool_result *res);
+/* p's report line when a stop kept its file from a worker. */
+void run_report_skipped(struct run *r, struct pend *p);
+void run_summary(struct run *r, int interrupted);
+
+/* ---- cmd/run_batch.c ---- */
+
+void run_init(struct run *r, struct run_settings *s);
+/* Sets up, runs both stages, reports; returns the exit code. */
+int run_batch(struct run *r);
+void run_release(struct run *r);
 
 #endif
