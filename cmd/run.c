@@ -13,7 +13,7 @@
  * -9 cost the fetch index) is recognised by a worker from the journal's
  * hash and restamped without decoding (cmd/run_item.c).
  */
-#include "cmd/run.h"
+#include "cmd/run_batch.h"
 #include "fetch/fetch.h"
 #include "pool/pool.h"
 #include "transform/transform.h"
@@ -38,15 +38,6 @@ static const char about[] =
 
 _Static_assert((int)RUN_NSTATUS == (int)BATCH_NSTATUS,
                "run_status follows batch_status");
-
-static void show_progress(struct run *r, int force)
-{
-    batch_progress(&r->b, force, "%" PRIu64 "/%zu fetched, %" PRIu64
-                   " transformed, %" PRIu64 " busy, %" PRIu64 " failed, "
-                   "%.1f s", r->fetched, r->list.n, r->transformed,
-                   r->submitted - r->finished, r->b.n[RUN_FAILED],
-                   (cmd_now_ms() - r->t0) / 1e3);
-}
 
 /* What a report line says beyond the fetch fields. */
 struct outcome {
@@ -73,7 +64,7 @@ static void say_done(const struct run *r, const struct outcome *o,
 }
 
 /* p's dl and out may be NULL; landed_ms < 0: no file landed. */
-static void report(struct run *r, struct pend *p, const char *url,
+static void report(struct run *r, struct run_pend *p, const char *url,
                    const struct outcome *o)
 {
     double now = cmd_now_ms() - r->t0;
@@ -117,7 +108,7 @@ static void report(struct run *r, struct pend *p, const char *url,
         say_done(r, o, url, p->out);
     }
     free(hidden);
-    show_progress(r, 0);
+    run_progress(r);
 }
 
 /* stale: only those a killed copy of this shard left */
@@ -129,7 +120,7 @@ static void remove_temps(struct run *r, const struct run_item *item,
             ib_transform_remove_temps(&r->d.out, item->out[k].out);
 }
 
-void run_report_skipped(struct run *r, struct pend *p)
+void run_report_skipped(struct run *r, struct run_pend *p)
 {
     struct outcome o = {.status = RUN_SKIPPED, .error = "interrupted",
                         .transform_ms = -1};
@@ -139,7 +130,7 @@ void run_report_skipped(struct run *r, struct pend *p)
 void run_on_result(void *ctx, size_t index, const struct ib_pool_result *res)
 {
     struct run *r = ctx;
-    struct pend *p = &r->pend[index];
+    struct run_pend *p = &r->pend[index];
     struct run_item *item = run_item_at(r->items, r->per, index);
     struct run_result d;
     struct outcome o = {.status = RUN_FAILED, .stage = "transform",
@@ -194,8 +185,8 @@ void run_on_fetched(void *ctx, const struct ib_fetch_item *it)
     r->fetched++;
     r->bytes += it->bytes;
     if (!landed || r->nslots >= r->list.n) {
-        struct pend f = {.http = it->http, .attempts = it->attempts,
-                         .fetch_ms = it->ms, .landed_ms = -1};
+        struct run_pend f = {.http = it->http, .attempts = it->attempts,
+                             .fetch_ms = it->ms, .landed_ms = -1};
         if (it->status == IB_FETCH_DONE_SKIPPED)
             o.status = RUN_SKIPPED;
         else if (it->status == IB_FETCH_DONE_INTERRUPTED)
@@ -206,15 +197,15 @@ void run_on_fetched(void *ctx, const struct ib_fetch_item *it)
         return;
     }
     size_t i = r->nslots++;
-    struct pend *p = &r->pend[i];
+    struct run_pend *p = &r->pend[i];
     struct run_item *item = run_item_at(r->items, r->per, i);
     char msg[IB_POOL_MSGLEN];
 
     r->downloaded += it->status == IB_FETCH_DONE_OK;
     r->not_modified += it->status == IB_FETCH_DONE_UNCHANGED;
-    *p = (struct pend){.http = it->http, .bytes = it->bytes,
-                       .attempts = it->attempts, .fetch_ms = it->ms,
-                       .landed_ms = cmd_now_ms() - r->t0};
+    *p = (struct run_pend){.http = it->http, .bytes = it->bytes,
+                           .attempts = it->attempts, .fetch_ms = it->ms,
+                           .landed_ms = cmd_now_ms() - r->t0};
     p->url = run_strdup(it->url);
     p->dl = run_strdup(it->path);
     o.item = item;
@@ -253,12 +244,6 @@ void run_on_fetched(void *ctx, const struct ib_fetch_item *it)
         run_report_skipped(r, p);
     }
     /* IB_POOL_ESYS: no worker can be forked; the wait reports it */
-}
-
-void run_on_progress(void *ctx, const struct ib_fetch_progress *pr)
-{
-    (void)pr;
-    show_progress(ctx, 0);
 }
 
 int run_task(void *ctx, size_t index, void *data, char *msg, size_t msglen)

@@ -1,9 +1,10 @@
 /*
  * cmd/run_batch.c: the batch around imgbatch run's per-item steps
- * (cmd/run.c). Reads top-down: the fetch loop's URL source; the one poll
- * loop; the whole run (OUT locked, the journal opened, the shared slots
- * mapped, the workers forked, the loop, the items a stop left reported,
- * the summary, the exit code); the teardown.
+ * (cmd/run.c). Reads top-down: the progress line; the fetch loop's
+ * hooks (its URL source is the list, in order); the one poll loop; the
+ * whole run (OUT locked, the journal opened, the shared slots mapped, the
+ * workers forked, the loop, the items a stop left reported, the summary,
+ * the exit code); the teardown.
  *
  * Workers are forked before the first file exists, so what a task needs
  * to know about its file travels through a MAP_SHARED table of slots the
@@ -13,10 +14,11 @@
  * and outputs are created relative to its fd, never through a symlink.
  */
 #define _DEFAULT_SOURCE   /* MAP_ANONYMOUS */
-#include "cmd/run.h"
+#include "cmd/run_batch.h"
 #include "fetch/fetch.h"
 #include "pool/pool.h"
 
+#include <inttypes.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,21 @@
 #include <unistd.h>
 
 #define NAME "run"
+
+void run_progress(struct run *r)
+{
+    batch_progress(&r->b, 0, "%" PRIu64 "/%zu fetched, %" PRIu64
+                   " transformed, %" PRIu64 " busy, %" PRIu64 " failed, "
+                   "%.1f s", r->fetched, r->list.n, r->transformed,
+                   r->submitted - r->finished, r->b.n[RUN_FAILED],
+                   (cmd_now_ms() - r->t0) / 1e3);
+}
+
+static void on_progress(void *ctx, const struct ib_fetch_progress *pr)
+{
+    (void)pr;
+    run_progress(ctx);
+}
 
 /* The fetch loop's URL source: this shard's list, in order. */
 static int next_url(void *ctx, const char **url, const char **name)
@@ -139,7 +156,7 @@ int run_batch(struct run *r)
     fo.next = next_url;
     fo.next_ctx = r;
     fo.done = run_on_fetched;
-    fo.progress = run_on_progress;
+    fo.progress = on_progress;
     fo.ctx = r;
     fo.stop = &cmd_stop;
     int prc, frc = run_loop(r, &fo, &prc, msg, sizeof msg);

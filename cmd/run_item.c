@@ -1,11 +1,12 @@
 /*
  * cmd/run_item.c: one item of imgbatch run, from its URL to its output:
  * the list, the slot a worker reads and the task. The journal and the
- * claims on output names are in cmd/run_journal.c. See cmd/run.h.
+ * claims on output names are in cmd/run_journal.c. See cmd/run.h and
+ * cmd/run_int.h.
  */
 #include "cmd/cmd.h"
 #include "cmd/recipe.h"
-#include "cmd/run.h"
+#include "cmd/run_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

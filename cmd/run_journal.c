@@ -5,7 +5,7 @@
  * claims, within a run: which URL an output name is taken by, so that two
  * URLs never write one file. See cmd/run.h.
  */
-#include "cmd/run.h"
+#include "cmd/run_int.h"
 #include "cmd/shard.h"
 
 #include <errno.h>
