@@ -104,6 +104,9 @@ int render_settle(const struct cmd_image *img, struct render_key *keys,
  * the subcommand). hash_ok: whether {hash} may be used.
  */
 int render_check(const char *cmd, struct cmd_image *img, int hash_ok);
+/* render_check's part for --name (cmd/render_name.c). */
+int render_check_name(const char *cmd, const struct cmd_image *img,
+                      int hash_ok);
 
 /*
  * Names every item's renditions and their recipes (w after walk_finish):

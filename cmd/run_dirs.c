@@ -2,10 +2,10 @@
  * cmd/run_dirs.c: the two folders imgbatch run writes, before anything is
  * written: OUT opened and locked (cmd/lock.c), the download folder made
  * without following a planted symlink and locked too, and both swept of
- * what a killed run left there. See cmd/run.h.
+ * what a killed run left there. See cmd/run_int.h.
  */
 #include "cmd/cmd.h"
-#include "cmd/run.h"
+#include "cmd/run_int.h"
 #include "cmd/walk.h"
 
 #include <dirent.h>

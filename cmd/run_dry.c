@@ -6,7 +6,7 @@
  * stdout. Nothing is fetched, created, locked or written.
  */
 #include "cmd/recipe.h"
-#include "cmd/run.h"
+#include "cmd/run_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,11 +1,12 @@
 /*
  * cmd/run_item.c: one item of imgbatch run, from its URL to its output:
  * the list, the slot a worker reads and the task. The journal and the
- * claims on output names are in cmd/run_journal.c. See cmd/run.h.
+ * claims on output names are in cmd/run_journal.c. See cmd/run.h and
+ * cmd/run_int.h.
  */
 #include "cmd/cmd.h"
 #include "cmd/recipe.h"
-#include "cmd/run.h"
+#include "cmd/run_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -425,6 +426,25 @@ int run_item_unchanged(const struct run_settings *s,
             return 0;
     }
     return 1;
+}
+
+void run_item_say(const struct run_settings *s, const struct run_item *item)
+{
+    const char *sep = " -> ";
+    size_t fresh = 0;
+    for (size_t k = 0; k < render_per(&s->img); k++) {
+        const struct ib_rendition_result *rr = &item->out[k].rr;
+        if (rr->status != 0) {
+            fresh++;
+            continue;
+        }
+        fprintf(stderr, "%s'%s/%s' (%" PRIu32 "x%" PRIu32 ")", sep,
+                s->o.out, item->out[k].out, rr->width, rr->height);
+        sep = ", ";
+    }
+    if (fresh)
+        fprintf(stderr, "; %zu up to date", fresh);
+    fputc('\n', stderr);
 }
 
 void run_item_report(struct cmd_json *j, const struct run_settings *s,

@@ -5,7 +5,7 @@
  * claims, within a run: which URL an output name is taken by, so that two
  * URLs never write one file. See cmd/run.h.
  */
-#include "cmd/run.h"
+#include "cmd/run_int.h"
 #include "cmd/shard.h"
 
 #include <errno.h>
@@ -267,20 +267,23 @@ const char *run_names_claim(struct run_names *n, char *name,
     return NULL;
 }
 
-const char *run_names_claim_item(struct run_names *n, struct run_item *item,
-                                 size_t per, const char *url,
-                                 const char **taken)
+int run_names_claim_item(struct run_names *n, struct run_item *item,
+                         size_t per, const char *url, char *msg,
+                         size_t msglen)
 {
     for (size_t k = 0; k < per; k++) {
         size_t i = names_find(n, item->out[k].out);
         if (n->name[i]) {
-            *taken = n->name[i];
-            return n->url[i];
+            char *hidden;
+            snprintf(msg, msglen, "output '%s' is already that of '%s'",
+                     n->name[i], cmd_url_shown(n->url[i], &hidden));
+            free(hidden);
+            return -1;
         }
     }
     for (size_t k = 0; k < per; k++)
         run_names_claim(n, item->out[k].out, url);
-    return NULL;
+    return 0;
 }
 
 void run_names_release(struct run_names *n)

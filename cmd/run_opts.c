@@ -6,7 +6,7 @@
  */
 #include "cmd/cmd.h"
 #include "cmd/render.h"
-#include "cmd/run.h"
+#include "cmd/run_int.h"
 #include "cmd/walk.h"
 
 #include <errno.h>

@@ -447,6 +447,36 @@ static void test_names_claim_first_url_keeps_a_name(void **state)
     assert_null(names.name);
 }
 
+/* An item's outputs are claimed all or none; the error names the output
+ * taken and the URL that has it, its password hidden. */
+static void test_names_claim_item_says_who_has_it(void **state)
+{
+    (void)state;
+    struct run_names names;
+    struct run_item *a = calloc(1, run_item_size(2));
+    struct run_item *b = calloc(1, run_item_size(2));
+    char msg[256] = "";
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(run_names_init(&names, 8), 0);
+    snprintf(a->out[0].out, RUN_NAMELEN, "a.jpg");
+    snprintf(a->out[1].out, RUN_NAMELEN, "a.webp");
+    snprintf(b->out[0].out, RUN_NAMELEN, "b.jpg");
+    snprintf(b->out[1].out, RUN_NAMELEN, "a.webp");
+    assert_int_equal(run_names_claim_item(&names, a, 2, "http://u:pw@h/a",
+                                          msg, sizeof msg), 0);
+    assert_int_equal(run_names_claim_item(&names, b, 2, "http://h/b", msg,
+                                          sizeof msg), -1);
+    assert_string_equal(msg, "output 'a.webp' is already that of "
+                             "'http://***@h/a'");
+    /* b claimed none of its names */
+    char b2[] = "b.jpg";
+    assert_null(run_names_claim(&names, b2, "http://h/c"));
+    run_names_release(&names);
+    free(a);
+    free(b);
+}
+
 /* ---- walk's output name planning (cmd/walk.c) ------------------------- */
 
 #define JPEG_ONLY (1u << IB_FORMAT_JPEG)
@@ -595,6 +625,7 @@ int main(void)
         cmocka_unit_test(test_journal_skips_a_line_with_a_bad_field),
         cmocka_unit_test(test_journal_refuses_a_symlink),
         cmocka_unit_test(test_names_claim_first_url_keeps_a_name),
+        cmocka_unit_test(test_names_claim_item_says_who_has_it),
         cmocka_unit_test(test_plan_keeps_distinct_names_plain),
         cmocka_unit_test(test_plan_names_sharers_by_their_whole_name),
         cmocka_unit_test(test_plan_hashes_what_still_shares),
