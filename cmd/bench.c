@@ -100,15 +100,6 @@ static void set_unverified(struct bench *b, const char *fmt, const char *a)
 
 /* ---- files ---- */
 
-static char *path_join(const char *a, const char *b)
-{
-    size_t n = strlen(a) + strlen(b) + 2;
-    char *p = malloc(n);
-    if (p)
-        snprintf(p, n, "%s/%s", a, b);
-    return p;
-}
-
 static int write_file(const char *path, const unsigned char *buf, size_t len)
 {
     FILE *f = fopen(path, "wb");
@@ -162,7 +153,7 @@ static void remove_tree(const char *path)
     while (d && (e = readdir(d))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
-        char *p = path_join(path, e->d_name);
+        char *p = cmd_path_join(path, e->d_name);
         struct stat st;
         if (p && !lstat(p, &st) && S_ISDIR(st.st_mode))
             remove_tree(p);
@@ -267,12 +258,12 @@ static double transform_once(struct bench *b, struct row *r, unsigned run,
     struct ib_encode_opts eopts;
     struct ib_pipeline *p = ib_pipeline_new();
     struct ib_pool_result *res = calloc(b->plan.images, sizeof *res);
-    char msg[256], tag[64], *in = path_join(b->dir, "in"), *out;
+    char msg[256], tag[64], *in = cmd_path_join(b->dir, "in"), *out;
     double ms = -2;
     int out_fd = -1;
 
     snprintf(tag, sizeof tag, "out-%s-%u-%u", r->model, r->workers, run);
-    out = path_join(b->dir, tag);
+    out = cmd_path_join(b->dir, tag);
     if (!p || !res || !in || !out || mkdir(out, 0777) ||
         (out_fd = open(out, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
         ib_pipeline_add(p, "resize", "1024x1024", msg, sizeof msg))
@@ -304,7 +295,7 @@ static double transform_once(struct bench *b, struct row *r, unsigned run,
         }
     }
     /* the first serial run is the reference; the others must equal it */
-    char *ref = path_join(b->dir, "ref");
+    char *ref = cmd_path_join(b->dir, "ref");
     if (ref && backend == IB_POOL_SERIAL && access(ref, F_OK)) {
         if (rename(out, ref))
             ms = -2;
@@ -372,7 +363,7 @@ static double fetch_once(struct bench *b, const struct server *s,
         if (!strcmp(r->model, names[m]))
             mode = (enum ib_fetch_mode)m;
     snprintf(tag, sizeof tag, "dl-%s-%u-%u", r->model, r->workers, run);
-    char *out = path_join(b->dir, tag);
+    char *out = cmd_path_join(b->dir, tag);
     if (!out || mkdir(out, 0777)) {
         free(out);
         return -2;
@@ -553,7 +544,7 @@ static void print_table(const struct bench *b, const struct row *rows,
 static int make_inputs(struct bench *b)
 {
     const struct plan *p = &b->plan;
-    char *in = path_join(b->dir, "in");
+    char *in = cmd_path_join(b->dir, "in");
     int rc = in && !mkdir(in, 0777) ? 0 : -1;
     for (unsigned i = 0; !rc && i < p->images; i++) {
         struct blob j = {0};
@@ -609,7 +600,7 @@ int cmd_bench(int argc, char **argv)
     if (rc >= 0)
         return rc;
     b.cpus = ib_pool_cpus();
-    b.dir = path_join(parent, "imgbatch-bench.XXXXXX");
+    b.dir = cmd_path_join(parent, "imgbatch-bench.XXXXXX");
     if (!b.dir || !mkdtemp(b.dir)) {
         fprintf(stderr, "imgbatch bench: cannot make a folder in '%s': %s\n",
                 parent, strerror(errno));

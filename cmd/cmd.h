@@ -138,10 +138,14 @@ int cmd_fetch_option(const char *cmd, struct ib_fetch_opts *o, int c,
  * Paths (cmd/paths.c). resolve: absolute, "." and ".." folded, symlinks
  * resolved as far as the path exists; owned by the caller, NULL if out of
  * memory. within: 1 if path is dir (by name or, existing, by inode: a hard
- * link) or lies inside it, else 0.
+ * link) or lies inside it, else 0. join: dir/name with one '/' between;
+ * cmd_strdup: strdup. Both owned by the caller and abort() when out of
+ * memory: a name or a path too big to copy cannot be reported.
  */
 char *cmd_path_resolve(const char *path);
 int cmd_path_within(const char *path, const char *dir);
+char *cmd_path_join(const char *dir, const char *name);
+char *cmd_strdup(const char *s);
 
 /*
  * The output folder (cmd/lock.c), the same for fetch, transform and run:

@@ -102,3 +102,25 @@ int cmd_path_within(const char *path, const char *dir)
     free(b);
     return in;
 }
+
+char *cmd_strdup(const char *s)
+{
+    char *d = strdup(s);
+    if (!d)
+        abort();
+    return d;
+}
+
+char *cmd_path_join(const char *dir, const char *name)
+{
+    size_t ld = strlen(dir), ln = strlen(name), n = ld;
+    char *p = malloc(ld + ln + 2);
+
+    if (!p)
+        abort();
+    memcpy(p, dir, ld);
+    if (n && p[n - 1] != '/')
+        p[n++] = '/';
+    memcpy(p + n, name, ln + 1);
+    return p;
+}

@@ -206,8 +206,8 @@ void run_on_fetched(void *ctx, const struct ib_fetch_item *it)
     *p = (struct run_pend){.http = it->http, .bytes = it->bytes,
                            .attempts = it->attempts, .fetch_ms = it->ms,
                            .landed_ms = cmd_now_ms() - r->t0};
-    p->url = run_strdup(it->url);
-    p->dl = run_strdup(it->path);
+    p->url = cmd_strdup(it->url);
+    p->dl = cmd_strdup(it->path);
     o.item = item;
     o.none = "not_run";
     o.stage = "transform";
@@ -218,7 +218,7 @@ void run_on_fetched(void *ctx, const struct ib_fetch_item *it)
         report(r, p, p->url, &o);
         return;
     }
-    p->out = run_join(r->s->o.out, item->out[0].out);
+    p->out = cmd_path_join(r->s->o.out, item->out[0].out);
     if (run_names_claim_item(&r->names, item, r->per, p->url, msg,
                              sizeof msg)) {
         o.error = msg;

@@ -49,7 +49,7 @@ static int note_stale(void *ctx, const char *name)
         d->stale = p;
         d->capstale = cap;
     }
-    d->stale[d->nstale++] = run_strdup(name);
+    d->stale[d->nstale++] = cmd_strdup(name);
     return 0;
 }
 
@@ -154,7 +154,7 @@ int run_sweep_temps(const char *dir)
         const char *tail = name + len - 12;   /* ".tmp-XXXXXX" + 1 */
         if (strncmp(tail + 1, ".tmp-", 5) && strncmp(tail, ".part.", 6))
             continue;
-        char *p = run_join(dir, name);
+        char *p = cmd_path_join(dir, name);
         n += unlink(p) == 0;
         free(p);
     }

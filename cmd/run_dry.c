@@ -20,7 +20,7 @@ static const char *output_fate(const struct run_settings *s,
 {
     struct run_slot prev;
     struct stat st;
-    char *path = run_join(s->o.out, name);
+    char *path = cmd_path_join(s->o.out, name);
     int exists = !lstat(path, &st);
 
     free(path);

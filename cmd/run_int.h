@@ -134,7 +134,5 @@ void run_dirs_release(struct run_dirs *d);
 /* Removes a killed run's temp files from dir; how many. */
 int run_sweep_temps(const char *dir);
 
-char *run_strdup(const char *s);                    /* aborts on ENOMEM */
-char *run_join(const char *dir, const char *name);  /* dir/name, ditto */
 
 #endif

@@ -17,24 +17,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-char *run_strdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();   /* a name or a URL: out of memory here is fatal */
-    return d;
-}
-
-char *run_join(const char *dir, const char *name)
-{
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *p = malloc(n);
-    if (!p)
-        abort();
-    snprintf(p, n, "%s/%s", dir, name);
-    return p;
-}
-
 /* Appends url and its list name (NULL: none) to the arrays v and nv. */
 static void push_url(char ***v, char ***nv, size_t *n, size_t *cap,
                      const char *url, const char *name)
@@ -50,8 +32,8 @@ static void push_url(char ***v, char ***nv, size_t *n, size_t *cap,
         *nv = m;
         *cap = c;
     }
-    (*nv)[*n] = name ? run_strdup(name) : NULL;
-    (*v)[(*n)++] = run_strdup(url);
+    (*nv)[*n] = name ? cmd_strdup(name) : NULL;
+    (*v)[(*n)++] = cmd_strdup(url);
 }
 
 static void free_others(struct run_list *l)
@@ -169,7 +151,7 @@ void run_list_plan(struct run_list *l, const struct run_settings *s)
             snprintf(name, sizeof name, "%s", given);
         else
             ib_fetch_name(url, name);
-        l->base[i] = run_strdup(name);
+        l->base[i] = cmd_strdup(name);
         /* same: the content decides, unless the name already says */
         enum ib_format f = ib_format_output(fixed, ib_name_format(name));
         unsigned formats = f != IB_FORMAT_UNKNOWN ? 1u << f : writable;
@@ -351,7 +333,7 @@ int run_item_task(const struct run_settings *s, struct run_item *item,
 {
     const struct cmd_image *img = &s->img;
     size_t per = render_per(img), fresh = 0;
-    char *in = run_join(s->dl_dir, item->in), *out[IB_RENDITIONS_MAX];
+    char *in = cmd_path_join(s->dl_dir, item->in), *out[IB_RENDITIONS_MAX];
     struct ib_rendition r[IB_RENDITIONS_MAX];
     struct ib_rendition_result rr[IB_RENDITIONS_MAX];
     struct ib_transform_result t;
@@ -364,7 +346,7 @@ int run_item_task(const struct run_settings *s, struct run_item *item,
 
     memset(res, 0, sizeof *res);
     for (size_t k = 0; k < per; k++) {
-        out[k] = run_join(s->o.out, item->out[k].out);
+        out[k] = cmd_path_join(s->o.out, item->out[k].out);
         item->out[k].rr = (struct ib_rendition_result){.status = 2};
     }
     if (hash_file(in, &hash)) {
@@ -418,7 +400,7 @@ int run_item_unchanged(const struct run_settings *s,
 {
     for (size_t k = 0; k < render_per(&s->img); k++) {
         const struct run_slot *slot = &item->out[k];
-        char *out = run_join(s->o.out, slot->out);
+        char *out = cmd_path_join(s->o.out, slot->out);
         int fresh = slot->prev_recipe == slot->recipe &&
                     cmd_output_fresh(dl, out);
         free(out);
@@ -455,7 +437,7 @@ void run_item_report(struct cmd_json *j, const struct run_settings *s,
         return;   /* named no output */
     cmd_json_array_begin(j, "renditions");
     for (size_t k = 0; k < render_per(&s->img); k++) {
-        char *out = run_join(s->o.out, item->out[k].out);
+        char *out = cmd_path_join(s->o.out, item->out[k].out);
         render_report_one(j, &s->img, k, out,
                           results ? &item->out[k].rr : NULL, none);
         free(out);

@@ -55,7 +55,7 @@ static int parse_entry(char *line, struct run_entry *e)
     line[strcspn(line, "\n")] = '\0';
     e->sec = sec;
     e->nsec = nsec;
-    e->name = run_strdup(line + used);
+    e->name = cmd_strdup(line + used);
     return 0;
 }
 
@@ -64,7 +64,7 @@ void run_journal_read(struct run_journal *j, const char *out,
 {
     memset(j, 0, sizeof *j);
     j->fd = -1;
-    j->path = run_join(out, name);
+    j->path = cmd_path_join(out, name);
     FILE *f = fopen(j->path, "r");
     char *line = NULL;
     size_t cap = 0, n = 0, alloc = 0;
@@ -163,7 +163,7 @@ void run_journal_add(struct run_journal *j, const char *name,
             abort();
     }
     struct run_entry *e = &j->added[j->nadded++];
-    *e = (struct run_entry){run_strdup(name), d->hash, d->size, d->sec,
+    *e = (struct run_entry){cmd_strdup(name), d->hash, d->size, d->sec,
                             d->nsec, d->recipe, 0};
     if (j->fd >= 0)
         write_entry(NULL, j->fd, e);   /* lost: the item is only redone */

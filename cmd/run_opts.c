@@ -64,7 +64,7 @@ static int own_option(void *ctx, int c, const char *v)
         return 0;
     case OPT_DL_DIR:
         free(s->dl_dir);
-        s->dl_dir = run_strdup(v);
+        s->dl_dir = cmd_strdup(v);
         return 0;
     case OPT_PROCS:
         if (cmd_parse_uint(v, 1, 1024, &s->workers))
@@ -91,11 +91,11 @@ static void default_names(struct run_settings *s)
     char name[128];
     if (!s->dl_dir) {
         snprintf(name, sizeof name, ".downloads%s", b);
-        s->dl_dir = run_join(s->o.out, name);
+        s->dl_dir = cmd_path_join(s->o.out, name);
         s->dl_below = 1;
     }
     snprintf(name, sizeof name, ".imgbatch-run%s.tsv", b);
-    s->journal = run_strdup(name);
+    s->journal = cmd_strdup(name);
 }
 
 int run_settings_parse(struct run_settings *s, int argc, char **argv,

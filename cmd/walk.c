@@ -1,5 +1,6 @@
 /* cmd/walk.c: INPUT arguments -> items with output paths (see walk.h). */
 #include "cmd/walk.h"
+#include "cmd/cmd.h"
 #include "cmd/shard.h"
 #include "transform/transform.h"
 
@@ -13,31 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char *xstrdup(const char *s)
-{
-    char *d = strdup(s);
-    if (!d)
-        abort();   /* a path: out of memory here cannot be reported */
-    return d;
-}
-
-static char *join(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    char *p = malloc(la + lb + 2);
-    if (!p)
-        abort();
-    memcpy(p, a, la);
-    size_t n = la;
-    if (n && p[n - 1] != '/')
-        p[n++] = '/';
-    memcpy(p + n, b, lb + 1);
-    return p;
-}
-
 int walk_make_dir(const char *path)
 {
-    char *d = xstrdup(path);
+    char *d = cmd_strdup(path);
     size_t len = strlen(d);
     for (size_t i = 1; i <= len; i++) {
         if (d[i] != '/' && d[i] != '\0')
@@ -249,12 +228,12 @@ static void push(struct walk *w, const char *path, const char *rel,
         w->cap = cap;
     }
     struct walk_item *it = &w->items[w->n++];
-    it->path = xstrdup(path);
-    it->rel = xstrdup(rel);
+    it->path = cmd_strdup(path);
+    it->rel = cmd_strdup(rel);
     it->out = NULL;   /* named by walk_finish, from the whole list */
     it->out_rel = 0;
     it->out_name = NULL;
-    it->error = error ? xstrdup(error) : NULL;
+    it->error = error ? cmd_strdup(error) : NULL;
     it->format = fmt;
     it->recipe = 0;
 }
@@ -328,14 +307,14 @@ static void visit(struct walk *w, const char *path, const char *rel,
                 abort();
             names = nn;
         }
-        names[n++] = xstrdup(e->d_name);
+        names[n++] = cmd_strdup(e->d_name);
     }
     closedir(d);
     if (n > 1)
         qsort(names, n, sizeof *names, name_cmp);
     for (size_t i = 0; i < n; i++) {
-        char *p = join(path, names[i]);
-        char *r = *rel ? join(rel, names[i]) : xstrdup(names[i]);
+        char *p = cmd_path_join(path, names[i]);
+        char *r = *rel ? cmd_path_join(rel, names[i]) : cmd_strdup(names[i]);
         visit(w, p, r, 0);
         free(p);
         free(r);
@@ -392,12 +371,12 @@ void walk_finish(struct walk *w)
             abort();
         free(it->out);
         it->name_mode = v[i].mode;
-        it->out = join(w->out_root, name);
+        it->out = cmd_path_join(w->out_root, name);
         it->out_rel = la + (la && w->out_root[la - 1] != '/');
         it->out_name = it->out + it->out_rel;
         free(name);
         if (v[i].clash && !it->error)
-            it->error = xstrdup("no free output name");
+            it->error = cmd_strdup("no free output name");
     }
     free(v);
     free(f);
@@ -411,6 +390,6 @@ void walk_finish(struct walk *w)
         char err[600];
         snprintf(err, sizeof err, "output '%s' is also made from '%s'",
                  b->out, a->path);
-        b->error = xstrdup(err);
+        b->error = cmd_strdup(err);
     }
 }
