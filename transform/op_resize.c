@@ -120,17 +120,18 @@ static double block_weight(enum tf_filter f, uint32_t in, uint32_t box,
 
 /*
  * Weights mapping a source of `in` samples, box-reduced by `box` (1: not
- * at all) to ceil(in / box) samples, to `out` samples. Pixel centres are
- * aligned ((o + 0.5) * in / out - 0.5 in input pixels); when shrinking
- * the kernel is stretched by the scale so it low-passes. Taps outside the
- * image are dropped and the rest renormalised, which keeps edges
- * unbiased. On failure the caller still releases a.
+ * at all) to ceil(in / box) samples, to `out` samples, output o centred
+ * at (o + 0.5) * scale + offset input pixels: pixel centres aligned
+ * (scale in / out, offset 0) for a whole-image resize, anything else for
+ * the raw path's chroma (tf_resample_map). When shrinking the kernel is
+ * stretched by the scale so it low-passes. Taps outside the image are
+ * dropped and the rest renormalised, which keeps edges unbiased. On
+ * failure the caller still releases a.
  */
 static int axis_init(struct axis *a, uint32_t in, uint32_t box, uint32_t out,
-                     enum tf_filter f)
+                     double scale, double offset, enum tf_filter f)
 {
     uint32_t len = in / box + (in % box != 0);
-    double scale = (double)in / out;
     double stretch = scale > 1.0 ? scale : 1.0;
     double sup = support(f) * stretch;   /* in input pixels */
     /* the samples a kernel of 2 sup input pixels can touch */
@@ -145,7 +146,7 @@ static int axis_init(struct axis *a, uint32_t in, uint32_t box, uint32_t out,
     if (!a->start || !a->n || !a->w)
         return -1;
     for (uint32_t o = 0; o < out; o++) {
-        double c = (o + 0.5) * scale - 0.5;
+        double c = (o + 0.5) * scale + offset - 0.5;
         long lo = (long)floor(c - sup + 1e-9);
         long hi = (long)ceil(c + sup - 1e-9);
         if (box > 1) {
@@ -156,6 +157,8 @@ static int axis_init(struct axis *a, uint32_t in, uint32_t box, uint32_t out,
             lo = 0;
         if (hi > (long)len - 1)
             hi = (long)len - 1;
+        if (lo > hi)        /* a map past an edge: the edge sample */
+            lo = hi = c < 0 ? 0 : (long)len - 1;
         if (hi - lo + 1 > (long)maxn)
             hi = lo + maxn - 1;
         float *w = a->w + (size_t)o * maxn;
@@ -462,14 +465,22 @@ static uint32_t box_factor(uint32_t in, uint32_t out, int full)
     return (uint32_t)(in / ((uint64_t)out * 2));
 }
 
+/* The same for a map's scale, whatever the sizes. */
+static uint32_t box_for_scale(double scale)
+{
+    return scale >= 4.0 ? (uint32_t)(scale / 2) : 1;
+}
+
 /*
  * Images without alpha (1 or 3 channels) go through the fixed-point
  * resampler (resample_fx.c) unless flt; the rest, and weight tables 16
- * bits cannot hold, through the float loops above.
+ * bits cannot hold, through the float loops above. m NULL: the whole
+ * input to w x h, pixel centres aligned.
  */
 static int resample(const struct ib_image *in, uint32_t w, uint32_t h,
-                    enum tf_filter f, int full, int flt,
-                    struct ib_image **out, char *msg, size_t msglen)
+                    const struct tf_resample_map *m, enum tf_filter f,
+                    int full, int flt, struct ib_image **out, char *msg,
+                    size_t msglen)
 {
     struct axis ax = {0}, ay = {0};
     struct reduced rd = {0};
@@ -481,16 +492,27 @@ static int resample(const struct ib_image *in, uint32_t w, uint32_t h,
     if (w == 0 || h == 0)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "cannot resize to an empty image");
-    bx = box_factor(in->width, w, full);
-    by = box_factor(in->height, h, full);
+    double sx = (double)in->width / w, sy = (double)in->height / h;
+    double ox = 0.0, oy = 0.0;
+    if (m) {
+        sx = m->scale[0];
+        sy = m->scale[1];
+        ox = m->offset[0];
+        oy = m->offset[1];
+        bx = box_for_scale(sx);
+        by = box_for_scale(sy);
+    } else {
+        bx = box_factor(in->width, w, full);
+        by = box_factor(in->height, h, full);
+    }
     rd.in = in;
     rd.bx = bx;
     rd.by = by;
     rd.width = in->width / bx + (in->width % bx != 0);
     rd.rowlen = (size_t)rd.width * ch;
     o = ib_image_new(w, h, ch);
-    if (!o || axis_init(&ax, in->width, bx, w, f) ||
-        axis_init(&ay, in->height, by, h, f))
+    if (!o || axis_init(&ax, in->width, bx, w, sx, ox, f) ||
+        axis_init(&ay, in->height, by, h, sy, oy, f))
         goto done;
     if (bx > 1 || by > 1) {
         rd.slots = ay.maxn;
@@ -557,21 +579,28 @@ int tf_resample(const struct ib_image *in, uint32_t w, uint32_t h,
                 enum tf_filter f, struct ib_image **out, char *msg,
                 size_t msglen)
 {
-    return resample(in, w, h, f, 0, 0, out, msg, msglen);
+    return resample(in, w, h, NULL, f, 0, 0, out, msg, msglen);
 }
 
 int tf_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
                      enum tf_filter f, struct ib_image **out, char *msg,
                      size_t msglen)
 {
-    return resample(in, w, h, f, 1, 0, out, msg, msglen);
+    return resample(in, w, h, NULL, f, 1, 0, out, msg, msglen);
 }
 
 int tf_resample_float(const struct ib_image *in, uint32_t w, uint32_t h,
                       enum tf_filter f, int full, struct ib_image **out,
                       char *msg, size_t msglen)
 {
-    return resample(in, w, h, f, full, 1, out, msg, msglen);
+    return resample(in, w, h, NULL, f, full, 1, out, msg, msglen);
+}
+
+int tf_resample_map(const struct ib_image *in, uint32_t w, uint32_t h,
+                    const struct tf_resample_map *m, enum tf_filter f,
+                    struct ib_image **out, char *msg, size_t msglen)
+{
+    return resample(in, w, h, m, f, 0, 0, out, msg, msglen);
 }
 
 static int parse_dim(const char *s, const char *end, int64_t *v)
