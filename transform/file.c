@@ -5,7 +5,7 @@
  * outside the caller's output folder.
  */
 #define _DEFAULT_SOURCE   /* d_type */
-#include "transform/transform_int.h"
+#include "transform/planes.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -481,13 +481,15 @@ static void shrink_plan(const unsigned char *buf, size_t len,
     d->min_height = swap ? mw : mh;
 }
 
-/* After a scaled decode: resample to the plan's minimum if needed. */
+/* After a scaled decode: resample to the plan's minimum if needed; *fixed
+ * says whether it was. */
 static int shrink_fix(const struct shrink *sh, struct ib_image **img,
-                      char *msg, size_t msglen)
+                      int *fixed, char *msg, size_t msglen)
 {
     struct ib_image *r;
     uint32_t w = (*img)->width, h = (*img)->height, mw, mh;
 
+    *fixed = 0;
     ib_pipeline_min_input(sh->by, w, h, &mw, &mh);
     /* the same minimum, strictly below: the same target */
     if (mw == sh->min_w && mh == sh->min_h && mw < w && mh < h)
@@ -500,27 +502,71 @@ static int shrink_fix(const struct shrink *sh, struct ib_image **img,
         return rc;
     ib_image_free(*img);
     *img = r;
+    *fixed = 1;
     return 0;
 }
 
-/* Reads and decodes in_path, then runs p: *img is p's result. */
-static int load(const char *in_path, const struct ib_decode_opts *dopts,
-                const struct ib_pipeline *p, const struct ib_rendition *r,
-                size_t n, struct ib_image **img, struct ib_meta *meta,
-                struct ib_transform_result *res, char *msg, size_t msglen)
-{
-    unsigned char *in = NULL;
-    size_t inlen = 0;
-    struct ib_decode_opts d = *dopts;
-    struct shrink sh;
+/*
+ * The raw path's state (planes.h): the decoded chroma planes and where
+ * p's result lies in them. The luma is the image every step below works
+ * on, as the RGB image is on the RGB path.
+ */
+struct raw {
+    int on;
+    struct tf_planes src;        /* plane[0] handed to the luma image */
+    struct tf_plane_map map;     /* p's result -> decoded luma */
+};
 
-    int rc = read_file(in_path, &in, &inlen, msg, msglen);
+/* The planes of buf as *img (the luma, upright when auto_orient) and raw;
+ * TF_PLANES_UNSUITED, nothing done, if the RGB path must decode it. */
+static int decode_planes(const unsigned char *buf, size_t len,
+                         const struct ib_decode_opts *d, struct raw *raw,
+                         struct ib_image **img, struct ib_meta *meta,
+                         char *msg, size_t msglen)
+{
+    struct ib_image *y;
+    int rc = tf_jpeg_decode_planes(buf, len, d, &raw->src, meta, msg,
+                                   msglen);
     if (rc)
         return rc;
+    y = raw->src.plane[0];
+    raw->src.plane[0] = NULL;
+    raw->on = 1;
+    tf_plane_map_init(&raw->map, y->width, y->height);
+    if (d->auto_orient && meta->orientation > 1) {
+        struct ib_image *up;
+        rc = ib_image_orient(y, meta->orientation, &up, msg, msglen);
+        ib_image_free(y);
+        if (rc)
+            return rc;
+        y = up;
+        tf_plane_map_orient(&raw->map, meta->orientation);
+        /* as ib_image_decode: the pixels are upright now */
+        tf_exif_set_orientation(meta->exif, meta->exif_len, 1);
+    }
+    *img = y;
+    return 0;
+}
+
+/* Decodes in, then runs p: *img is p's result, the luma alone when
+ * raw->on. */
+static int load(const unsigned char *in, size_t inlen,
+                const struct ib_decode_opts *dopts,
+                const struct ib_pipeline *p, const struct ib_rendition *r,
+                size_t n, struct raw *raw, struct ib_image **img,
+                struct ib_meta *meta, struct ib_transform_result *res,
+                char *msg, size_t msglen)
+{
+    struct ib_decode_opts d = *dopts;
+    struct shrink sh;
+    int rc = TF_PLANES_UNSUITED;
+
     res->in_format = ib_format_sniff(in, inlen);
     shrink_plan(in, inlen, p, r, n, dopts, &d, &sh);
-    rc = ib_image_decode(in, inlen, &d, img, meta, msg, msglen);
-    free(in);
+    if (tf_planes_suit(in, inlen, p, r, n))
+        rc = decode_planes(in, inlen, &d, raw, img, meta, msg, msglen);
+    if (rc == TF_PLANES_UNSUITED)
+        rc = ib_image_decode(in, inlen, &d, img, meta, msg, msglen);
     if (rc)
         return rc;
     res->in_w = (*img)->width;
@@ -528,11 +574,18 @@ static int load(const char *in_path, const struct ib_decode_opts *dopts,
     if (meta->scale_denom > 1) {
         /* report the size in the file, upright, not the scaled decode */
         int swap = d.auto_orient && meta->orientation >= 5;
+        int fixed = 0;
         res->in_w = swap ? meta->height : meta->width;
         res->in_h = swap ? meta->width : meta->height;
         if (sh.min_w)
-            rc = shrink_fix(&sh, img, msg, msglen);
+            rc = shrink_fix(&sh, img, &fixed, msg, msglen);
+        if (fixed && raw->on)
+            tf_plane_map_scale(&raw->map, sh.min_w, sh.min_h);
     }
+    /* an op the map cannot follow fails on the luma, with its reason:
+     * tf_planes_suit lets only geometry ops through */
+    if (!rc && raw->on)
+        (void)tf_plane_map_ops(&raw->map, p);
     if (!rc)
         rc = ib_pipeline_apply(p, img, msg, msglen);
     return rc;
@@ -605,8 +658,41 @@ static uint64_t area_of(const struct ib_rendition *r,
     return (uint64_t)w * h;
 }
 
+/*
+ * img encoded as eo says; on the raw path img is the luma of the image
+ * that size makes of p's result, and its chroma is made here.
+ */
+static int encode(const struct ib_image *img, const struct raw *raw,
+                  const struct ib_pipeline *size,
+                  const struct ib_encode_opts *eo, unsigned char **out,
+                  size_t *outlen, char *msg, size_t msglen)
+{
+    struct tf_plane_map m;
+    struct ib_image *cb = NULL, *cr = NULL;
+
+    if (!raw->on || raw->src.n == 1)
+        return ib_image_encode(img, eo, out, outlen, msg, msglen);
+    m = raw->map;
+    (void)tf_plane_map_ops(&m, size);   /* the luma went through them */
+    if (m.grey)
+        return ib_image_encode(img, eo, out, outlen, msg, msglen);
+    if (m.w != img->width || m.h != img->height)
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "raw path: luma %" PRIu32 "x%" PRIu32 " is not the %"
+                       PRIu32 "x%" PRIu32 " planned", img->width,
+                       img->height, m.w, m.h);
+    int rc = tf_planes_chroma(&raw->src, &m, eo->subsample, &cb, &cr, msg,
+                              msglen);
+    if (!rc)
+        rc = tf_jpeg_encode_planes(img, cb, cr, eo, out, outlen, msg,
+                                   msglen);
+    ib_image_free(cb);
+    ib_image_free(cr);
+    return rc;
+}
+
 static int encode_write(const struct ib_out *dst, const struct ib_image *img,
-                        const struct ib_rendition *r,
+                        const struct raw *raw, const struct ib_rendition *r,
                         const struct ib_meta *meta, enum ib_format in_format,
                         struct ib_rendition_result *rr, char *msg,
                         size_t msglen)
@@ -629,7 +715,7 @@ static int encode_write(const struct ib_out *dst, const struct ib_image *img,
         eo.xmp = meta->xmp;
         eo.xmp_len = meta->xmp_len;
     }
-    int rc = ib_image_encode(img, &eo, &out, &outlen, msg, msglen);
+    int rc = encode(img, raw, r->size, &eo, &out, &outlen, msg, msglen);
     if (!rc)
         rc = write_atomic(dst, r->name, out, outlen, msg, msglen);
     free(out);
@@ -651,12 +737,16 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
                             size_t msglen)
 {
     struct ib_meta meta;
+    struct raw raw;
     struct made m;
+    unsigned char *in = NULL;
+    size_t inlen = 0;
     size_t order[IB_RENDITIONS_MAX];
     uint64_t area[IB_RENDITIONS_MAX];
     int first_rc = 0;
 
     memset(&meta, 0, sizeof meta);
+    memset(&raw, 0, sizeof raw);
     memset(res, 0, sizeof *res);
     memset(rr, 0, n * sizeof *rr);
     if (n == 0 || n > IB_RENDITIONS_MAX)
@@ -664,10 +754,14 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
                        "%zu renditions (1..%d)", n, IB_RENDITIONS_MAX);
     m.n = 1;
     m.img[0] = NULL;
-    int rc = load(in_path, dopts, p, r, n, &m.img[0], &meta, res, msg,
-                  msglen);
+    int rc = read_file(in_path, &in, &inlen, msg, msglen);
+    if (!rc)
+        rc = load(in, inlen, dopts, p, r, n, &raw, &m.img[0], &meta, res,
+                  msg, msglen);
+    free(in);
     if (rc) {
         ib_image_free(m.img[0]);
+        tf_planes_release(&raw.src);
         ib_meta_release(&meta);
         for (size_t i = 0; i < n; i++)
             rr[i].status = (int8_t)(r[i].skip ? 1 : 2);
@@ -701,8 +795,8 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
         rc = size_image(&m, r[i].size, dopts->max_pixels, &img, why,
                         sizeof why);
         if (!rc)
-            rc = encode_write(dst, img, &r[i], &meta, res->in_format, &rr[i],
-                              why, sizeof why);
+            rc = encode_write(dst, img, &raw, &r[i], &meta, res->in_format,
+                              &rr[i], why, sizeof why);
         rr[i].status = (int8_t)rc;
         if (rc && !first_rc) {
             first_rc = rc;
@@ -719,6 +813,7 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
     }
     for (size_t k = 0; k < m.n; k++)
         ib_image_free(m.img[k]);
+    tf_planes_release(&raw.src);
     ib_meta_release(&meta);
     return first_rc;
 }

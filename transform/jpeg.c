@@ -5,9 +5,10 @@
  * As in libjpeg-turbo's example.c, ours longjmps back to a setjmp inside
  * the one function that drives each direction (tf_jpeg_decode,
  * tf_jpeg_encode here; jpeg_raw.c's two for planes), so no longjmp ever
- * leaves them. The pieces both files share are declared in jpeg_int.h. Everything those
- * functions must free after a longjmp is reachable from volatile locals or
- * from struct jpeg_ctx, whose address libjpeg holds.
+ * leaves them; what both files share is declared in jpeg_int.h.
+ * Everything those functions must free after a longjmp is reachable from
+ * volatile locals or from struct tf_jpeg_ctx, whose address libjpeg
+ * holds.
  *
  * libjpeg treats a truncated file or a corrupt entropy-coded segment as a
  * warning and carries on with grey or garbage pixels. For a batch tool a

@@ -34,8 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FIT = 0, EXACT, COVER };
-
 /* One axis: for output o, taps start[o] .. start[o] + n[o] - 1. */
 struct axis {
     uint32_t *start, *n;
@@ -629,9 +627,10 @@ static int resize_parse(const char *arg, struct tf_op *op, char *msg,
     size_t len = arg ? strlen(arg) : 0;
     const char *end = arg + len;
     op->resize.height = 0;
-    op->resize.mode = FIT;
+    op->resize.mode = TF_RESIZE_FIT;
     if (len && (end[-1] == '!' || end[-1] == '^')) {
-        op->resize.mode = end[-1] == '!' ? EXACT : COVER;
+        op->resize.mode =
+            end[-1] == '!' ? TF_RESIZE_EXACT : TF_RESIZE_COVER;
         end--;
     }
     const char *x = memchr(arg, 'x', (size_t)(end - arg));
@@ -643,7 +642,7 @@ static int resize_parse(const char *arg, struct tf_op *op, char *msg,
         bad = parse_dim(arg, end, &op->resize.width);
     if (!bad && op->resize.width == 0 && op->resize.height == 0)
         bad = 1;
-    if (!bad && op->resize.mode != FIT &&
+    if (!bad && op->resize.mode != TF_RESIZE_FIT &&
         (op->resize.width == 0 || op->resize.height == 0))
         bad = 1;
     if (bad)
@@ -659,7 +658,7 @@ static uint32_t scaled(uint32_t v, double s)
     return r < 1.0 ? 1 : (uint32_t)r;
 }
 
-/* The size resize resamples to (before COVER's crop). */
+/* The size resize resamples to (before cover's crop). */
 static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
                         uint32_t *ow, uint32_t *oh)
 {
@@ -668,12 +667,12 @@ static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
     double s;
 
     /* "!" asks for exactly WxH, as ImageMagick's, whatever --upscale says */
-    if (op->resize.mode == EXACT) {
+    if (op->resize.mode == TF_RESIZE_EXACT) {
         *ow = (uint32_t)op->resize.width;
         *oh = (uint32_t)op->resize.height;
         return;
     }
-    if (op->resize.mode == COVER)
+    if (op->resize.mode == TF_RESIZE_COVER)
         s = sx > sy ? sx : sy;
     else if (!op->resize.width)
         s = sy;
@@ -686,13 +685,13 @@ static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
     *ow = scaled(w, s);
     *oh = scaled(h, s);
     /* in fit mode rounding must not overshoot the box */
-    if (op->resize.mode == FIT) {
+    if (op->resize.mode == TF_RESIZE_FIT) {
         if (op->resize.width && *ow > op->resize.width)
             *ow = (uint32_t)op->resize.width;
         if (op->resize.height && *oh > op->resize.height)
             *oh = (uint32_t)op->resize.height;
     }
-    if (op->resize.mode == COVER) {
+    if (op->resize.mode == TF_RESIZE_COVER) {
         /* never below the box on either axis, so the crop is full */
         if (*ow < op->resize.width && (op->upscale || op->resize.width <= w))
             *ow = (uint32_t)op->resize.width;
@@ -728,7 +727,7 @@ static int resize_apply(const struct tf_op *op, const struct ib_image *in,
         rc = copy_region(in, 0, 0, w, h, &r, msg, msglen);
     else
         rc = tf_resample(in, w, h, op->filter, &r, msg, msglen);
-    if (rc || op->resize.mode != COVER)
+    if (rc || op->resize.mode != TF_RESIZE_COVER)
         goto done;
 
     uint32_t bw = (uint32_t)op->resize.width, bh = (uint32_t)op->resize.height;

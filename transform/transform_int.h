@@ -132,6 +132,9 @@ unsigned char *tf_memdup(const void *p, size_t n);
 enum tf_filter { TF_FILTER_LANCZOS3 = 0, TF_FILTER_MITCHELL,
                  TF_FILTER_BILINEAR, TF_FILTER_BOX };
 
+/* --resize WxH (fit), WxH! (exact) and WxH^ (cover, then crop the centre) */
+enum { TF_RESIZE_FIT = 0, TF_RESIZE_EXACT, TF_RESIZE_COVER };
+
 /*
  * One parsed op: its row, its own parameters (the member named after it,
  * set by its parse) and the pipeline's settings, which any op may read.
@@ -141,7 +144,7 @@ struct tf_op {
     union {
         struct {
             int64_t width, height;  /* 1..1000000; 0: omitted (fit only) */
-            int mode;               /* FIT, EXACT (WxH!) or COVER (WxH^) */
+            int mode;               /* TF_RESIZE_* */
         } resize;
         struct {
             int64_t width, height;  /* 1..1e9, clamped to the image */
@@ -195,6 +198,8 @@ extern const struct tf_op_def tf_op_blur;
 extern const struct tf_op_def tf_op_sharpen;
 
 const struct tf_op_def *tf_op_find(const char *name);  /* NULL if none */
+/* Op k of p (pipeline.c), NULL past the end. */
+const struct tf_op *tf_pipeline_op(const struct ib_pipeline *p, size_t k);
 const struct tf_op_def *tf_op_at(size_t i);            /* NULL past end */
 
 /* Resampling to exactly w x h with a filter (op_resize.c); alpha is
