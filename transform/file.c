@@ -506,54 +506,12 @@ static int shrink_fix(const struct shrink *sh, struct ib_image **img,
     return 0;
 }
 
-/*
- * The raw path's state (planes.h): the decoded chroma planes and where
- * p's result lies in them. The luma is the image every step below works
- * on, as the RGB image is on the RGB path.
- */
-struct raw {
-    int on;
-    struct tf_planes src;        /* plane[0] handed to the luma image */
-    struct tf_plane_map map;     /* p's result -> decoded luma */
-};
-
-/* The planes of buf as *img (the luma, upright when auto_orient) and raw;
- * TF_PLANES_UNSUITED, nothing done, if the RGB path must decode it. */
-static int decode_planes(const unsigned char *buf, size_t len,
-                         const struct ib_decode_opts *d, struct raw *raw,
-                         struct ib_image **img, struct ib_meta *meta,
-                         char *msg, size_t msglen)
-{
-    struct ib_image *y;
-    int rc = tf_jpeg_decode_planes(buf, len, d, &raw->src, meta, msg,
-                                   msglen);
-    if (rc)
-        return rc;
-    y = raw->src.plane[0];
-    raw->src.plane[0] = NULL;
-    raw->on = 1;
-    tf_plane_map_init(&raw->map, y->width, y->height);
-    if (d->auto_orient && meta->orientation > 1) {
-        struct ib_image *up;
-        rc = ib_image_orient(y, meta->orientation, &up, msg, msglen);
-        ib_image_free(y);
-        if (rc)
-            return rc;
-        y = up;
-        tf_plane_map_orient(&raw->map, meta->orientation);
-        /* as ib_image_decode: the pixels are upright now */
-        tf_exif_set_orientation(meta->exif, meta->exif_len, 1);
-    }
-    *img = y;
-    return 0;
-}
-
 /* Decodes in, then runs p: *img is p's result, the luma alone when
  * raw->on. */
 static int load(const unsigned char *in, size_t inlen,
                 const struct ib_decode_opts *dopts,
                 const struct ib_pipeline *p, const struct ib_rendition *r,
-                size_t n, struct raw *raw, struct ib_image **img,
+                size_t n, struct tf_raw *raw, struct ib_image **img,
                 struct ib_meta *meta, struct ib_transform_result *res,
                 char *msg, size_t msglen)
 {
@@ -564,7 +522,7 @@ static int load(const unsigned char *in, size_t inlen,
     res->in_format = ib_format_sniff(in, inlen);
     shrink_plan(in, inlen, p, r, n, dopts, &d, &sh);
     if (tf_planes_suit(in, inlen, p, r, n))
-        rc = decode_planes(in, inlen, &d, raw, img, meta, msg, msglen);
+        rc = tf_raw_decode(in, inlen, &d, raw, img, meta, msg, msglen);
     if (rc == TF_PLANES_UNSUITED)
         rc = ib_image_decode(in, inlen, &d, img, meta, msg, msglen);
     if (rc)
@@ -658,41 +616,9 @@ static uint64_t area_of(const struct ib_rendition *r,
     return (uint64_t)w * h;
 }
 
-/*
- * img encoded as eo says; on the raw path img is the luma of the image
- * that size makes of p's result, and its chroma is made here.
- */
-static int encode(const struct ib_image *img, const struct raw *raw,
-                  const struct ib_pipeline *size,
-                  const struct ib_encode_opts *eo, unsigned char **out,
-                  size_t *outlen, char *msg, size_t msglen)
-{
-    struct tf_plane_map m;
-    struct ib_image *cb = NULL, *cr = NULL;
-
-    if (!raw->on || raw->src.n == 1)
-        return ib_image_encode(img, eo, out, outlen, msg, msglen);
-    m = raw->map;
-    (void)tf_plane_map_ops(&m, size);   /* the luma went through them */
-    if (m.grey)
-        return ib_image_encode(img, eo, out, outlen, msg, msglen);
-    if (m.w != img->width || m.h != img->height)
-        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
-                       "raw path: luma %" PRIu32 "x%" PRIu32 " is not the %"
-                       PRIu32 "x%" PRIu32 " planned", img->width,
-                       img->height, m.w, m.h);
-    int rc = tf_planes_chroma(&raw->src, &m, eo->subsample, &cb, &cr, msg,
-                              msglen);
-    if (!rc)
-        rc = tf_jpeg_encode_planes(img, cb, cr, eo, out, outlen, msg,
-                                   msglen);
-    ib_image_free(cb);
-    ib_image_free(cr);
-    return rc;
-}
-
 static int encode_write(const struct ib_out *dst, const struct ib_image *img,
-                        const struct raw *raw, const struct ib_rendition *r,
+                        const struct tf_raw *raw,
+                        const struct ib_rendition *r,
                         const struct ib_meta *meta, enum ib_format in_format,
                         struct ib_rendition_result *rr, char *msg,
                         size_t msglen)
@@ -715,7 +641,9 @@ static int encode_write(const struct ib_out *dst, const struct ib_image *img,
         eo.xmp = meta->xmp;
         eo.xmp_len = meta->xmp_len;
     }
-    int rc = encode(img, raw, r->size, &eo, &out, &outlen, msg, msglen);
+    int rc = raw->on ? tf_raw_encode(img, raw, r->size, &eo, &out, &outlen,
+                                     msg, msglen)
+                     : ib_image_encode(img, &eo, &out, &outlen, msg, msglen);
     if (!rc)
         rc = write_atomic(dst, r->name, out, outlen, msg, msglen);
     free(out);
@@ -737,7 +665,7 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
                             size_t msglen)
 {
     struct ib_meta meta;
-    struct raw raw;
+    struct tf_raw raw;
     struct made m;
     unsigned char *in = NULL;
     size_t inlen = 0;
@@ -761,7 +689,7 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
     free(in);
     if (rc) {
         ib_image_free(m.img[0]);
-        tf_planes_release(&raw.src);
+        tf_raw_release(&raw);
         ib_meta_release(&meta);
         for (size_t i = 0; i < n; i++)
             rr[i].status = (int8_t)(r[i].skip ? 1 : 2);
@@ -813,7 +741,7 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
     }
     for (size_t k = 0; k < m.n; k++)
         ib_image_free(m.img[k]);
-    tf_planes_release(&raw.src);
+    tf_raw_release(&raw);
     ib_meta_release(&meta);
     return first_rc;
 }

@@ -463,10 +463,17 @@ static uint32_t box_factor(uint32_t in, uint32_t out, int full)
     return (uint32_t)(in / ((uint64_t)out * 2));
 }
 
-/* The same for a map's scale, whatever the sizes. */
+/*
+ * The same for a map's scale, from 8x rather than 4x: the raw path's
+ * chroma planes shrink 4x to 8x in the common case (a scaled IDCT gives
+ * them the luma's resolution, then 4:2:0 halves it), where the filter
+ * alone (26 to 50 taps, exact) costs less than the box's pass over the
+ * plane and its weights; past 8x the box leaves the filter 4x to 8x, so
+ * its tables stay as small.
+ */
 static uint32_t box_for_scale(double scale)
 {
-    return scale >= 4.0 ? (uint32_t)(scale / 2) : 1;
+    return scale >= 8.0 ? (uint32_t)(scale / 4) : 1;
 }
 
 /*

@@ -234,10 +234,11 @@ static int chroma_plane(const struct ib_image *src, const double f[2],
     return rc;
 }
 
-int tf_planes_chroma(const struct tf_planes *src,
-                     const struct tf_plane_map *m, int subsample,
-                     struct ib_image **cb, struct ib_image **cr, char *msg,
-                     size_t msglen)
+/* The output chroma planes of the image m describes (m->w x m->h luma)
+ * at subsample (420, 422, 444); set only on success. */
+static int chroma(const struct tf_planes *src, const struct tf_plane_map *m,
+                  int subsample, struct ib_image **cb, struct ib_image **cr,
+                  char *msg, size_t msglen)
 {
     /* output luma pixels per chroma sample, as tf_jpeg_set_params sets */
     double g[2] = {subsample == 444 ? 1 : 2, subsample == 420 ? 2 : 1};
@@ -258,4 +259,64 @@ int tf_planes_chroma(const struct tf_planes *src,
     *cb = o[0];
     *cr = o[1];
     return 0;
+}
+
+void tf_raw_release(struct tf_raw *raw)
+{
+    tf_planes_release(&raw->src);
+    raw->on = 0;
+}
+
+int tf_raw_decode(const unsigned char *buf, size_t len,
+                  const struct ib_decode_opts *d, struct tf_raw *raw,
+                  struct ib_image **img, struct ib_meta *meta, char *msg,
+                  size_t msglen)
+{
+    struct ib_image *y;
+    int rc = tf_jpeg_decode_planes(buf, len, d, &raw->src, meta, msg,
+                                   msglen);
+    if (rc)
+        return rc;
+    y = raw->src.plane[0];
+    raw->src.plane[0] = NULL;
+    raw->on = 1;
+    tf_plane_map_init(&raw->map, y->width, y->height);
+    if (d->auto_orient && meta->orientation > 1) {
+        struct ib_image *up;
+        rc = ib_image_orient(y, meta->orientation, &up, msg, msglen);
+        ib_image_free(y);
+        if (rc)
+            return rc;
+        y = up;
+        tf_plane_map_orient(&raw->map, meta->orientation);
+        /* the pixels are upright now: a copied EXIF must not turn them */
+        tf_exif_set_orientation(meta->exif, meta->exif_len, 1);
+    }
+    *img = y;
+    return 0;
+}
+
+int tf_raw_encode(const struct ib_image *y, const struct tf_raw *raw,
+                  const struct ib_pipeline *size,
+                  const struct ib_encode_opts *eo, unsigned char **buf,
+                  size_t *len, char *msg, size_t msglen)
+{
+    struct tf_plane_map m = raw->map;
+    struct ib_image *cb = NULL, *cr = NULL;
+
+    (void)tf_plane_map_ops(&m, size);   /* the luma went through them */
+    /* grey in, or --grayscale: Y alone is the grey image */
+    if (raw->src.n == 1 || m.grey)
+        return ib_image_encode(y, eo, buf, len, msg, msglen);
+    if (m.w != y->width || m.h != y->height)
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "raw path: luma %" PRIu32 "x%" PRIu32 " is not the %"
+                       PRIu32 "x%" PRIu32 " planned", y->width, y->height,
+                       m.w, m.h);
+    int rc = chroma(&raw->src, &m, eo->subsample, &cb, &cr, msg, msglen);
+    if (!rc)
+        rc = tf_jpeg_encode_planes(y, cb, cr, eo, buf, len, msg, msglen);
+    ib_image_free(cb);
+    ib_image_free(cr);
+    return rc;
 }

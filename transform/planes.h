@@ -92,13 +92,35 @@ void tf_plane_map_scale(struct tf_plane_map *m, uint32_t w, uint32_t h);
 int tf_plane_map_ops(struct tf_plane_map *m, const struct ib_pipeline *p);
 
 /*
- * The output chroma planes of the image m describes (m->w x m->h luma),
- * at subsample (420, 422, 444), from src's planes 1 and 2. *cb, *cr are
- * set only on success.
+ * The raw path as ib_transform_renditions drives it (file.c): the luma is
+ * the image every step works on, as the RGB image is on the RGB path
+ * (shrink-on-load's fix, p, each rendition's size), and raw keeps the
+ * chroma planes as decoded and where p's result lies in them.
  */
-int tf_planes_chroma(const struct tf_planes *src,
-                     const struct tf_plane_map *m, int subsample,
-                     struct ib_image **cb, struct ib_image **cr, char *msg,
-                     size_t msglen);
+struct tf_raw {
+    int on;                      /* set by a tf_raw_decode that worked */
+    struct tf_planes src;        /* plane[0] handed over as the luma */
+    struct tf_plane_map map;     /* p's result -> decoded luma; file.c
+                                    adds shrink-on-load's fix and p */
+};
+void tf_raw_release(struct tf_raw *raw);
+/*
+ * buf's planes (tf_jpeg_decode_planes) into raw and *img, the luma,
+ * upright when d->auto_orient, with meta's EXIF orientation then reset
+ * as ib_image_decode does. TF_PLANES_UNSUITED, with nothing done, when
+ * the RGB path must decode it.
+ */
+int tf_raw_decode(const unsigned char *buf, size_t len,
+                  const struct ib_decode_opts *d, struct tf_raw *raw,
+                  struct ib_image **img, struct ib_meta *meta, char *msg,
+                  size_t msglen);
+/*
+ * Encodes as eo says the image that size (NULL: none) makes of p's
+ * result, given y, its luma: the chroma is made here from raw's planes.
+ */
+int tf_raw_encode(const struct ib_image *y, const struct tf_raw *raw,
+                  const struct ib_pipeline *size,
+                  const struct ib_encode_opts *eo, unsigned char **buf,
+                  size_t *len, char *msg, size_t msglen);
 
 #endif
