@@ -506,9 +506,9 @@ static int shrink_fix(const struct shrink *sh, struct ib_image **img,
     return 0;
 }
 
-/* Decodes in, then runs p: *img is p's result, the luma alone when
- * raw->on. */
-static int load(const unsigned char *in, size_t inlen,
+/* Decodes in, freed as soon as it is, then runs p: *img is p's result,
+ * the luma alone when raw->on. */
+static int load(unsigned char *in, size_t inlen,
                 const struct ib_decode_opts *dopts,
                 const struct ib_pipeline *p, const struct ib_rendition *r,
                 size_t n, struct tf_raw *raw, struct ib_image **img,
@@ -525,6 +525,7 @@ static int load(const unsigned char *in, size_t inlen,
         rc = tf_raw_decode(in, inlen, &d, raw, img, meta, msg, msglen);
     if (rc == TF_PLANES_UNSUITED)
         rc = ib_image_decode(in, inlen, &d, img, meta, msg, msglen);
+    free(in);
     if (rc)
         return rc;
     res->in_w = (*img)->width;
@@ -686,7 +687,6 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
     if (!rc)
         rc = load(in, inlen, dopts, p, r, n, &raw, &m.img[0], &meta, res,
                   msg, msglen);
-    free(in);
     if (rc) {
         ib_image_free(m.img[0]);
         tf_raw_release(&raw);
