@@ -23,3 +23,7 @@ endif()
 ib_cli_test(cli_completion completion.sh)
 ib_cli_test(run_renditions run_renditions.sh)
 ib_cli_test(transform_renditions_edges transform_renditions_edges.sh)
+# The raw YCbCr path against the RGB path: 20 inputs x 10 transforms x 2
+# paths, minutes on a loaded 2-core machine.
+ib_cli_test(cli_transform_raw transform_raw.sh)
+set_tests_properties(cli_transform_raw PROPERTIES TIMEOUT 1200)

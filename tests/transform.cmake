@@ -6,3 +6,6 @@ add_dependencies(test_transform ib-gen)
 # failures" in test_transform.c).
 target_link_options(test_transform PRIVATE
     -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc)
+# The raw YCbCr path: against the RGB path, every prefix of a JPEG.
+ib_unit_test(test_planes unit/test_planes.c ib_transform)
+add_dependencies(test_planes ib-gen)

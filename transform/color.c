@@ -108,6 +108,26 @@ static int icc_space_is(const unsigned char *icc, size_t len,
     return len >= 132 && memcmp(icc + 16, space, 4) == 0;
 }
 
+int tf_icc_is_srgb(const unsigned char *icc, size_t len)
+{
+    cmsContext ctx;
+    cmsHPROFILE p = NULL;
+    int yes = 0;
+
+    if (!icc || !len || len > UINT32_MAX)
+        return 0;
+    ctx = cmsCreateContext(NULL, NULL);
+    if (ctx)
+        p = cmsOpenProfileFromMemTHR(ctx, icc, (cmsUInt32Number)len);
+    if (p) {
+        yes = is_srgb(p);
+        cmsCloseProfile(p);
+    }
+    if (ctx)
+        cmsDeleteContext(ctx);
+    return yes;
+}
+
 int tf_icc_fits(const unsigned char *icc, size_t len, uint32_t channels)
 {
     return icc_space_is(icc, len, channels < 3 ? "GRAY" : "RGB ");

@@ -5,7 +5,7 @@
  * outside the caller's output folder.
  */
 #define _DEFAULT_SOURCE   /* d_type */
-#include "transform/transform_int.h"
+#include "transform/planes.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -481,13 +481,15 @@ static void shrink_plan(const unsigned char *buf, size_t len,
     d->min_height = swap ? mw : mh;
 }
 
-/* After a scaled decode: resample to the plan's minimum if needed. */
+/* After a scaled decode: resample to the plan's minimum if needed; *fixed
+ * says whether it was. */
 static int shrink_fix(const struct shrink *sh, struct ib_image **img,
-                      char *msg, size_t msglen)
+                      int *fixed, char *msg, size_t msglen)
 {
     struct ib_image *r;
     uint32_t w = (*img)->width, h = (*img)->height, mw, mh;
 
+    *fixed = 0;
     ib_pipeline_min_input(sh->by, w, h, &mw, &mh);
     /* the same minimum, strictly below: the same target */
     if (mw == sh->min_w && mh == sh->min_h && mw < w && mh < h)
@@ -500,26 +502,29 @@ static int shrink_fix(const struct shrink *sh, struct ib_image **img,
         return rc;
     ib_image_free(*img);
     *img = r;
+    *fixed = 1;
     return 0;
 }
 
-/* Reads and decodes in_path, then runs p: *img is p's result. */
-static int load(const char *in_path, const struct ib_decode_opts *dopts,
+/* Decodes in, freed as soon as it is, then runs p: *img is p's result,
+ * the luma alone when raw->on. */
+static int load(unsigned char *in, size_t inlen,
+                const struct ib_decode_opts *dopts,
                 const struct ib_pipeline *p, const struct ib_rendition *r,
-                size_t n, struct ib_image **img, struct ib_meta *meta,
-                struct ib_transform_result *res, char *msg, size_t msglen)
+                size_t n, struct tf_raw *raw, struct ib_image **img,
+                struct ib_meta *meta, struct ib_transform_result *res,
+                char *msg, size_t msglen)
 {
-    unsigned char *in = NULL;
-    size_t inlen = 0;
     struct ib_decode_opts d = *dopts;
     struct shrink sh;
+    int rc = TF_PLANES_UNSUITED;
 
-    int rc = read_file(in_path, &in, &inlen, msg, msglen);
-    if (rc)
-        return rc;
     res->in_format = ib_format_sniff(in, inlen);
     shrink_plan(in, inlen, p, r, n, dopts, &d, &sh);
-    rc = ib_image_decode(in, inlen, &d, img, meta, msg, msglen);
+    if (tf_planes_suit(in, inlen, p, r, n))
+        rc = tf_raw_decode(in, inlen, &d, raw, img, meta, msg, msglen);
+    if (rc == TF_PLANES_UNSUITED)
+        rc = ib_image_decode(in, inlen, &d, img, meta, msg, msglen);
     free(in);
     if (rc)
         return rc;
@@ -528,11 +533,18 @@ static int load(const char *in_path, const struct ib_decode_opts *dopts,
     if (meta->scale_denom > 1) {
         /* report the size in the file, upright, not the scaled decode */
         int swap = d.auto_orient && meta->orientation >= 5;
+        int fixed = 0;
         res->in_w = swap ? meta->height : meta->width;
         res->in_h = swap ? meta->width : meta->height;
         if (sh.min_w)
-            rc = shrink_fix(&sh, img, msg, msglen);
+            rc = shrink_fix(&sh, img, &fixed, msg, msglen);
+        if (fixed && raw->on)
+            tf_plane_map_scale(&raw->map, sh.min_w, sh.min_h);
     }
+    /* an op the map cannot follow fails on the luma, with its reason:
+     * tf_planes_suit lets only geometry ops through */
+    if (!rc && raw->on)
+        (void)tf_plane_map_ops(&raw->map, p);
     if (!rc)
         rc = ib_pipeline_apply(p, img, msg, msglen);
     return rc;
@@ -606,6 +618,7 @@ static uint64_t area_of(const struct ib_rendition *r,
 }
 
 static int encode_write(const struct ib_out *dst, const struct ib_image *img,
+                        const struct tf_raw *raw,
                         const struct ib_rendition *r,
                         const struct ib_meta *meta, enum ib_format in_format,
                         struct ib_rendition_result *rr, char *msg,
@@ -629,7 +642,9 @@ static int encode_write(const struct ib_out *dst, const struct ib_image *img,
         eo.xmp = meta->xmp;
         eo.xmp_len = meta->xmp_len;
     }
-    int rc = ib_image_encode(img, &eo, &out, &outlen, msg, msglen);
+    int rc = raw->on ? tf_raw_encode(img, raw, r->size, &eo, &out, &outlen,
+                                     msg, msglen)
+                     : ib_image_encode(img, &eo, &out, &outlen, msg, msglen);
     if (!rc)
         rc = write_atomic(dst, r->name, out, outlen, msg, msglen);
     free(out);
@@ -651,12 +666,16 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
                             size_t msglen)
 {
     struct ib_meta meta;
+    struct tf_raw raw;
     struct made m;
+    unsigned char *in = NULL;
+    size_t inlen = 0;
     size_t order[IB_RENDITIONS_MAX];
     uint64_t area[IB_RENDITIONS_MAX];
     int first_rc = 0;
 
     memset(&meta, 0, sizeof meta);
+    memset(&raw, 0, sizeof raw);
     memset(res, 0, sizeof *res);
     memset(rr, 0, n * sizeof *rr);
     if (n == 0 || n > IB_RENDITIONS_MAX)
@@ -664,10 +683,13 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
                        "%zu renditions (1..%d)", n, IB_RENDITIONS_MAX);
     m.n = 1;
     m.img[0] = NULL;
-    int rc = load(in_path, dopts, p, r, n, &m.img[0], &meta, res, msg,
-                  msglen);
+    int rc = read_file(in_path, &in, &inlen, msg, msglen);
+    if (!rc)
+        rc = load(in, inlen, dopts, p, r, n, &raw, &m.img[0], &meta, res,
+                  msg, msglen);
     if (rc) {
         ib_image_free(m.img[0]);
+        tf_raw_release(&raw);
         ib_meta_release(&meta);
         for (size_t i = 0; i < n; i++)
             rr[i].status = (int8_t)(r[i].skip ? 1 : 2);
@@ -701,8 +723,8 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
         rc = size_image(&m, r[i].size, dopts->max_pixels, &img, why,
                         sizeof why);
         if (!rc)
-            rc = encode_write(dst, img, &r[i], &meta, res->in_format, &rr[i],
-                              why, sizeof why);
+            rc = encode_write(dst, img, &raw, &r[i], &meta, res->in_format,
+                              &rr[i], why, sizeof why);
         rr[i].status = (int8_t)rc;
         if (rc && !first_rc) {
             first_rc = rc;
@@ -719,6 +741,7 @@ int ib_transform_renditions(const char *in_path, const struct ib_out *dst,
     }
     for (size_t k = 0; k < m.n; k++)
         ib_image_free(m.img[k]);
+    tf_raw_release(&raw);
     ib_meta_release(&meta);
     return first_rc;
 }

@@ -4,43 +4,31 @@
  * libjpeg reports fatal errors through error_exit, which must not return.
  * As in libjpeg-turbo's example.c, ours longjmps back to a setjmp inside
  * the one function that drives each direction (tf_jpeg_decode,
- * tf_jpeg_encode), so no longjmp ever leaves this file. Everything those
- * functions must free after a longjmp is reachable from volatile locals or
- * from struct jpeg_ctx, whose address libjpeg holds.
+ * tf_jpeg_encode here; jpeg_raw.c's two for planes), so no longjmp ever
+ * leaves them; what both files share is declared in jpeg_int.h.
+ * Everything those functions must free after a longjmp is reachable from
+ * volatile locals or from struct tf_jpeg_ctx, whose address libjpeg
+ * holds.
  *
  * libjpeg treats a truncated file or a corrupt entropy-coded segment as a
  * warning and carries on with grey or garbage pixels. For a batch tool a
  * half-decoded image is a wrong output, so those warnings fail the decode.
  */
-#include "transform/transform_int.h"
+#include "transform/jpeg_int.h"
 
-#include <setjmp.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* jpeglib.h first: jerror.h's message list depends on jconfig.h */
-#include <jpeglib.h>
-
+/* after jpeglib.h: jerror.h's message list depends on jconfig.h */
 #include <jerror.h>
 
 /* jpeg_write_icc_profile numbers its markers with one byte */
 #define ICC_MAX_LEN (255u * 65519u)
 
-struct jpeg_ctx {
-    struct jpeg_error_mgr pub;      /* first: libjpeg casts cinfo->err */
-    struct jpeg_progress_mgr progress;
-    jmp_buf jb;
-    char *msg;                      /* borrowed from the caller */
-    size_t msglen;
-    int code;                       /* set before every longjmp */
-    unsigned max_scans;
-};
-
 /* Formats libjpeg's current message; "code" picks the IB_TRANSFORM_E*. */
 static void ctx_fail(j_common_ptr cinfo, int code, const char *what)
 {
-    struct jpeg_ctx *ctx = (struct jpeg_ctx *)cinfo->err;
+    struct tf_jpeg_ctx *ctx = (struct tf_jpeg_ctx *)cinfo->err;
     char text[JMSG_LENGTH_MAX];
 
     cinfo->err->format_message(cinfo, text);
@@ -70,7 +58,7 @@ static void on_output_message(j_common_ptr cinfo)
  */
 static void on_emit_message(j_common_ptr cinfo, int level)
 {
-    struct jpeg_ctx *ctx = (struct jpeg_ctx *)cinfo->err;
+    struct tf_jpeg_ctx *ctx = (struct tf_jpeg_ctx *)cinfo->err;
 
     if (level >= 0)
         return;
@@ -101,7 +89,7 @@ static void on_emit_message(j_common_ptr cinfo, int level)
  */
 static void on_progress(j_common_ptr cinfo)
 {
-    struct jpeg_ctx *ctx = (struct jpeg_ctx *)cinfo->err;
+    struct tf_jpeg_ctx *ctx = (struct tf_jpeg_ctx *)cinfo->err;
     j_decompress_ptr d = (j_decompress_ptr)cinfo;
 
     if (d->input_scan_number >= 0 &&
@@ -113,7 +101,7 @@ static void on_progress(j_common_ptr cinfo)
     }
 }
 
-static void ctx_init(struct jpeg_ctx *ctx, char *msg, size_t msglen)
+void tf_jpeg_ctx_init(struct tf_jpeg_ctx *ctx, char *msg, size_t msglen)
 {
     memset(ctx, 0, sizeof *ctx);
     jpeg_std_error(&ctx->pub);
@@ -125,7 +113,15 @@ static void ctx_init(struct jpeg_ctx *ctx, char *msg, size_t msglen)
     ctx->code = IB_TRANSFORM_ECORRUPT;
 }
 
-static int orientation_from_markers(j_decompress_ptr cinfo)
+void tf_jpeg_cap_scans(struct tf_jpeg_ctx *ctx, j_decompress_ptr cinfo,
+                       unsigned max_scans)
+{
+    ctx->max_scans = max_scans;
+    ctx->progress.progress_monitor = on_progress;
+    cinfo->progress = &ctx->progress;
+}
+
+int tf_jpeg_orientation(j_decompress_ptr cinfo)
 {
     for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
         if (m->marker == JPEG_APP0 + 1 && m->data_length >= 6 &&
@@ -137,11 +133,9 @@ static int orientation_from_markers(j_decompress_ptr cinfo)
 /* XMP's APP1 starts with this namespace and its NUL: 29 bytes */
 static const char xmp_ns[] = "http://ns.adobe.com/xap/1.0/";
 
-/* The EXIF and XMP APP1 blocks into meta, as opts asks. 0, or -1 (no
- * memory). */
-static int copy_markers(j_decompress_ptr cinfo,
-                        const struct ib_decode_opts *opts,
-                        struct ib_meta *meta)
+int tf_jpeg_copy_markers(j_decompress_ptr cinfo,
+                         const struct ib_decode_opts *opts,
+                         struct ib_meta *meta)
 {
     for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next) {
         if (m->marker != JPEG_APP0 + 1)
@@ -182,8 +176,8 @@ static void write_app1(j_compress_ptr cinfo, const char *prefix, size_t plen,
  * Sets cinfo up for the largest DCT downscale (1/8, 1/4, 1/2) whose output
  * is still at least min_w x min_h, or for full size.
  */
-static void pick_scale(j_decompress_ptr cinfo, uint32_t min_w,
-                           uint32_t min_h)
+void tf_jpeg_pick_scale(j_decompress_ptr cinfo, uint32_t min_w,
+                        uint32_t min_h)
 {
     static const unsigned denoms[] = {8, 4, 2};
 
@@ -207,13 +201,13 @@ int tf_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
                   char *msg, size_t msglen)
 {
     struct jpeg_decompress_struct cinfo;
-    struct jpeg_ctx ctx;
+    struct tf_jpeg_ctx ctx;
     int rc;
 
     if ((unsigned long)len != len)
         return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "JPEG data too large");
-    ctx_init(&ctx, msg, msglen);
+    tf_jpeg_ctx_init(&ctx, msg, msglen);
     cinfo.err = &ctx.pub;
     if (setjmp(ctx.jb)) {
         rc = ctx.code;
@@ -226,7 +220,7 @@ int tf_jpeg_probe(const unsigned char *buf, size_t len, struct ib_meta *meta,
     meta->format = IB_FORMAT_JPEG;
     meta->width = cinfo.image_width;
     meta->height = cinfo.image_height;
-    meta->orientation = orientation_from_markers(&cinfo);
+    meta->orientation = tf_jpeg_orientation(&cinfo);
     meta->scale_denom = 1;
     rc = 0;
 done:
@@ -260,7 +254,7 @@ int tf_jpeg_decode(const unsigned char *buf, size_t len,
                    struct ib_meta *meta, char *msg, size_t msglen)
 {
     struct jpeg_decompress_struct cinfo;
-    struct jpeg_ctx ctx;
+    struct tf_jpeg_ctx ctx;
     struct ib_image *volatile img = NULL;
     unsigned char *volatile cmyk_row = NULL;
     struct tf_cmyk *volatile cmyk_icc = NULL;
@@ -272,16 +266,14 @@ int tf_jpeg_decode(const unsigned char *buf, size_t len,
     if ((unsigned long)len != len)
         return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
                        "JPEG data too large");
-    ctx_init(&ctx, msg, msglen);
-    ctx.max_scans = opts->max_scans;
+    tf_jpeg_ctx_init(&ctx, msg, msglen);
     cinfo.err = &ctx.pub;
     if (setjmp(ctx.jb)) {
         rc = ctx.code;
         goto done;
     }
     jpeg_create_decompress(&cinfo);
-    ctx.progress.progress_monitor = on_progress;
-    cinfo.progress = &ctx.progress;
+    tf_jpeg_cap_scans(&ctx, &cinfo, opts->max_scans);
     jpeg_mem_src(&cinfo, buf, (unsigned long)len);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
     jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff);
@@ -309,12 +301,12 @@ int tf_jpeg_decode(const unsigned char *buf, size_t len,
         break;
     }
     if (opts->min_width || opts->min_height)
-        pick_scale(&cinfo, opts->min_width, opts->min_height);
+        tf_jpeg_pick_scale(&cinfo, opts->min_width, opts->min_height);
 
-    orientation = orientation_from_markers(&cinfo);
+    orientation = tf_jpeg_orientation(&cinfo);
     /* now: the markers live in libjpeg's image pool, gone after finish;
      * on a later failure the caller releases meta */
-    if (meta && copy_markers(&cinfo, opts, meta)) {
+    if (meta && tf_jpeg_copy_markers(&cinfo, opts, meta)) {
         rc = tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
                      "no memory for the EXIF or XMP block");
         goto done;
@@ -389,20 +381,9 @@ done:
     return rc;
 }
 
-/*
- * A growing output buffer. jpeg_mem_dest would do, but if libjpeg fails
- * midway it leaves the buffer it allocated unreachable; this one stays
- * owned by us and is freed on the error path.
- */
-struct mem_dest {
-    struct jpeg_destination_mgr pub;  /* first: libjpeg casts cinfo->dest */
-    unsigned char *buf;
-    size_t cap;
-};
-
-static void dest_init(j_compress_ptr cinfo)
+static void dest_start(j_compress_ptr cinfo)
 {
-    struct mem_dest *d = (struct mem_dest *)cinfo->dest;
+    struct tf_jpeg_dest *d = (struct tf_jpeg_dest *)cinfo->dest;
 
     d->pub.next_output_byte = d->buf;
     d->pub.free_in_buffer = d->cap;
@@ -410,7 +391,7 @@ static void dest_init(j_compress_ptr cinfo)
 
 static boolean dest_grow(j_compress_ptr cinfo)
 {
-    struct mem_dest *d = (struct mem_dest *)cinfo->dest;
+    struct tf_jpeg_dest *d = (struct tf_jpeg_dest *)cinfo->dest;
     size_t used = d->cap;  /* libjpeg calls this only when the buffer is full */
     unsigned char *p;
 
@@ -429,6 +410,78 @@ static boolean dest_grow(j_compress_ptr cinfo)
 static void dest_term(j_compress_ptr cinfo)
 {
     (void)cinfo;
+}
+
+int tf_jpeg_dest_init(struct tf_jpeg_dest *d, char *msg, size_t msglen)
+{
+    memset(d, 0, sizeof *d);
+    d->cap = 16384;
+    d->buf = malloc(d->cap);
+    if (!d->buf)
+        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
+                       "no memory for the JPEG output");
+    d->pub.init_destination = dest_start;
+    d->pub.empty_output_buffer = dest_grow;
+    d->pub.term_destination = dest_term;
+    return 0;
+}
+
+int tf_jpeg_check_encode(const struct ib_encode_opts *opts, uint32_t w,
+                         uint32_t h, char *msg, size_t msglen)
+{
+    if (opts->quality < 1 || opts->quality > 100)
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "JPEG quality %d is not in 1..100", opts->quality);
+    if (opts->subsample != 420 && opts->subsample != 422 &&
+        opts->subsample != 444)
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "JPEG chroma subsampling %d is not 420, 422 or 444",
+                       opts->subsample);
+    if (w > JPEG_MAX_DIMENSION || h > JPEG_MAX_DIMENSION)
+        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
+                       "%ux%u is over JPEG's limit of %u", w, h,
+                       (unsigned)JPEG_MAX_DIMENSION);
+    if (opts->icc && opts->icc_len > ICC_MAX_LEN)
+        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
+                       "ICC profile of %zu bytes is too large for JPEG",
+                       opts->icc_len);
+    return 0;
+}
+
+void tf_jpeg_set_params(j_compress_ptr cinfo,
+                        const struct ib_encode_opts *opts)
+{
+    jpeg_set_quality(cinfo, opts->quality, TRUE);
+    if (cinfo->num_components == 3) {
+        /* chroma at full resolution, or halved across (4:2:2) or both
+         * ways (4:2:0): what the luma factor says relative to chroma's 1 */
+        cinfo->comp_info[0].h_samp_factor = opts->subsample == 444 ? 1 : 2;
+        cinfo->comp_info[0].v_samp_factor = opts->subsample == 420 ? 2 : 1;
+        for (int c = 1; c < 3; c++) {
+            cinfo->comp_info[c].h_samp_factor = 1;
+            cinfo->comp_info[c].v_samp_factor = 1;
+        }
+    }
+    /* a second pass over the coefficients, all held, for Huffman tables
+     * fitted to this image (transform.h); progressive mode always does it */
+    if (opts->optimize_coding == IB_JPEG_OPTIMIZE_ON ||
+        (opts->optimize_coding == IB_JPEG_OPTIMIZE_AUTO &&
+         (uint64_t)cinfo->image_width * cinfo->image_height <=
+             IB_JPEG_OPTIMIZE_MAX_PIXELS))
+        cinfo->optimize_coding = TRUE;
+    else
+        cinfo->optimize_coding = FALSE;
+    if (opts->progressive)
+        jpeg_simple_progression(cinfo);
+}
+
+void tf_jpeg_write_meta(j_compress_ptr cinfo,
+                        const struct ib_encode_opts *opts)
+{
+    write_app1(cinfo, "Exif\0\0", 6, opts->exif, opts->exif_len);
+    write_app1(cinfo, xmp_ns, sizeof xmp_ns, opts->xmp, opts->xmp_len);
+    if (opts->icc && opts->icc_len)
+        jpeg_write_icc_profile(cinfo, opts->icc, (unsigned int)opts->icc_len);
 }
 
 /*
@@ -454,42 +507,21 @@ int tf_jpeg_encode(const struct ib_image *img,
                    size_t *len, char *msg, size_t msglen)
 {
     struct jpeg_compress_struct cinfo;
-    struct jpeg_ctx ctx;
-    struct mem_dest dest;
+    struct tf_jpeg_ctx ctx;
+    struct tf_jpeg_dest dest;
     unsigned char *volatile flat = NULL;
     int rc;
 
     if (img->channels < 1 || img->channels > 4)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "cannot write %u channels as JPEG", img->channels);
-    if (opts->quality < 1 || opts->quality > 100)
-        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
-                       "JPEG quality %d is not in 1..100", opts->quality);
-    if (opts->subsample != 420 && opts->subsample != 422 &&
-        opts->subsample != 444)
-        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
-                       "JPEG chroma subsampling %d is not 420, 422 or 444",
-                       opts->subsample);
-    if (img->width > JPEG_MAX_DIMENSION || img->height > JPEG_MAX_DIMENSION)
-        return tf_fail(msg, msglen, IB_TRANSFORM_ELIMIT,
-                       "%ux%u is over JPEG's limit of %u", img->width,
-                       img->height, (unsigned)JPEG_MAX_DIMENSION);
-    if (opts->icc && opts->icc_len > ICC_MAX_LEN)
-        return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
-                       "ICC profile of %zu bytes is too large for JPEG",
-                       opts->icc_len);
+    rc = tf_jpeg_check_encode(opts, img->width, img->height, msg, msglen);
+    if (!rc)
+        rc = tf_jpeg_dest_init(&dest, msg, msglen);
+    if (rc)
+        return rc;
 
-    memset(&dest, 0, sizeof dest);
-    dest.cap = 16384;
-    dest.buf = malloc(dest.cap);
-    if (!dest.buf)
-        return tf_fail(msg, msglen, IB_TRANSFORM_ENOMEM,
-                       "no memory for the JPEG output");
-    dest.pub.init_destination = dest_init;
-    dest.pub.empty_output_buffer = dest_grow;
-    dest.pub.term_destination = dest_term;
-
-    ctx_init(&ctx, msg, msglen);
+    tf_jpeg_ctx_init(&ctx, msg, msglen);
     cinfo.err = &ctx.pub;
     if (setjmp(ctx.jb)) {
         rc = ctx.code;
@@ -507,27 +539,7 @@ int tf_jpeg_encode(const struct ib_image *img,
         cinfo.in_color_space = JCS_RGB;
     }
     jpeg_set_defaults(&cinfo);
-    jpeg_set_quality(&cinfo, opts->quality, TRUE);
-    if (cinfo.in_color_space == JCS_RGB) {
-        /* chroma at full resolution, or halved across (4:2:2) or both
-         * ways (4:2:0): what the luma factor says relative to chroma's 1 */
-        cinfo.comp_info[0].h_samp_factor = opts->subsample == 444 ? 1 : 2;
-        cinfo.comp_info[0].v_samp_factor = opts->subsample == 420 ? 2 : 1;
-        for (int c = 1; c < 3; c++) {
-            cinfo.comp_info[c].h_samp_factor = 1;
-            cinfo.comp_info[c].v_samp_factor = 1;
-        }
-    }
-    /* a second pass over the coefficients, all held, for Huffman tables
-     * fitted to this image (transform.h); progressive mode always does it */
-    if (opts->optimize_coding == IB_JPEG_OPTIMIZE_ON ||
-        (opts->optimize_coding == IB_JPEG_OPTIMIZE_AUTO &&
-         (uint64_t)img->width * img->height <= IB_JPEG_OPTIMIZE_MAX_PIXELS))
-        cinfo.optimize_coding = TRUE;
-    else
-        cinfo.optimize_coding = FALSE;
-    if (opts->progressive)
-        jpeg_simple_progression(&cinfo);
+    tf_jpeg_set_params(&cinfo, opts);
 
     if (img->channels == 2 || img->channels == 4) {
         flat = malloc((size_t)img->width * (img->channels - 1));
@@ -538,11 +550,7 @@ int tf_jpeg_encode(const struct ib_image *img,
         }
     }
     jpeg_start_compress(&cinfo, TRUE);
-    write_app1(&cinfo, "Exif\0\0", 6, opts->exif, opts->exif_len);
-    write_app1(&cinfo, xmp_ns, sizeof xmp_ns, opts->xmp, opts->xmp_len);
-    if (opts->icc && opts->icc_len)
-        jpeg_write_icc_profile(&cinfo, opts->icc,
-                               (unsigned int)opts->icc_len);
+    tf_jpeg_write_meta(&cinfo, opts);
     while (cinfo.next_scanline < cinfo.image_height) {
         unsigned char *src = img->px + cinfo.next_scanline * img->stride;
         JSAMPROW row = src;

@@ -34,8 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { FIT = 0, EXACT, COVER };
-
 /* One axis: for output o, taps start[o] .. start[o] + n[o] - 1. */
 struct axis {
     uint32_t *start, *n;
@@ -120,17 +118,18 @@ static double block_weight(enum tf_filter f, uint32_t in, uint32_t box,
 
 /*
  * Weights mapping a source of `in` samples, box-reduced by `box` (1: not
- * at all) to ceil(in / box) samples, to `out` samples. Pixel centres are
- * aligned ((o + 0.5) * in / out - 0.5 in input pixels); when shrinking
- * the kernel is stretched by the scale so it low-passes. Taps outside the
- * image are dropped and the rest renormalised, which keeps edges
- * unbiased. On failure the caller still releases a.
+ * at all) to ceil(in / box) samples, to `out` samples, output o centred
+ * at (o + 0.5) * scale + offset input pixels: pixel centres aligned
+ * (scale in / out, offset 0) for a whole-image resize, anything else for
+ * the raw path's chroma (tf_resample_map). When shrinking the kernel is
+ * stretched by the scale so it low-passes. Taps outside the image are
+ * dropped and the rest renormalised, which keeps edges unbiased. On
+ * failure the caller still releases a.
  */
 static int axis_init(struct axis *a, uint32_t in, uint32_t box, uint32_t out,
-                     enum tf_filter f)
+                     double scale, double offset, enum tf_filter f)
 {
     uint32_t len = in / box + (in % box != 0);
-    double scale = (double)in / out;
     double stretch = scale > 1.0 ? scale : 1.0;
     double sup = support(f) * stretch;   /* in input pixels */
     /* the samples a kernel of 2 sup input pixels can touch */
@@ -145,7 +144,7 @@ static int axis_init(struct axis *a, uint32_t in, uint32_t box, uint32_t out,
     if (!a->start || !a->n || !a->w)
         return -1;
     for (uint32_t o = 0; o < out; o++) {
-        double c = (o + 0.5) * scale - 0.5;
+        double c = (o + 0.5) * scale + offset - 0.5;
         long lo = (long)floor(c - sup + 1e-9);
         long hi = (long)ceil(c + sup - 1e-9);
         if (box > 1) {
@@ -156,6 +155,8 @@ static int axis_init(struct axis *a, uint32_t in, uint32_t box, uint32_t out,
             lo = 0;
         if (hi > (long)len - 1)
             hi = (long)len - 1;
+        if (lo > hi)        /* a map past an edge: the edge sample */
+            lo = hi = c < 0 ? 0 : (long)len - 1;
         if (hi - lo + 1 > (long)maxn)
             hi = lo + maxn - 1;
         float *w = a->w + (size_t)o * maxn;
@@ -473,13 +474,28 @@ static uint32_t box_factor(uint32_t in, uint32_t out, int full)
 }
 
 /*
+ * The same for a map's scale, from 8x rather than 4x: the raw path's
+ * chroma planes shrink 4x to 8x in the common case (a scaled IDCT gives
+ * them the luma's resolution, then 4:2:0 halves it), where the filter
+ * alone (26 to 50 taps, exact) costs less than the box's pass over the
+ * plane and its weights; past 8x the box leaves the filter 4x to 8x, so
+ * its tables stay as small.
+ */
+static uint32_t box_for_scale(double scale)
+{
+    return scale >= 8.0 ? (uint32_t)(scale / 4) : 1;
+}
+
+/*
  * Images without alpha (1 or 3 channels) go through the fixed-point
  * resampler (resample_fx.c) unless flt; the rest, and weight tables 16
- * bits cannot hold, through the float loops above.
+ * bits cannot hold, through the float loops above. m NULL: the whole
+ * input to w x h, pixel centres aligned.
  */
 static int resample(const struct ib_image *in, uint32_t w, uint32_t h,
-                    enum tf_filter f, int full, int flt,
-                    struct ib_image **out, char *msg, size_t msglen)
+                    const struct tf_resample_map *m, enum tf_filter f,
+                    int full, int flt, struct ib_image **out, char *msg,
+                    size_t msglen)
 {
     struct axis ax = {0}, ay = {0};
     struct reduced rd = {0};
@@ -491,16 +507,27 @@ static int resample(const struct ib_image *in, uint32_t w, uint32_t h,
     if (w == 0 || h == 0)
         return tf_fail(msg, msglen, IB_TRANSFORM_EINVAL,
                        "cannot resize to an empty image");
-    bx = box_factor(in->width, w, full);
-    by = box_factor(in->height, h, full);
+    double sx = (double)in->width / w, sy = (double)in->height / h;
+    double ox = 0.0, oy = 0.0;
+    if (m) {
+        sx = m->scale[0];
+        sy = m->scale[1];
+        ox = m->offset[0];
+        oy = m->offset[1];
+        bx = box_for_scale(sx);
+        by = box_for_scale(sy);
+    } else {
+        bx = box_factor(in->width, w, full);
+        by = box_factor(in->height, h, full);
+    }
     rd.in = in;
     rd.bx = bx;
     rd.by = by;
     rd.width = in->width / bx + (in->width % bx != 0);
     rd.rowlen = (size_t)rd.width * ch;
     o = ib_image_new(w, h, ch);
-    if (!o || axis_init(&ax, in->width, bx, w, f) ||
-        axis_init(&ay, in->height, by, h, f))
+    if (!o || axis_init(&ax, in->width, bx, w, sx, ox, f) ||
+        axis_init(&ay, in->height, by, h, sy, oy, f))
         goto done;
     if (bx > 1 || by > 1) {
         rd.slots = ay.maxn;
@@ -567,21 +594,28 @@ int tf_resample(const struct ib_image *in, uint32_t w, uint32_t h,
                 enum tf_filter f, struct ib_image **out, char *msg,
                 size_t msglen)
 {
-    return resample(in, w, h, f, 0, 0, out, msg, msglen);
+    return resample(in, w, h, NULL, f, 0, 0, out, msg, msglen);
 }
 
 int tf_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
                      enum tf_filter f, struct ib_image **out, char *msg,
                      size_t msglen)
 {
-    return resample(in, w, h, f, 1, 0, out, msg, msglen);
+    return resample(in, w, h, NULL, f, 1, 0, out, msg, msglen);
 }
 
 int tf_resample_float(const struct ib_image *in, uint32_t w, uint32_t h,
                       enum tf_filter f, int full, struct ib_image **out,
                       char *msg, size_t msglen)
 {
-    return resample(in, w, h, f, full, 1, out, msg, msglen);
+    return resample(in, w, h, NULL, f, full, 1, out, msg, msglen);
+}
+
+int tf_resample_map(const struct ib_image *in, uint32_t w, uint32_t h,
+                    const struct tf_resample_map *m, enum tf_filter f,
+                    struct ib_image **out, char *msg, size_t msglen)
+{
+    return resample(in, w, h, m, f, 0, 0, out, msg, msglen);
 }
 
 static int parse_dim(const char *s, const char *end, int64_t *v)
@@ -610,9 +644,10 @@ static int resize_parse(const char *arg, struct tf_op *op, char *msg,
     size_t len = arg ? strlen(arg) : 0;
     const char *end = arg + len;
     op->resize.height = 0;
-    op->resize.mode = FIT;
+    op->resize.mode = TF_RESIZE_FIT;
     if (len && (end[-1] == '!' || end[-1] == '^')) {
-        op->resize.mode = end[-1] == '!' ? EXACT : COVER;
+        op->resize.mode =
+            end[-1] == '!' ? TF_RESIZE_EXACT : TF_RESIZE_COVER;
         end--;
     }
     const char *x = memchr(arg, 'x', (size_t)(end - arg));
@@ -624,7 +659,7 @@ static int resize_parse(const char *arg, struct tf_op *op, char *msg,
         bad = parse_dim(arg, end, &op->resize.width);
     if (!bad && op->resize.width == 0 && op->resize.height == 0)
         bad = 1;
-    if (!bad && op->resize.mode != FIT &&
+    if (!bad && op->resize.mode != TF_RESIZE_FIT &&
         (op->resize.width == 0 || op->resize.height == 0))
         bad = 1;
     if (bad)
@@ -640,7 +675,7 @@ static uint32_t scaled(uint32_t v, double s)
     return r < 1.0 ? 1 : (uint32_t)r;
 }
 
-/* The size resize resamples to (before COVER's crop). */
+/* The size resize resamples to (before cover's crop). */
 static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
                         uint32_t *ow, uint32_t *oh)
 {
@@ -649,12 +684,12 @@ static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
     double s;
 
     /* "!" asks for exactly WxH, as ImageMagick's, whatever --upscale says */
-    if (op->resize.mode == EXACT) {
+    if (op->resize.mode == TF_RESIZE_EXACT) {
         *ow = (uint32_t)op->resize.width;
         *oh = (uint32_t)op->resize.height;
         return;
     }
-    if (op->resize.mode == COVER)
+    if (op->resize.mode == TF_RESIZE_COVER)
         s = sx > sy ? sx : sy;
     else if (!op->resize.width)
         s = sy;
@@ -667,13 +702,13 @@ static void resize_size(const struct tf_op *op, uint32_t w, uint32_t h,
     *ow = scaled(w, s);
     *oh = scaled(h, s);
     /* in fit mode rounding must not overshoot the box */
-    if (op->resize.mode == FIT) {
+    if (op->resize.mode == TF_RESIZE_FIT) {
         if (op->resize.width && *ow > op->resize.width)
             *ow = (uint32_t)op->resize.width;
         if (op->resize.height && *oh > op->resize.height)
             *oh = (uint32_t)op->resize.height;
     }
-    if (op->resize.mode == COVER) {
+    if (op->resize.mode == TF_RESIZE_COVER) {
         /* never below the box on either axis, so the crop is full */
         if (*ow < op->resize.width && (op->upscale || op->resize.width <= w))
             *ow = (uint32_t)op->resize.width;
@@ -709,7 +744,7 @@ static int resize_apply(const struct tf_op *op, const struct ib_image *in,
         rc = copy_region(in, 0, 0, w, h, &r, msg, msglen);
     else
         rc = tf_resample(in, w, h, op->filter, &r, msg, msglen);
-    if (rc || op->resize.mode != COVER)
+    if (rc || op->resize.mode != TF_RESIZE_COVER)
         goto done;
 
     uint32_t bw = (uint32_t)op->resize.width, bh = (uint32_t)op->resize.height;

@@ -29,6 +29,11 @@ size_t ib_pipeline_len(const struct ib_pipeline *p)
     return p->n;
 }
 
+const struct tf_op *tf_pipeline_op(const struct ib_pipeline *p, size_t k)
+{
+    return k < p->n ? &p->ops[k] : NULL;
+}
+
 int ib_op_info(size_t i, const char **name, const char **arg,
                const char **help)
 {

@@ -94,6 +94,9 @@ int tf_color_to_srgb(struct ib_image *img, const unsigned char *icc,
 /* Whether an ICC profile can describe an image of these channels: a grey
  * profile for 1 or 2, an RGB one for 3 or 4 (by its header). */
 int tf_icc_fits(const unsigned char *icc, size_t len, uint32_t channels);
+/* 1 if lcms2 reads the profile and it is sRGB (by description), which
+ * tf_color_to_srgb leaves alone. */
+int tf_icc_is_srgb(const unsigned char *icc, size_t len);
 
 /*
  * CMYK rows to sRGB through the file's CMYK profile (color.c), for the
@@ -129,6 +132,9 @@ unsigned char *tf_memdup(const void *p, size_t n);
 enum tf_filter { TF_FILTER_LANCZOS3 = 0, TF_FILTER_MITCHELL,
                  TF_FILTER_BILINEAR, TF_FILTER_BOX };
 
+/* --resize WxH (fit), WxH! (exact) and WxH^ (cover, then crop the centre) */
+enum { TF_RESIZE_FIT = 0, TF_RESIZE_EXACT, TF_RESIZE_COVER };
+
 /*
  * One parsed op: its row, its own parameters (the member named after it,
  * set by its parse) and the pipeline's settings, which any op may read.
@@ -138,7 +144,7 @@ struct tf_op {
     union {
         struct {
             int64_t width, height;  /* 1..1000000; 0: omitted (fit only) */
-            int mode;               /* FIT, EXACT (WxH!) or COVER (WxH^) */
+            int mode;               /* TF_RESIZE_* */
         } resize;
         struct {
             int64_t width, height;  /* 1..1e9, clamped to the image */
@@ -192,6 +198,8 @@ extern const struct tf_op_def tf_op_blur;
 extern const struct tf_op_def tf_op_sharpen;
 
 const struct tf_op_def *tf_op_find(const char *name);  /* NULL if none */
+/* Op k of p (pipeline.c), NULL past the end. */
+const struct tf_op *tf_pipeline_op(const struct ib_pipeline *p, size_t k);
 const struct tf_op_def *tf_op_at(size_t i);            /* NULL past end */
 
 /* Resampling to exactly w x h with a filter (op_resize.c); alpha is
@@ -201,6 +209,19 @@ const struct tf_op_def *tf_op_at(size_t i);            /* NULL past end */
 int tf_resample(const struct ib_image *in, uint32_t w, uint32_t h,
                 enum tf_filter f, struct ib_image **out, char *msg,
                 size_t msglen);
+/*
+ * The same through a map, for the raw path's chroma planes (planes.c):
+ * output sample o of axis k (0: x, 1: y) is centred at (o + 0.5) *
+ * scale[k] + offset[k] in input pixels, pixel i spanning [i, i + 1)
+ * (tf_resample's map: scale in / out, offset 0); scale > 0. Taps past the
+ * input's edges are dropped; a scale of 4 or more is box-reduced first.
+ */
+struct tf_resample_map {
+    double scale[2], offset[2];
+};
+int tf_resample_map(const struct ib_image *in, uint32_t w, uint32_t h,
+                    const struct tf_resample_map *m, enum tf_filter f,
+                    struct ib_image **out, char *msg, size_t msglen);
 /* The same with the filter over the whole input at any factor: slow and
  * memory-hungry at large factors, the reference the box is tested against. */
 int tf_resample_full(const struct ib_image *in, uint32_t w, uint32_t h,
