@@ -251,8 +251,10 @@ static int parse_subsample(const char *v, int *mode)
 }
 
 /* --format: formats transform/ can write, or "same" (UNKNOWN), comma-
- * separated, none twice. 0, or -1 (nothing changed). */
-static int parse_formats(const char *v, struct cmd_image *img)
+ * separated, none twice. 0; -1 if a part is bad, -2 if a format comes
+ * twice (its name in dup: jpg,jpeg is jpeg twice); nothing changed
+ * unless 0. */
+static int parse_formats(const char *v, struct cmd_image *img, char dup[24])
 {
     enum ib_format f[IB_RENDITIONS_MAX];
     size_t n = 0;
@@ -265,8 +267,11 @@ static int parse_formats(const char *v, struct cmd_image *img)
         if (f[n] == IB_FORMAT_UNKNOWN && strcmp(part, "same"))
             return -1;
         for (size_t k = 0; k < n; k++)
-            if (f[k] == f[n])
-                return -1;
+            if (f[k] == f[n]) {
+                snprintf(dup, 24, "%s", f[n] == IB_FORMAT_UNKNOWN
+                         ? "same" : ib_format_name(f[n]));
+                return -2;
+            }
         n++;
     }
     memcpy(img->formats, f, n * sizeof *f);
@@ -325,7 +330,11 @@ int cmd_image_option(const char *cmd, struct cmd_image *img, int c,
 
     switch (c) {
     case OPT_FORMAT:
-        if (parse_formats(v, img)) {
+        rc = parse_formats(v, img, dup);
+        if (rc == -2)
+            return cmd_usage_error(cmd, "invalid --format '%s': %s given "
+                                   "twice", v, dup);
+        if (rc) {
             char names[96];
             ib_format_list_writable(names, sizeof names);
             if (strchr(v, ','))

@@ -220,3 +220,40 @@ for env in IMGBATCH_NO_RAW=0 IMGBATCH_NO_RAW=1; do
     [ "$(dims "$T/o/big.jpg")" = "300 200" ] || fail "big: $env"
 done
 ok "24 MP through planes and RGB under ulimit -v 200 MB"
+
+# sampling factors no encoder default gives (4:1:1, 1x4, 3x1 luma, chroma
+# with factors above 1, baseline and progressive) at odd sizes, through
+# mirrors, a quarter turn, crops and renditions: as the RGB path
+mkdir -p "$T/sf"
+for s in 4x1,1x1,1x1 1x4,1x1,1x1 3x1,1x1,1x1 2x2,2x1,1x1 1x2,2x1,1x1 \
+         2x1,1x2,1x1; do
+    n=$(echo "$s" | tr ',x' '_-')
+    convert -seed 9 -size 60x40 plasma:red-blue -resize 301x203! \
+        -sampling-factor "$s" -quality 90 "$T/sf/b$n.jpg"
+    convert -seed 9 -size 60x40 plasma:red-blue -resize 203x301! \
+        -sampling-factor "$s" -interlace JPEG -quality 90 "$T/sf/p$n.jpg"
+done
+[ "$(identify -format %[jpeg:sampling-factor] "$T/sf/b4-1_1-1_1-1.jpg")" \
+    = 4x1,1x1,1x1 ] || fail "4x1 input not made"
+for opts in "--resize 150 --rotate 90" \
+            "--flop --crop 200x150+33+17 --jpeg-subsample 444" \
+            "--size 120,90x200 --flip" "--rotate 270 --jpeg-subsample 422"; do
+    rm -rf "$T/raw" "$T/rgb"
+    # shellcheck disable=SC2086
+    expect_exit 0 "$IMGBATCH" transform -q -o "$T/raw" $opts "$T/sf"
+    # shellcheck disable=SC2086
+    expect_exit 0 env IMGBATCH_NO_RAW=1 "$IMGBATCH" transform -q \
+        -o "$T/rgb" $opts "$T/sf"
+    a=$(cd "$T/raw" && identify -format '%f %w %h %[jpeg:sampling-factor]\n' \
+        *.jpg)
+    b=$(cd "$T/rgb" && identify -format '%f %w %h %[jpeg:sampling-factor]\n' \
+        *.jpg)
+    [ "$a" = "$b" ] || fail "$opts: outputs differ: $a // $b"
+    for f in "$T"/rgb/*.jpg; do
+        n=$(basename "$f")
+        p=$(psnr "$f" "$T/raw/$n")
+        awk -v p="$p" 'BEGIN { exit !(p == "inf" || p + 0 >= 40) }' ||
+            fail "$opts: $n raw vs RGB is $p dB"
+    done
+done
+ok "4:1:1, 1x4, 3x1 and chroma factors above 1: as the RGB path"

@@ -42,6 +42,9 @@ twice "invalid --quality 'webp=80,webp=90': webp given twice" \
     --quality webp=80,webp=90
 twice "invalid --quality 'jpeg=80,avif=40,jpg=90': jpeg given twice" \
     --quality jpeg=80,avif=40,jpg=90
+twice "invalid --format 'jpg,png,jpeg': jpeg given twice" \
+    --format jpg,png,jpeg
+twice "invalid --format 'webp,webp': webp given twice" --format webp,webp
 [ ! -e "$T/o" ] || fail "a usage error created the output folder"
 # what is right stays right
 for v in 10 x10 10x20 10,20x20,x30 1000000; do
