@@ -236,6 +236,7 @@ void cmd_json_release(struct cmd_json *j);
 struct cmd_report {
     FILE *f;     /* NULL: no --report */
     char *path;  /* owned */
+    int err;     /* errno of the first write that failed, 0 if none */
 };
 /* 0, or -1 with a message printed when the file cannot be opened. */
 int cmd_report_open(struct cmd_report *r, const char *cmd, const char *path);

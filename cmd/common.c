@@ -363,6 +363,7 @@ int cmd_report_open(struct cmd_report *r, const char *cmd, const char *path)
 {
     r->f = NULL;
     r->path = NULL;
+    r->err = 0;
     if (!path)
         return 0;
     r->f = fopen(path, "w");
@@ -379,17 +380,23 @@ void cmd_report_write(struct cmd_report *r, const struct cmd_json *j)
 {
     if (!r->f)
         return;
-    fwrite(j->buf, 1, j->len, r->f);
-    fflush(r->f);   /* a killed run keeps every line written so far */
+    /* flushed: a killed run keeps every line written so far */
+    errno = 0;
+    if ((fwrite(j->buf, 1, j->len, r->f) != j->len || fflush(r->f)) &&
+        !r->err)
+        r->err = errno ? errno : EIO;
 }
 
 int cmd_report_close(struct cmd_report *r, const char *cmd)
 {
     int rc = 0;
     if (r->f) {
-        if (ferror(r->f) | fclose(r->f)) {
-            fprintf(stderr, "imgbatch %s: cannot write report '%s'\n", cmd,
-                    r->path);
+        int bad = ferror(r->f);
+        if (fclose(r->f) && !r->err)
+            r->err = errno ? errno : EIO;
+        if (bad || r->err) {
+            fprintf(stderr, "imgbatch %s: cannot write report '%s': %s\n",
+                    cmd, r->path, strerror(r->err ? r->err : EIO));
             rc = -1;
         }
     }

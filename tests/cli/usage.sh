@@ -79,6 +79,9 @@ expect_exit 3 "$IMGBATCH" transform -o "$T/file/sub" "$T/in"
 assert_grep "cannot create '$T/file/sub'" "$T/stderr"
 expect_exit 3 "$IMGBATCH" transform -o "$T/o" --report "$T/nodir/r.jsonl" "$T/in"
 assert_grep "cannot open report" "$T/stderr"
+# a report that cannot be written says why, after the batch has run
+expect_exit 3 "$IMGBATCH" transform -o "$T/o-full" --report /dev/full "$T/in"
+assert_grep "cannot write report '/dev/full': No space left on device" "$T/stderr"
 ok "fatal errors exit 3"
 
 # a missing input is a failed item: the others still run, exit 1
