@@ -257,3 +257,32 @@ for opts in "--resize 150 --rotate 90" \
     done
 done
 ok "4:1:1, 1x4, 3x1 and chroma factors above 1: as the RGB path"
+
+# under 16 pixels a side, the RGB path: a chroma plane of a few samples
+# is what Lanczos overshoots, so tiny inputs give the RGB path's bytes
+mkdir -p "$T/tiny"
+for d in 3x5 1x7 15x40 40x15; do
+    convert -seed 4 -size 60x40 plasma:red-blue -resize "$d!" \
+        -sampling-factor 2x2 -quality 90 "$T/tiny/t$d.jpg"
+done
+convert -seed 4 -size 60x40 plasma:red-blue -resize '16x16!' \
+    -sampling-factor 2x2 -quality 90 "$T/tiny/big16.jpg"
+for opts in "--jpeg-subsample 444" "--rotate 90"; do
+    rm -rf "$T/raw" "$T/rgb"
+    # shellcheck disable=SC2086
+    expect_exit 0 "$IMGBATCH" transform -q -o "$T/raw" $opts "$T/tiny"
+    # shellcheck disable=SC2086
+    expect_exit 0 env IMGBATCH_NO_RAW=1 "$IMGBATCH" transform -q \
+        -o "$T/rgb" $opts "$T/tiny"
+    for d in 3x5 1x7 15x40 40x15; do
+        cmp -s "$T/raw/t$d.jpg" "$T/rgb/t$d.jpg" ||
+            fail "$opts: $d went the raw path"
+    done
+    # 16x16 is the raw path's: same size, not the same bytes
+    [ "$(identify -format '%w %h' "$T/raw/big16.jpg")" = \
+      "$(identify -format '%w %h' "$T/rgb/big16.jpg")" ] ||
+        fail "$opts: 16x16 sizes differ"
+    ! cmp -s "$T/raw/big16.jpg" "$T/rgb/big16.jpg" ||
+        fail "$opts: 16x16 did not take the raw path"
+done
+ok "inputs under 16 pixels a side take the RGB path"
