@@ -121,6 +121,21 @@ void tf_jpeg_cap_scans(struct tf_jpeg_ctx *ctx, j_decompress_ptr cinfo,
     cinfo->progress = &ctx->progress;
 }
 
+int tf_jpeg_read_header(struct tf_jpeg_ctx *ctx, j_decompress_ptr cinfo,
+                        const unsigned char *buf, size_t len,
+                        const struct ib_decode_opts *opts, char *msg,
+                        size_t msglen)
+{
+    jpeg_create_decompress(cinfo);
+    tf_jpeg_cap_scans(ctx, cinfo, opts->max_scans);
+    jpeg_mem_src(cinfo, buf, (unsigned long)len);
+    jpeg_save_markers(cinfo, JPEG_APP0 + 1, 0xffff);
+    jpeg_save_markers(cinfo, JPEG_APP0 + 2, 0xffff);
+    jpeg_read_header(cinfo, TRUE);
+    return tf_check_dims(cinfo->image_width, cinfo->image_height, 4,
+                         opts->max_pixels, msg, msglen);
+}
+
 int tf_jpeg_orientation(j_decompress_ptr cinfo)
 {
     for (jpeg_saved_marker_ptr m = cinfo->marker_list; m; m = m->next)
@@ -272,15 +287,7 @@ int tf_jpeg_decode(const unsigned char *buf, size_t len,
         rc = ctx.code;
         goto done;
     }
-    jpeg_create_decompress(&cinfo);
-    tf_jpeg_cap_scans(&ctx, &cinfo, opts->max_scans);
-    jpeg_mem_src(&cinfo, buf, (unsigned long)len);
-    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
-    jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff);
-    jpeg_read_header(&cinfo, TRUE);
-
-    rc = tf_check_dims(cinfo.image_width, cinfo.image_height, 4,
-                       opts->max_pixels, msg, msglen);
+    rc = tf_jpeg_read_header(&ctx, &cinfo, buf, len, opts, msg, msglen);
     if (rc)
         goto done;
 
@@ -448,6 +455,21 @@ int tf_jpeg_check_encode(const struct ib_encode_opts *opts, uint32_t w,
     return 0;
 }
 
+void tf_jpeg_start_encoder(j_compress_ptr cinfo, struct tf_jpeg_dest *dest,
+                           uint32_t w, uint32_t h, int components,
+                           J_COLOR_SPACE space,
+                           const struct ib_encode_opts *opts)
+{
+    jpeg_create_compress(cinfo);
+    cinfo->dest = &dest->pub;
+    cinfo->image_width = w;
+    cinfo->image_height = h;
+    cinfo->input_components = components;
+    cinfo->in_color_space = space;
+    jpeg_set_defaults(cinfo);
+    tf_jpeg_set_params(cinfo, opts);
+}
+
 void tf_jpeg_set_params(j_compress_ptr cinfo,
                         const struct ib_encode_opts *opts)
 {
@@ -527,19 +549,12 @@ int tf_jpeg_encode(const struct ib_image *img,
         rc = ctx.code;
         goto done;
     }
-    jpeg_create_compress(&cinfo);
-    cinfo.dest = &dest.pub;
-    cinfo.image_width = img->width;
-    cinfo.image_height = img->height;
-    if (img->channels <= 2) {
-        cinfo.input_components = 1;
-        cinfo.in_color_space = JCS_GRAYSCALE;
-    } else {
-        cinfo.input_components = 3;
-        cinfo.in_color_space = JCS_RGB;
-    }
-    jpeg_set_defaults(&cinfo);
-    tf_jpeg_set_params(&cinfo, opts);
+    if (img->channels <= 2)
+        tf_jpeg_start_encoder(&cinfo, &dest, img->width, img->height, 1,
+                              JCS_GRAYSCALE, opts);
+    else
+        tf_jpeg_start_encoder(&cinfo, &dest, img->width, img->height, 3,
+                              JCS_RGB, opts);
 
     if (img->channels == 2 || img->channels == 4) {
         flat = malloc((size_t)img->width * (img->channels - 1));

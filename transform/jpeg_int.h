@@ -34,6 +34,17 @@ void tf_jpeg_ctx_init(struct tf_jpeg_ctx *ctx, char *msg, size_t msglen);
 /* Caps a progressive decode at max_scans scans (ELIMIT past it). */
 void tf_jpeg_cap_scans(struct tf_jpeg_ctx *ctx, j_decompress_ptr cinfo,
                        unsigned max_scans);
+/*
+ * After the caller's setjmp(ctx->jb): the decompressor created over buf
+ * (len fits an unsigned long), progressive scans capped, APP1 and APP2
+ * saved, the header read and its size checked against opts->max_pixels.
+ * 0 or an IB_TRANSFORM_* code with msg set; libjpeg's errors longjmp to
+ * the caller. The caller destroys cinfo either way.
+ */
+int tf_jpeg_read_header(struct tf_jpeg_ctx *ctx, j_decompress_ptr cinfo,
+                        const unsigned char *buf, size_t len,
+                        const struct ib_decode_opts *opts, char *msg,
+                        size_t msglen);
 /* The largest DCT downscale whose output is still min_w x min_h. */
 void tf_jpeg_pick_scale(j_decompress_ptr cinfo, uint32_t min_w,
                         uint32_t min_h);
@@ -61,6 +72,13 @@ int tf_jpeg_dest_init(struct tf_jpeg_dest *d, char *msg, size_t msglen);
 /* The encoder's checks of opts against a w x h output, before libjpeg. */
 int tf_jpeg_check_encode(const struct ib_encode_opts *opts, uint32_t w,
                          uint32_t h, char *msg, size_t msglen);
+/* After the caller's setjmp: the compressor created over dest for a w x h
+ * image of components in space, with libjpeg's defaults and then
+ * tf_jpeg_set_params's. Nothing written yet. */
+void tf_jpeg_start_encoder(j_compress_ptr cinfo, struct tf_jpeg_dest *dest,
+                           uint32_t w, uint32_t h, int components,
+                           J_COLOR_SPACE space,
+                           const struct ib_encode_opts *opts);
 /*
  * Quality, chroma sampling (opts->subsample, colour only), Huffman
  * optimisation and progression, after jpeg_set_defaults: one place, so

@@ -116,15 +116,7 @@ int tf_jpeg_decode_planes(const unsigned char *buf, size_t len,
         rc = ctx.code;
         goto done;
     }
-    jpeg_create_decompress(&cinfo);
-    tf_jpeg_cap_scans(&ctx, &cinfo, opts->max_scans);
-    jpeg_mem_src(&cinfo, buf, (unsigned long)len);
-    jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
-    jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff);
-    jpeg_read_header(&cinfo, TRUE);
-
-    rc = tf_check_dims(cinfo.image_width, cinfo.image_height, 4,
-                       opts->max_pixels, msg, msglen);
+    rc = tf_jpeg_read_header(&ctx, &cinfo, buf, len, opts, msg, msglen);
     if (rc)
         goto done;
     /* Under 16 pixels a side the chroma plane has a few samples, which
@@ -273,14 +265,8 @@ int tf_jpeg_encode_planes(const struct ib_image *y, const struct ib_image *cb,
         rc = ctx.code;
         goto done;
     }
-    jpeg_create_compress(&cinfo);
-    cinfo.dest = &dest.pub;
-    cinfo.image_width = y->width;
-    cinfo.image_height = y->height;
-    cinfo.input_components = 3;
-    cinfo.in_color_space = JCS_YCbCr;
-    jpeg_set_defaults(&cinfo);
-    tf_jpeg_set_params(&cinfo, opts);
+    tf_jpeg_start_encoder(&cinfo, &dest, y->width, y->height, 3, JCS_YCbCr,
+                          opts);
     cinfo.raw_data_in = TRUE;
 
     /* whole MCUs across, whole iMCU rows down, for every component */
